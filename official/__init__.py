@@ -1,0 +1,1 @@
+"""Stable models, training methods and evaluation tools of eccv20-zoo."""

@@ -1,0 +1,96 @@
+"""The Task seam between an experiment config and the trainer, evaluator and exporter.
+
+A Task knows what is learned: how to read the data, which losses and metrics apply, how to evaluate
+and what a served model receives. The trainer, `tools.evaluate` and `tools.export` only talk to this
+interface, so a new kind of problem (detection, keypoints) is a new Task, not a new trainer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import keras
+
+from official.core import config as config_lib
+from official.core import registry
+
+
+class Task:
+    """Base Task; subclasses implement `build_inputs` and usually the losses and metrics."""
+
+    def __init__(self, config: config_lib.ExperimentConfig):
+        self.config = config
+
+    # --- model -------------------------------------------------------------------------------
+    def build_model(self) -> keras.Model:
+        """Builds the registered model named in `config.model` with the config's arguments."""
+        cfg = self.config.model
+        if not cfg.name:
+            raise config_lib.ConfigError("model.name: no model is named in the experiment")
+        return registry.create_model(cfg.name, **config_lib.model_kwargs(cfg))
+
+    # --- data --------------------------------------------------------------------------------
+    def build_inputs(
+        self,
+        data: config_lib.DataConfig,
+        training: bool,
+        global_batch_size: int,
+        input_context: Any = None,
+    ) -> Any:
+        """Returns a batched `tf.data.Dataset` of `(inputs, targets)`; infinite when training."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_inputs")
+
+    def num_examples(self, data: config_lib.DataConfig) -> int | None:
+        """Examples in one pass over `data`, when the reader knows it (for steps per epoch)."""
+        return None
+
+    # --- objective ---------------------------------------------------------------------------
+    def build_losses(self) -> Any:
+        """The loss (or dict of losses) passed to `model.compile`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_losses")
+
+    def build_metrics(self) -> list[Any]:
+        return []
+
+    def compile_model(self, model: keras.Model, optimizer: Any, jit_compile: bool) -> None:
+        """Compiles for `fit`; tasks with their own `train_step` override this."""
+        model.compile(
+            optimizer=optimizer,
+            loss=self.build_losses(),
+            metrics=self.build_metrics(),
+            jit_compile=jit_compile,
+        )
+
+    # --- evaluation --------------------------------------------------------------------------
+    def evaluate(self, model: keras.Model, dataset: Any, steps: int | None = None) -> dict[str, float]:
+        """Metrics of `model` on `dataset` as plain floats (the eval_results.json payload)."""
+        results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
+        return {k: float(v) for k, v in results.items()}
+
+    def evaluate_predict_fn(
+        self, predict_fn: Callable[[Any], Any], dataset: Any, steps: int | None = None
+    ) -> dict[str, float]:
+        """Metrics of an exported artifact's predict function (SavedModel, TFLite) on `dataset`."""
+        raise NotImplementedError(f"{type(self).__name__} cannot evaluate exported artifacts")
+
+    # --- export ------------------------------------------------------------------------------
+    def serving_signatures(self, model: keras.Model, image_size: int) -> dict[str, tuple[Callable, list]]:
+        """`{signature_name: (fn, input_signature)}` for the SavedModel; must include serving_default."""
+        raise NotImplementedError(f"{type(self).__name__} must implement serving_signatures")
+
+    def representative_dataset(self, num_examples: int, image_size: int) -> Iterable[list[Any]]:
+        """Calibration inputs for int8 TFLite, each a list with one float32 batch of size 1."""
+        raise NotImplementedError(f"{type(self).__name__} must implement representative_dataset")
+
+    def verification_inputs(self, num_examples: int, image_size: int) -> Any:
+        """A float32 batch of real inputs (as the model takes them) to check exported artifacts."""
+        raise NotImplementedError(f"{type(self).__name__} must implement verification_inputs")
+
+    def verification_labels(self, num_examples: int, image_size: int) -> Any:
+        """Labels aligned with `verification_inputs` where the task has them, else None."""
+        return None
+
+
+def build_task(config: config_lib.ExperimentConfig) -> Task:
+    """The Task instance named by `config.task.name`."""
+    return registry.get_task_cls(config.task.name)(config)

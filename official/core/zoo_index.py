@@ -1,0 +1,34 @@
+"""THE one list of packages that register models, experiments and tasks.
+
+Adding a model to the zoo = adding its package here. Each package's `__init__.py` imports its
+`variants` and `experiments` modules (and its task, if it has one), which register themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+PACKAGES: tuple[str, ...] = (
+    "official.tasks.image_classification",
+    "official.vision.mobilenetv2",
+)
+
+_imported = False
+
+
+class ZooImportError(ImportError):
+    """A package of the index failed to import; the message names it."""
+
+
+def import_all() -> None:
+    """Imports every package of the index once; a failure names the package and the cause."""
+    global _imported
+    if _imported:
+        return
+    _imported = True
+    for package in PACKAGES:
+        try:
+            importlib.import_module(package)
+        except Exception as err:  # surface which package broke, with the original cause
+            _imported = False
+            raise ZooImportError(f"zoo package '{package}' failed to import: {err!r}") from err

@@ -1,0 +1,1 @@
+"""Experimental 3D, generative, video and multimodal methods of eccv20-zoo."""

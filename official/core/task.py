@@ -62,8 +62,15 @@ class Task:
         )
 
     # --- evaluation --------------------------------------------------------------------------
-    def evaluate(self, model: keras.Model, dataset: Any, steps: int | None = None) -> dict[str, float]:
-        """Metrics of `model` on `dataset` as plain floats (the eval_results.json payload)."""
+    def evaluate(
+        self, model: keras.Model, dataset: Any, steps: int | None = None, tide: bool = False
+    ) -> dict[str, Any]:
+        """Metrics of `model` on `dataset` (the eval_results.json payload; nested dicts allowed).
+
+        `tide=True` asks detection tasks to add the TIDE error breakdown under the key "tide".
+        """
+        if tide:
+            raise ValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
         results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
         return {k: float(v) for k, v in results.items()}
 

@@ -170,7 +170,7 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{key}: expected {len(args)} items ({_type_name(hint)}), got {value!r}")
-            items = [_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+            items = [_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))]
         else:
             arm = args[0] if args else Any
             items = [_coerce(v, arm, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -354,7 +354,7 @@ def model_config(name: str, **values: Any) -> ModelConfig:
         else:
             spec = dataclasses.field(default=default)
         if default is None and hint is not Any and type(None) not in typing.get_args(hint):
-            hint = typing.Optional[hint]
+            hint = hint | None
         specs.append((arg, hint, spec))
         hints[arg] = hint
     cls_name = "".join(part.capitalize() for part in name.split("_")) + "Config"

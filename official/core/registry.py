@@ -8,7 +8,8 @@ import is named in the error instead of surfacing later as "unknown model".
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,7 +7,8 @@ interface, so a new kind of problem (detection, keypoints) is a new Task, not a 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import keras
 

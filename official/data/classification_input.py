@@ -1,0 +1,88 @@
+"""The image-classification input pipeline: reader -> skip bad files -> decode -> augment -> batch.
+
+Works for one device, for `MirroredStrategy` and for multi-worker training: built per input pipeline
+from a `tf.distribute.InputContext`, it shards files (or examples, when there are fewer files than
+workers) and batches with the per-replica batch size.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import tensorflow as tf
+
+from official.core.config import DataConfig
+from official.data import image_decode, image_preprocessing, imagefolder, tfrecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassificationSource:
+    """A resolved dataset: examples before decoding, their count and the skip counter."""
+
+    examples: tf.data.Dataset
+    num_examples: int
+    class_names: list[str] = field(default_factory=list)
+    skipped: image_decode.SkipCounter = field(default_factory=image_decode.SkipCounter)
+
+
+def open_source(
+    cfg: DataConfig,
+    input_context: tf.distribute.InputContext | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> ClassificationSource:
+    """Opens `cfg.path` as an image folder or TFRecord shards, sharded for `input_context`.
+
+    `shuffle` shuffles file order (before reading) on every pass.
+    """
+    num_pipelines = input_context.num_input_pipelines if input_context else 1
+    pipeline_id = input_context.input_pipeline_id if input_context else 0
+    if cfg.source == "imagefolder":
+        examples, n, names = imagefolder.image_folder_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id)
+        return ClassificationSource(examples, n, names)
+    if cfg.source == "tfrecord":
+        files = tfrecord.list_shards(cfg.path)
+        n = tfrecord.count_records(files)
+        by_file = num_pipelines > 1 and len(files) >= num_pipelines
+        mine = files[pipeline_id::num_pipelines] if by_file else files
+        examples = tfrecord.tfrecord_examples(cfg.path, cfg.label_offset, mine, shuffle, seed)
+        if num_pipelines > 1 and not by_file:
+            examples = examples.shard(num_pipelines, pipeline_id)
+        return ClassificationSource(examples, n, [])
+    raise imagefolder.DatasetError(f"data.source: expected imagefolder or tfrecord, got {cfg.source!r}")
+
+
+def build_dataset(
+    cfg: DataConfig,
+    training: bool,
+    batch_size: int,
+    input_context: tf.distribute.InputContext | None = None,
+    seed: int | None = None,
+    source: ClassificationSource | None = None,
+    drop_remainder: bool | None = None,
+) -> tf.data.Dataset:
+    """Batched (image, label) pairs; repeated forever and shuffled when training.
+
+    `batch_size` is the global batch; with an input context it becomes the per-replica batch.
+    """
+    source = source or open_source(cfg, input_context, shuffle=training, seed=seed)
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    ds = image_decode.filter_decodable(source.examples, source.skipped)
+    if cfg.cache:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    preprocess = image_preprocessing.preprocess_train if training else image_preprocessing.preprocess_eval
+
+    def to_pair(example: dict) -> tuple[tf.Tensor, tf.Tensor]:
+        image = preprocess(image_decode.decode_rgb(example["encoded"]), cfg)
+        return image, tf.cast(example["label"], tf.int32)
+
+    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    ds = ds.ignore_errors(log_warning=True)
+    ds = ds.batch(batch_size, drop_remainder=training if drop_remainder is None else drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -227,11 +227,11 @@ def _annotation_problem(ann: Any, image_ids: set[int], id_to_index: dict[int, in
         return "missing_id"
     if not _check_bbox(ann.get("bbox")):
         return "bad_bbox"
-    if ann.get("image_id") not in image_ids:
+    if not _is_int(ann.get("image_id")) or ann["image_id"] not in image_ids:
         return "unknown_image"
-    if "category_id" not in ann:
+    if "category_id" not in ann or ann["category_id"] is None:
         return "missing_category"
-    if ann["category_id"] not in id_to_index:
+    if not _is_int(ann["category_id"]) or ann["category_id"] not in id_to_index:
         return "unknown_category"
     return None
 
@@ -241,3 +241,22 @@ def _describe(ann: Any) -> str:
         return repr(ann)[:80]
     fields = {k: ann.get(k) for k in ("image_id", "category_id", "bbox") if k in ann}
     return json.dumps(fields, default=str)[:200]
+
+
+def image_paths(annotations: CocoAnnotations, image_dir: str) -> list[str]:
+    """Paths of all images in file order; a missing file is a FileNotFoundError naming its path.
+
+    Missing images are an error rather than a skip: a COCO split with absent files is almost always
+    a wrong `image_dir`, and silently training on part of it would hide that.
+    """
+    if not os.path.isdir(image_dir):
+        raise FileNotFoundError(f"{image_dir}: image folder does not exist (for {annotations.source})")
+    paths = [os.path.join(image_dir, img["file_name"]) for img in annotations.images]
+    missing = [(i, p) for i, p in enumerate(paths) if not os.path.isfile(p)]
+    if missing:
+        i, path = missing[0]
+        raise FileNotFoundError(
+            f"{path}: image file of images[{i}] (id {annotations.images[i]['id']}) in "
+            f"{annotations.source} does not exist ({len(missing)} of {len(paths)} images missing)"
+        )
+    return paths

@@ -11,6 +11,7 @@ import importlib
 PACKAGES: tuple[str, ...] = (
     "official.tasks.image_classification",
     "official.vision.mobilenetv2",
+    "official.vision.mobilenext",
 )
 
 _imported = False

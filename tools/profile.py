@@ -1,0 +1,85 @@
+"""Counts the multiply-adds (MAdds) and parameters of a registered model at a given input size.
+
+    python -m tools.profile --model mobilenext_100 --image_size 224
+    python -m tools.profile --model mobilenext_100 --image_size 224 --per_layer --json /tmp/madds.json
+
+Convolutions (grouped, depthwise, separable, transposed) and Dense layers are counted from the shapes
+each layer sees in one forward pass (official/core/madds.py); BN, activations and additions are not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+MODEL = flags.DEFINE_string(
+    "model", None, "Registered model name, e.g. mobilenext_100 (`python -m tools.list`)."
+)
+IMAGE_SIZE = flags.DEFINE_integer("image_size", 224, "Square input side in pixels.")
+CHANNELS = flags.DEFINE_integer("channels", 3, "Input channels.")
+CLASSES = flags.DEFINE_integer(
+    "classes", 0, "Classifier outputs; 0 keeps the model's default (1000 for ImageNet)."
+)
+PER_LAYER = flags.DEFINE_bool("per_layer", False, "Print every counted layer, not only the totals per kind.")
+JSON_OUT = flags.DEFINE_string(
+    "json", "", "Also write the counts (total, per kind, per layer) to this JSON file."
+)
+
+
+def build(name: str, image_size: int, channels: int, classes: int):
+    """The model at the requested input size (through its `input_shape` argument when it has one)."""
+    from official.core import registry
+
+    args = {arg for arg, _, _ in registry.builder_parameters(name)}
+    overrides = {}
+    if "input_shape" in args:
+        overrides["input_shape"] = (image_size, image_size, channels)
+    if classes:
+        if "classes" not in args:
+            raise app.UsageError(f"--classes: model {name} has no `classes` argument")
+        overrides["classes"] = classes
+    return registry.create_model(name, **overrides)
+
+
+def write_json(report, path: str, model: str) -> None:
+    payload = {
+        "model": model,
+        "input_shape": list(report.input_shape),
+        "madds": report.total,
+        "madds_by_kind": report.by_kind(),
+        "trainable_params": report.trainable_params,
+        "total_params": report.total_params,
+        "layers": [
+            {"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape), "madds": r.madds}
+            for r in report.rows
+        ],
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str]) -> int:
+    del argv
+    if not MODEL.value:
+        raise app.UsageError("--model is required (e.g. --model mobilenext_100)")
+    from official.core.madds import count_madds
+
+    size, channels = IMAGE_SIZE.value, CHANNELS.value
+    model = build(MODEL.value, size, channels, CLASSES.value)
+    report = count_madds(model, input_shape=(size, size, channels))
+    print(f"{MODEL.value} at {size}x{size}x{channels}")
+    print(report.table(per_layer=PER_LAYER.value))
+    if JSON_OUT.value:
+        write_json(report, JSON_OUT.value, MODEL.value)
+        print(f"wrote {JSON_OUT.value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(app.run(main))

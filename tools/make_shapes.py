@@ -130,8 +130,14 @@ def _draw_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[d
                 continue
             occupied |= _dilate(mask)
             objects.append(
-                {"kind": kind, "polygons": [poly], "mask": mask, "rle": rle, "crowd": False,
-                 "bbox": mask_utils.toBbox(rle).tolist()}
+                {
+                    "kind": kind,
+                    "polygons": [poly],
+                    "mask": mask,
+                    "rle": rle,
+                    "crowd": False,
+                    "bbox": mask_utils.toBbox(rle).tolist(),
+                }
             )
             break
     if count and rng.random() < CROWD_FRACTION:
@@ -158,8 +164,14 @@ def _add_crowd(size: int, rng: np.random.Generator, occupied: np.ndarray, object
             occupied |= _dilate(mask)
             rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
             objects.append(
-                {"kind": kind, "polygons": None, "mask": mask, "rle": rle, "crowd": True,
-                 "bbox": mask_utils.toBbox(rle).tolist()}
+                {
+                    "kind": kind,
+                    "polygons": None,
+                    "mask": mask,
+                    "rle": rle,
+                    "crowd": True,
+                    "bbox": mask_utils.toBbox(rle).tolist(),
+                }
             )
             return
 
@@ -171,7 +183,9 @@ def _atomic_write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_split(out_dir: str, split: str, num_images: int, size: int, seed: int, image_format: str = "jpg") -> str:
+def write_split(
+    out_dir: str, split: str, num_images: int, size: int, seed: int, image_format: str = "jpg"
+) -> str:
     """Writes OUT/<split>/ images and OUT/annotations/instances_<split>.json; returns the JSON path."""
     image_dir = os.path.join(out_dir, split)
     os.makedirs(image_dir, exist_ok=True)
@@ -209,7 +223,10 @@ def write_split(out_dir: str, split: str, num_images: int, size: int, seed: int,
             )
             ann_id += 1
     coco = {
-        "info": {"description": f"synthetic shapes, split {split}, seed {seed}, size {size}", "version": "1.0"},
+        "info": {
+            "description": f"synthetic shapes, split {split}, seed {seed}, size {size}",
+            "version": "1.0",
+        },
         "licenses": [],
         "images": images,
         "annotations": annotations,
@@ -237,12 +254,17 @@ def write_shapes(
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out", "data/shapes", "Output folder (train/, val/, annotations/ are created in it).")
-flags.DEFINE_integer("train", 200, "Number of training images.")
-flags.DEFINE_integer("val", 50, "Number of validation images.")
-flags.DEFINE_integer("size", 128, "Image side in pixels (objects are 12.5-47% of it).")
-flags.DEFINE_integer("seed", 0, "Random seed; the same seed writes identical files.")
-flags.DEFINE_enum("format", "jpg", ["jpg", "png"], "Image file format (png is lossless).")
+
+
+def define_flags() -> None:
+    """Registers the CLI flags (only when run as a program, so importing this module for its
+    functions never clashes with other tools' flags of the same name)."""
+    flags.DEFINE_string("out", "data/shapes", "Output folder (train/, val/, annotations/ are created in it).")
+    flags.DEFINE_integer("train", 200, "Number of training images.")
+    flags.DEFINE_integer("val", 50, "Number of validation images.")
+    flags.DEFINE_integer("size", 128, "Image side in pixels (objects are 12.5-47% of it).")
+    flags.DEFINE_integer("seed", 0, "Random seed; the same seed writes identical files.")
+    flags.DEFINE_enum("format", "jpg", ["jpg", "png"], "Image file format (png is lossless).")
 
 
 def main(argv: list[str]) -> None:
@@ -253,4 +275,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -123,8 +123,12 @@ def coco_dataset(
         image = decode_image(tf.io.read_file(item["path"]))
         check = tf.debugging.Assert(
             tf.reduce_all(tf.equal(tf.shape(image)[:2], item["size"])),
-            [f"{source}: decoded (height, width) differs from the JSON for", item["path"],
-             tf.shape(image)[:2], item["size"]],
+            [
+                f"{source}: decoded (height, width) differs from the JSON for",
+                item["path"],
+                tf.shape(image)[:2],
+                item["size"],
+            ],
         )
         with tf.control_dependencies([check]):
             image = tf.identity(image)

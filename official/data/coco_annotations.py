@@ -175,12 +175,14 @@ class CocoAnnotations:
         return boxes, classes, crowd
 
     def to_coco_dict(self) -> dict[str, Any]:
-        """The validated dataset as a COCO dict (skipped annotations removed; `area` filled as w*h
-        where missing, since COCOeval needs it for the area ranges)."""
+        """The validated dataset as a COCO dict (skipped annotations removed; a missing `area` is
+        filled as w*h and a missing `iscrowd` as 0, since COCOeval reads both)."""
         anns = []
         for ann in self._annotations:
-            if "area" not in ann:
-                ann = dict(ann, area=float(ann["bbox"][2]) * float(ann["bbox"][3]))
+            if "area" not in ann or "iscrowd" not in ann:
+                ann = dict(ann)
+                ann.setdefault("area", float(ann["bbox"][2]) * float(ann["bbox"][3]))
+                ann.setdefault("iscrowd", 0)
             anns.append(ann)
         out = dict(self.info)
         out.update(images=self.images, annotations=anns, categories=self.categories)

@@ -174,7 +174,9 @@ def _match(file_pattern: str) -> list[str]:
     return files
 
 
-def tfrecord_dataset(file_pattern: str, shuffle_files: bool = False, seed: int | None = None) -> tf.data.Dataset:
+def tfrecord_dataset(
+    file_pattern: str, shuffle_files: bool = False, seed: int | None = None
+) -> tf.data.Dataset:
     """Raw COCO examples (the same dicts as `coco.coco_dataset`) from shards of `write_shards`.
 
     Files are read one after another in sorted order (reproducible) unless `shuffle_files`.

@@ -4,39 +4,44 @@
 
 Dispatch: the model's package (where its class is defined) provides `convert.py` with a
 `CONVERTERS = {"pytorch": fn, ...}` table, `fn(src, dst, model_name, allow_pickle=..., checkpoint_key=...,
-**overrides) -> dict`; adding a converter for another model needs no change here.
+**model_overrides) -> {"tensors", "skipped", "outputs"}`; adding a converter for another model needs no
+change here.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
+from typing import Any
 
 from absl import app, flags
 
-SOURCE = flags.DEFINE_string(
-    "from", "pytorch", "Framework of the checkpoint (a key of the model's CONVERTERS)."
-)
-MODEL = flags.DEFINE_string(
-    "model", None, "Registered model name the checkpoint belongs to, e.g. mobilenext_100."
-)
-SRC = flags.DEFINE_string("src", None, "Checkpoint file to read (e.g. the official .pth / .pth.tar).")
-DST = flags.DEFINE_string("dst", None, "Output folder for model.weights.h5, model.keras and conversion.json.")
-ALLOW_PICKLE = flags.DEFINE_bool(
-    "allow_pickle",
-    False,
-    "Let torch unpickle arbitrary objects (timm checkpoints with args); trusted files only.",
-)
-CHECKPOINT_KEY = flags.DEFINE_string(
-    "checkpoint_key",
-    "",
-    "Entry of a checkpoint dict holding the weights (default: state_dict or model if present).",
-)
-MODEL_ARGS = flags.DEFINE_string(
-    "model_args",
-    "",
-    "Model constructor overrides as key=value pairs, e.g. identity_divisor=2 (partial identity).",
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Registers the CLI flags (only when run as a program, so importing this module never clashes)."""
+    flags.DEFINE_string("from", "pytorch", "Framework of the checkpoint (a key of the model's CONVERTERS).")
+    flags.DEFINE_string(
+        "model", None, "Registered model name the checkpoint belongs to, e.g. mobilenext_100."
+    )
+    flags.DEFINE_string("src", None, "Checkpoint file to read (e.g. the official .pth / .pth.tar).")
+    flags.DEFINE_string("dst", None, "Output folder for model.weights.h5, model.keras and conversion.json.")
+    flags.DEFINE_bool(
+        "allow_pickle",
+        False,
+        "Let torch unpickle arbitrary objects (timm checkpoints with args); trusted files only.",
+    )
+    flags.DEFINE_string(
+        "checkpoint_key",
+        "",
+        "Entry of a checkpoint dict holding the weights (default: state_dict or model if present).",
+    )
+    flags.DEFINE_string(
+        "model_args",
+        "",
+        "Model constructor overrides as key=value pairs, e.g. identity_divisor=2 (partial identity).",
+    )
+    flags.mark_flags_as_required(["model", "src", "dst"])
 
 
 def converter_module(model_name: str):
@@ -56,35 +61,36 @@ def converter_module(model_name: str):
         ) from err
 
 
-def main(argv: list[str]) -> int:
-    del argv
-    for flag in (MODEL, SRC, DST):
-        if not flag.value:
-            raise app.UsageError(f"--{flag.name} is required")
-    module = converter_module(MODEL.value)
-    converters = getattr(module, "CONVERTERS", {})
-    if SOURCE.value not in converters:
-        raise app.UsageError(
-            f"--from={SOURCE.value}: {MODEL.value} converts from {', '.join(sorted(converters)) or 'nothing'}"
-        )
+def convert(source: str, model: str, src: str, dst: str, model_args: str = "", **options: Any) -> dict:
+    """Runs the converter of `model` for checkpoints of framework `source`; returns its summary."""
     from official.core.config import parse_overrides
 
-    overrides = parse_overrides(MODEL_ARGS.value)
-    result = converters[SOURCE.value](
-        SRC.value,
-        DST.value,
-        MODEL.value,
-        allow_pickle=ALLOW_PICKLE.value,
-        checkpoint_key=CHECKPOINT_KEY.value,
-        **overrides,
+    converters = getattr(converter_module(model), "CONVERTERS", {})
+    if source not in converters:
+        raise app.UsageError(
+            f"--from={source}: {model} converts from {', '.join(sorted(converters)) or 'nothing'}"
+        )
+    return converters[source](src, dst, model, **options, **parse_overrides(model_args))
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    result = convert(
+        FLAGS["from"].value,
+        FLAGS.model,
+        FLAGS.src,
+        FLAGS.dst,
+        FLAGS.model_args,
+        allow_pickle=FLAGS.allow_pickle,
+        checkpoint_key=FLAGS.checkpoint_key,
     )
     print(
-        f"converted {result['tensors']} tensors ({result['skipped']} skipped) of {SRC.value} for {MODEL.value}"
+        f"converted {result['tensors']} tensors ({result['skipped']} skipped) of {FLAGS.src} for {FLAGS.model}"
     )
     for name, path in result["outputs"].items():
         print(f"  {name}: {path}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(app.run(main))
+    define_flags()
+    app.run(main)

@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from absl import app, flags
 
-MODEL = flags.DEFINE_string(
-    "model", None, "Registered model name, e.g. mobilenext_100 (`python -m tools.list`)."
-)
-IMAGE_SIZE = flags.DEFINE_integer("image_size", 224, "Square input side in pixels.")
-CHANNELS = flags.DEFINE_integer("channels", 3, "Input channels.")
-CLASSES = flags.DEFINE_integer(
-    "classes", 0, "Classifier outputs; 0 keeps the model's default (1000 for ImageNet)."
-)
-PER_LAYER = flags.DEFINE_bool("per_layer", False, "Print every counted layer, not only the totals per kind.")
-JSON_OUT = flags.DEFINE_string(
-    "json", "", "Also write the counts (total, per kind, per layer) to this JSON file."
-)
+FLAGS = flags.FLAGS
 
 
-def build(name: str, image_size: int, channels: int, classes: int):
+def define_flags() -> None:
+    """Registers the CLI flags (only when run as a program, so importing this module never clashes)."""
+    flags.DEFINE_string("model", None, "Registered model name, e.g. mobilenext_100 (`python -m tools.list`).")
+    flags.DEFINE_integer("image_size", 224, "Square input side in pixels.")
+    flags.DEFINE_integer("channels", 3, "Input channels.")
+    flags.DEFINE_integer("classes", 0, "Classifier outputs; 0 keeps the model's default (1000 for ImageNet).")
+    flags.DEFINE_bool("per_layer", False, "Print every counted layer, not only the totals per kind.")
+    flags.DEFINE_string("json", "", "Also write the counts (total, per kind, per layer) to this JSON file.")
+    flags.mark_flag_as_required("model")
+
+
+def build(name: str, image_size: int, channels: int = 3, classes: int = 0):
     """The model at the requested input size (through its `input_shape` argument when it has one)."""
     from official.core import registry
 
@@ -45,6 +44,7 @@ def build(name: str, image_size: int, channels: int, classes: int):
 
 
 def write_json(report, path: str, model: str) -> None:
+    """The counts as JSON, written under a temp name and renamed when complete."""
     payload = {
         "model": model,
         "input_shape": list(report.input_shape),
@@ -64,22 +64,20 @@ def write_json(report, path: str, model: str) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> None:
     del argv
-    if not MODEL.value:
-        raise app.UsageError("--model is required (e.g. --model mobilenext_100)")
     from official.core.madds import count_madds
 
-    size, channels = IMAGE_SIZE.value, CHANNELS.value
-    model = build(MODEL.value, size, channels, CLASSES.value)
+    size, channels = FLAGS.image_size, FLAGS.channels
+    model = build(FLAGS.model, size, channels, FLAGS.classes)
     report = count_madds(model, input_shape=(size, size, channels))
-    print(f"{MODEL.value} at {size}x{size}x{channels}")
-    print(report.table(per_layer=PER_LAYER.value))
-    if JSON_OUT.value:
-        write_json(report, JSON_OUT.value, MODEL.value)
-        print(f"wrote {JSON_OUT.value}")
-    return 0
+    print(f"{FLAGS.model} at {size}x{size}x{channels}")
+    print(report.table(per_layer=FLAGS.per_layer))
+    if FLAGS.json:
+        write_json(report, FLAGS.json, FLAGS.model)
+        print(f"wrote {FLAGS.json}")
 
 
 if __name__ == "__main__":
-    sys.exit(app.run(main))
+    define_flags()
+    app.run(main)

@@ -81,6 +81,18 @@ class ImageClassificationTask(Task):
             total += int(labels.shape[0])
         return {"top1": correct / max(total, 1), "examples": float(total)}
 
+    def saved_model_predict_fn(self, loaded) -> Callable[[np.ndarray], np.ndarray]:
+        """logits of a loaded SavedModel's serving_default for normalised images (undone to pixels)."""
+        cfg = self.config.eval_data
+        mean, std = np.asarray(cfg.mean, np.float32), np.asarray(cfg.std, np.float32)
+        signature = loaded.signatures["serving_default"]
+
+        def predict(images: np.ndarray) -> np.ndarray:
+            pixels = tf.constant(np.asarray(images, np.float32) * std + mean)
+            return signature(images=pixels)["logits"].numpy()
+
+        return predict
+
     # --- export ------------------------------------------------------------------------------
     def _eval_cfg(self, image_size: int):
         return dataclasses.replace(self.config.eval_data, image_size=image_size)

@@ -49,7 +49,8 @@ def looks_decodable(encoded: tf.Tensor) -> tf.Tensor:
         tf.equal(tf.strings.substr(head, 0, 3), b"GIF"), tf.equal(tf.strings.substr(head, 0, 2), b"BM")
     )
     jpeg_ok = tf.logical_and(is_jpeg, _ends_with_pair(tail, b"\xff", b"\xd9"))
-    png_ok = tf.logical_and(is_png, tf.strings.regex_full_match(tf.strings.substr(tail, -12, 12), "(?s).*IEND.*"))
+    # A PNG ends with the IEND chunk: its 4-byte type then a 4-byte CRC.
+    png_ok = tf.logical_and(is_png, tf.equal(tf.strings.substr(encoded, tf.maximum(length - 8, 0), 4), b"IEND"))
     return tf.logical_and(length > 8, tf.logical_or(tf.logical_or(jpeg_ok, png_ok), is_other))
 
 

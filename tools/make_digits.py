@@ -17,10 +17,15 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
-FLAGS = flags.DEFINE_string("out", "data/digits", "Output folder (gets train/ and val/ inside).")
-SIZE = flags.DEFINE_integer("size", 32, "Side of the written square images in pixels.")
-VAL_EVERY = flags.DEFINE_integer("val_every", 5, "Every n-th image of each class goes to val.")
-FORCE = flags.DEFINE_bool("force", False, "Rewrite the dataset even if OUT already holds one.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Registered only when run as a program, so tests can import write_digits beside other tools."""
+    flags.DEFINE_string("out", "data/digits", "Output folder (gets train/ and val/ inside).")
+    flags.DEFINE_integer("size", 32, "Side of the written square images in pixels.")
+    flags.DEFINE_integer("val_every", 5, "Every n-th image of each class goes to val.")
+    flags.DEFINE_bool("force", False, "Rewrite the dataset even if OUT already holds one.")
 
 
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +78,10 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         print(f"unexpected arguments: {argv[1:]}", file=sys.stderr)
         return 2
-    write_digits(FLAGS.value, SIZE.value, VAL_EVERY.value, FORCE.value)
+    write_digits(FLAGS.out, FLAGS.size, FLAGS.val_every, FLAGS.force)
     return 0
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from typing import Any, Literal, Union
@@ -97,7 +98,7 @@ class TrainerConfig:
 class RuntimeConfig:
     strategy: str = "auto"  # auto | one_device | mirrored | multi_worker (reads TF_CONFIG)
     mixed_precision: str = "float32"  # float32 | mixed_float16 | mixed_bfloat16
-    jit_compile: str = "auto"  # auto (XLA only where a GPU is present) | true | false
+    jit_compile: str | bool = "auto"  # auto (XLA only where a GPU is present) | true | false
     seed: int = 0  # seeds Python, NumPy, TF and Keras
     num_logical_cpus: int = 0  # > 1 splits the CPU into n logical devices (tests of mirrored on CPU)
 
@@ -258,6 +259,18 @@ def _split_overrides(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")
+
+
+def _yaml11_float(value: Any) -> Any:
+    """YAML 1.1 reads `1e-2` as a string; on the command line everybody means a number."""
+    if isinstance(value, str) and _FLOAT.match(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_yaml11_float(v) for v in value]
+    return value
+
+
 def parse_overrides(text: str) -> dict[str, Any]:
     """`trainer.epochs=3,model.width=0.5` -> {"trainer.epochs": 3, "model.width": 0.5}."""
     out: dict[str, Any] = {}
@@ -269,7 +282,7 @@ def parse_overrides(text: str) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as err:
             raise ConfigError(f"{key.strip()}: cannot parse value {raw!r}: {err}") from err
-        out[key.strip()] = value
+        out[key.strip()] = _yaml11_float(value)
     return out
 
 

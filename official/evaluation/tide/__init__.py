@@ -8,7 +8,7 @@ Quick use on COCO JSON:
 tidecv-style use: `TIDE`, `Data`, `AREA` (see tide.py). Exact against tidecv 1.0.1 (tests).
 """
 
-from official.evaluation.tide.api import tide_breakdown, tide_report
+from official.evaluation.tide.api import tide_breakdown, tide_report, tide_scalars
 from official.evaluation.tide.coco_io import CocoGroundTruth, load_predictions
 from official.evaluation.tide.data import Data
 from official.evaluation.tide.errors import MAIN_ERRORS, SPECIAL_ERRORS, TideInputError
@@ -31,5 +31,6 @@ __all__ = [
     "load_predictions",
     "tide_breakdown",
     "tide_report",
+    "tide_scalars",
     "write_tide_plot",
 ]

@@ -42,6 +42,15 @@ def tide_breakdown(
     return run_result(tide.evaluate(truth.data, preds, name="predictions"))
 
 
+def tide_scalars(result: dict, prefix: str = "tide") -> dict[str, float]:
+    """Flat scalar names for TensorBoard / CSV: AP, dAP_<error> per main and special error, count_<error>."""
+    out = {f"{prefix}/AP": float(result["ap50"])}
+    for group in ("main", "special"):
+        out.update({f"{prefix}/dAP_{k}": float(v) for k, v in result[group].items()})
+    out.update({f"{prefix}/count_{k}": float(v) for k, v in result["counts"].items()})
+    return out
+
+
 def tide_report(
     gt: str | dict,
     predictions: str | list[dict],

@@ -197,7 +197,7 @@ def load_predictions(source: str | list[dict[str, Any]], gt: CocoGroundTruth, na
         raise fail()
     boxes: Any = None
     has_box = [("bbox" in d) for d in dets]
-    if gt.mode == "bbox" or any(has_box):
+    if dets and (gt.mode == "bbox" or any(has_box)):
         if not all(has_box):
             raise fail()
         try:

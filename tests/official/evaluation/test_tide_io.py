@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from official.evaluation.tide import TideInputError, tide_breakdown, write_tide_plot
+from official.evaluation.tide import TideInputError, tide_breakdown, tide_scalars, write_tide_plot
 from official.evaluation.tide.synthetic import coco_like
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -87,6 +87,15 @@ def test_breakdown_form_and_path_vs_object_inputs(tmp_path, small):
     assert 0 < from_objects["ap50"] < 100
     assert all(0 <= v <= 100 for v in from_objects["main"].values())
     assert from_objects["counts"]["Predictions"] == len(preds)
+    scalars = tide_scalars(from_objects)
+    assert scalars["tide/AP"] == from_objects["ap50"] and scalars["tide/dAP_Miss"] == from_objects["main"]["Miss"]
+    assert scalars["tide/dAP_FalseNeg"] == from_objects["special"]["FalseNeg"]
+    assert scalars["tide/count_Cls"] == from_objects["counts"]["Cls"]
+
+
+def test_empty_predictions_miss_everything(small):
+    result = tide_breakdown(small[0], [])
+    assert result["ap50"] == 0.0 and result["counts"]["Miss"] == result["counts"]["GroundTruth"] > 0
 
 
 def test_matches_tidecv_coco_loaders(tmp_path, monkeypatch, small):

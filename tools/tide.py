@@ -1,4 +1,4 @@
-"""TIDE error analysis of COCO-format detections: where the AP went, as dAP per error type.
+r"""TIDE error analysis of COCO-format detections: where the AP went, as dAP per error type.
 
     python -m tools.tide --gt=instances_val2017.json --pred=detections.json \
         [--mode=box|mask] [--pos_threshold=0.5] [--background_threshold=0.1] \
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     print()
     print(tide.summary_text())
     if "area" in result:
-        rows = [["Area", "AP"] + list(next(iter(result["area"].values()))["main"])]
+        rows = [["Area", f"AP@{round(FLAGS.pos_threshold * 100)}"] + list(next(iter(result["area"].values()))["main"])]
         for name, r in result["area"].items():
             rows.append([name, f"{r['ap']:6.2f}"] + [f"{v:6.2f}" for v in r["main"].values()])
         print(format_table(rows, title="Per-area AP and main-error dAP"))

@@ -21,7 +21,7 @@ COLORS = {
 
 
 def _axis_max(values: list[float], floor: float, step: float = 5.0) -> float:
-    top = max(values + [0.0])
+    top = max(values + [0.0]) * 1.12  # headroom for the value labels
     return floor if top <= floor else math.ceil(top / step) * step
 
 

@@ -38,6 +38,7 @@ class DataConfig:
     image_size: int = 224  # square output size fed to the model
     shuffle_buffer: int = 10_000  # examples in the shuffle buffer (training only)
     cache: bool = False  # cache decoded examples in memory (small datasets only)
+    deterministic: bool = False  # keep element order when training (reproducible runs; a little slower)
     random_resized_crop: bool = True  # training: Inception-style random-resized crop
     rrc_scale: tuple[float, float] = (0.08, 1.0)  # area fraction range of the random crop
     rrc_ratio: tuple[float, float] = (0.75, 1.3333333333333333)  # aspect-ratio range of the random crop

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from official.core import callbacks as callbacks_lib
 from official.core import config as config_lib
-from official.core import optimization
+from official.core import keras_compat, optimization
 from official.core import strategy as strategy_lib
 from official.core.task import Task, build_task
 
@@ -90,12 +90,24 @@ def _banner(cfg, strategy, plan: RunPlan, jit: bool, resumed: int, model_dir: st
     print("=" * 72, flush=True)
 
 
+def _build_compiled_state(model: keras.Model, element_spec: Any) -> None:
+    """Builds the compiled loss and metrics from the input spec, before `fit` sees any data.
+
+    Keras' own pre-fit build pulls one batch off the training iterator (shifting the data order) and
+    fails on MultiWorkerMirroredStrategy's per-replica batches; building here from the dataset's
+    element_spec makes that step a no-op, so it is switched off.
+    """
+    model._symbolic_build(data_batch=element_spec)
+    object.__setattr__(model, "_maybe_symbolic_build", lambda iterator=None, data_batch=None: None)
+
+
 def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool) -> keras.Model:
     """Model + optimizer + compile, inside the current strategy scope."""
     model = task.build_model()
     optimizer, _ = optimization.configure_optimizer(model, cfg.trainer, plan.steps_per_epoch, plan.total_steps, plan.lr_scale)
     task.compile_model(model, optimizer, jit)
     model.optimizer.build(model.trainable_variables)
+    _build_compiled_state(model, task.build_inputs(cfg.train_data, True, plan.global_batch_size).element_spec)
     return model
 
 
@@ -112,14 +124,19 @@ def _print_table(title: str, metrics: dict[str, Any]) -> None:
         print(f"  {k:<24} {v:.4f}" if isinstance(v, float) else f"  {k:<24} {v}")
 
 
-def run_experiment(cfg: config_lib.ExperimentConfig, model_dir: str, mode: str = "train_and_eval") -> dict[str, Any]:
-    """Trains and/or evaluates `cfg` in `model_dir`; returns the final metrics."""
+def run_experiment(
+    cfg: config_lib.ExperimentConfig, model_dir: str, mode: str = "train_and_eval", return_model: bool = False
+) -> Any:
+    """Trains and/or evaluates `cfg` in `model_dir`; returns the final metrics (and the model)."""
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     os.makedirs(model_dir, exist_ok=True)
+    # The strategy first: splitting the CPU into logical devices must precede any TF initialisation.
+    strategy = strategy_lib.create_strategy(cfg.runtime.strategy, cfg.runtime.num_logical_cpus)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        keras_compat.patch_multi_worker_reduce()
     keras.utils.set_random_seed(cfg.runtime.seed)
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
-    strategy = strategy_lib.create_strategy(cfg.runtime.strategy, cfg.runtime.num_logical_cpus)
     chief = strategy_lib.is_chief(strategy)
     jit = strategy_lib.resolve_jit_compile(cfg.runtime.jit_compile)
     task = build_task(cfg)
@@ -201,7 +218,7 @@ def run_experiment(cfg: config_lib.ExperimentConfig, model_dir: str, mode: str =
         print(f"  tensorboard  {model_dir} (train/, validation/)")
         if "eval" in results:
             print(f"  metrics      {os.path.join(model_dir, 'eval_results.json')}")
-    return results
+    return (results, model) if return_model else results
 
 
 def restore_for_inference(cfg: config_lib.ExperimentConfig, model_dir: str) -> tuple[keras.Model, Task, int]:

@@ -82,7 +82,7 @@ def build_dataset(
         image = preprocess(image_decode.decode_rgb(example["encoded"]), cfg)
         return image, tf.cast(example["label"], tf.int32)
 
-    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=cfg.deterministic or not training)
     ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=training if drop_remainder is None else drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)

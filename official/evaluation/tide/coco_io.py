@@ -23,7 +23,7 @@ from official.evaluation.tide.data import Data
 from official.evaluation.tide.errors import TideInputError
 from official.evaluation.tide.pairs import canonical_mode
 
-_NUMBER = (int, float)
+_NUMBER = (int, float, np.integer, np.floating)
 
 
 def _read_json(source: str | Any, what: str) -> tuple[Any, str]:
@@ -43,8 +43,13 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, _NUMBER) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _numeric_types(types: set[type]) -> bool:
+    """Whether every type is a real number type (Python or numpy), bool excluded."""
+    return all(issubclass(t, _NUMBER) and not issubclass(t, (bool, np.bool_)) for t in types)
+
+
 def _box_problem(box: Any) -> str | None:
-    if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(_is_number(v) for v in box):
+    if not isinstance(box, (list, tuple, np.ndarray)) or len(box) != 4 or not all(_is_number(v) for v in box):
         return f"bbox must be 4 finite numbers [x, y, w, h], got {box!r}"
     if box[2] < 0 or box[3] < 0:
         return f"bbox has negative size {list(box)!r}"
@@ -190,7 +195,7 @@ def load_predictions(source: str | list[dict[str, Any]], gt: CocoGroundTruth, na
         known_cls = all(map(gt.category_ids.__contains__, class_ids)) and bool not in set(map(type, class_ids))
     except (KeyError, TypeError):
         raise fail() from None
-    if not (known_img and known_cls and set(map(type, scores)) <= {int, float}):
+    if not (known_img and known_cls and _numeric_types(set(map(type, scores)))):
         raise fail()
     score_arr = np.asarray(scores, dtype=np.float64).reshape(len(dets))
     if not np.all((score_arr >= 0.0) & (score_arr <= 1.0)):

@@ -12,6 +12,8 @@ PACKAGES: tuple[str, ...] = (
     "official.tasks.image_classification",
     "official.vision.mobilenetv2",
     "official.vision.mobilenext",
+    "official.tasks.detection",
+    "official.vision.cpn",
 )
 
 _imported = False

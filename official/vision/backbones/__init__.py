@@ -1,0 +1,1 @@
+"""Backbones shared by detectors; each publishes `pyramid_outputs`."""

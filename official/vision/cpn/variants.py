@@ -1,0 +1,30 @@
+"""Registered CPN variants: the paper's three backbones and a tiny DLA for CPU tests and the shapes demo."""
+
+from official.core.registry import register_variant
+from official.vision.cpn.model import CPN
+
+# DLA-34 heads (CPNDet models/DLA34.py): pool 64, head_conv 256, region branch 64 -> 256 hidden,
+# grouping 32, one-conv branches, classifiers with bias and no BN.
+register_variant("cpn_dla34", CPN, backbone="dla34")
+# Hourglass heads (CPNDet models/HG104.py, HG52.py): pool 128, two-conv branches, classifiers with BN.
+_HOURGLASS = dict(
+    backbone="hourglass", pool_channels=128, region_channels=256, region_hidden=256, branch_convs=2, classifier_bn=True
+)
+register_variant("cpn_hg104", CPN, num_stacks=2, **_HOURGLASS)
+register_variant("cpn_hg52", CPN, num_stacks=1, **_HOURGLASS)
+# Tiny widths for CPU: 128 px input -> 32x32 output, K = 16 corners (256 proposals).
+register_variant(
+    "cpn_dla34tiny",
+    CPN,
+    backbone="dla34",
+    input_size=128,
+    dla_channels=(8, 8, 16, 24, 32, 48),
+    pool_channels=16,
+    head_channels=32,
+    region_channels=16,
+    region_hidden=32,
+    grouping_channels=16,
+    top_k=16,
+    num_samples=288,
+    pre_nms_top_k=256,
+)

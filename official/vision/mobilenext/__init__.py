@@ -1,3 +1,3 @@
 """MobileNeXt: registers its variants and experiments."""
 
-from official.vision.mobilenext import variants  # noqa: F401
+from official.vision.mobilenext import experiments, variants  # noqa: F401

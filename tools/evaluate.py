@@ -18,15 +18,17 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("experiment", None, "Registered experiment name (gives the task and eval data).")
-flags.DEFINE_string("model_dir", None, "Training folder: evaluates its newest checkpoint.")
-flags.DEFINE_string("saved_model", None, "A SavedModel version folder written by tools.export.")
-flags.DEFINE_string("tflite", None, "A .tflite file written by tools.export.")
-flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
-flags.DEFINE_string("params_override", "", "Comma-separated overrides, as in tools.train.")
-flags.DEFINE_string("json", None, "Metrics JSON path (default: MODEL_DIR/eval_results.json with --model_dir).")
-flags.DEFINE_bool("tide", False, "Detection tasks: add the TIDE error breakdown to the metrics and TensorBoard.")
-flags.mark_flags_as_required(["experiment"])
+def define_flags() -> None:
+    """Registers the flags; called only when the tool runs, so tools can be imported together."""
+    flags.DEFINE_string("experiment", None, "Registered experiment name (gives the task and eval data).")
+    flags.DEFINE_string("model_dir", None, "Training folder: evaluates its newest checkpoint.")
+    flags.DEFINE_string("saved_model", None, "A SavedModel version folder written by tools.export.")
+    flags.DEFINE_string("tflite", None, "A .tflite file written by tools.export.")
+    flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
+    flags.DEFINE_string("params_override", "", "Comma-separated overrides, as in tools.train.")
+    flags.DEFINE_string("json", None, "Metrics JSON path (default: MODEL_DIR/eval_results.json with --model_dir).")
+    flags.DEFINE_bool("tide", False, "Detection tasks: add the TIDE error breakdown to the metrics and TensorBoard.")
+    flags.mark_flags_as_required(["experiment"])
 
 
 def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
@@ -119,4 +121,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -14,17 +14,19 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("experiment", None, "Registered experiment name.")
-flags.DEFINE_string("model_dir", None, "Training folder whose newest checkpoint is exported.")
-flags.DEFINE_string("export_dir", "exports", "Root folder of the exported artifacts.")
-flags.DEFINE_string("name", None, "Model name in TF Serving and in file names (default: the experiment name).")
-flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
-flags.DEFINE_string("params_override", "", "Comma-separated overrides, as in tools.train.")
-flags.DEFINE_list("formats", None, "Any of saved_model, tflite, onnx (default: export.formats of the config).")
-flags.DEFINE_enum("quantize", None, ["none", "float16", "dynamic", "int8"], "TFLite quantisation (default: export.quantize).")
-flags.DEFINE_integer("version", None, "TF Serving version folder (default: one above the highest present).")
-flags.DEFINE_integer("image_size", None, "Serving input size (default: the eval image size).")
-flags.mark_flags_as_required(["experiment", "model_dir"])
+def define_flags() -> None:
+    """Registers the flags; called only when the tool runs, so tools can be imported together."""
+    flags.DEFINE_string("experiment", None, "Registered experiment name.")
+    flags.DEFINE_string("model_dir", None, "Training folder whose newest checkpoint is exported.")
+    flags.DEFINE_string("export_dir", "exports", "Root folder of the exported artifacts.")
+    flags.DEFINE_string("name", None, "Model name in TF Serving and in file names (default: the experiment name).")
+    flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
+    flags.DEFINE_string("params_override", "", "Comma-separated overrides, as in tools.train.")
+    flags.DEFINE_list("formats", None, "Any of saved_model, tflite, onnx (default: export.formats of the config).")
+    flags.DEFINE_enum("quantize", None, ["none", "float16", "dynamic", "int8"], "TFLite quantisation (default: export.quantize).")
+    flags.DEFINE_integer("version", None, "TF Serving version folder (default: one above the highest present).")
+    flags.DEFINE_integer("image_size", None, "Serving input size (default: the eval image size).")
+    flags.mark_flags_as_required(["experiment", "model_dir"])
 
 
 def main(argv: list[str]) -> int:
@@ -63,4 +65,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -1,32 +1,45 @@
-"""List every registered model (with its parameter count) and every experiment.
+"""List every registered model (with its parameter counts) and every experiment.
 
     python -m tools.list [--pattern='mobilenext_*'] [--no_params]
+
+Two counts per model: trainable parameters (what papers, timm and PyTorch's `parameters()` count,
+BN gamma/beta included) and the Keras total, which adds BatchNorm's moving mean and variance (what
+`model.summary()` and keras.applications report).
 """
 
 from __future__ import annotations
 
 from absl import app, flags
 
-PATTERN = flags.DEFINE_string("pattern", "*", "Glob that model and experiment names must match.")
-NO_PARAMS = flags.DEFINE_bool("no_params", False, "Skip building models to count parameters (faster).")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Registers the flags; called only when the tool runs, so tools can be imported together."""
+    flags.DEFINE_string("pattern", "*", "Glob that model and experiment names must match.")
+    flags.DEFINE_bool("no_params", False, "Skip building models to count parameters (faster).")
 
 
 def main(argv: list[str]) -> int:
     import keras
+    import numpy as np
 
     from official.core import registry
 
-    models = registry.list_models(PATTERN.value)
+    models = registry.list_models(FLAGS.pattern)
     print(f"models ({len(models)})")
+    if not FLAGS.no_params:
+        print(f"  {'name':<28} {'trainable':>14} {'total (+BN stats)':>18}")
     for name in models:
-        if NO_PARAMS.value:
+        if FLAGS.no_params:
             print(f"  {name}")
             continue
         model = registry.create_model(name)
-        print(f"  {name:<28} {model.count_params():>14,} parameters")
+        trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+        print(f"  {name:<28} {trainable:>14,} {model.count_params():>18,}")
         del model
         keras.backend.clear_session()
-    experiments = registry.list_experiments(PATTERN.value)
+    experiments = registry.list_experiments(FLAGS.pattern)
     print(f"experiments ({len(experiments)})")
     for name in experiments:
         cfg = registry.get_experiment(name)
@@ -35,4 +48,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

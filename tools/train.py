@@ -14,20 +14,22 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("experiment", None, "Registered experiment name (`python -m tools.list` prints them).")
-flags.DEFINE_string("model_dir", None, "Folder for config.yaml, checkpoints, TensorBoard logs and metrics.")
-flags.DEFINE_multi_string("config_file", [], "YAML file(s) overriding the experiment's defaults, applied in order.")
-flags.DEFINE_string("params_override", "", "Comma-separated overrides applied last, e.g. trainer.epochs=3,model.width=0.5.")
-flags.DEFINE_enum("mode", "train_and_eval", ["train", "eval", "train_and_eval"], "What to run.")
-flags.DEFINE_enum(
-    "strategy", None, ["auto", "one_device", "mirrored", "multi_worker"],
-    "tf.distribute strategy (overrides runtime.strategy); multi_worker reads TF_CONFIG.",
-)
-flags.DEFINE_enum("jit_compile", None, ["auto", "true", "false"], "XLA; auto = on only where a GPU is present.")
-flags.DEFINE_enum(
-    "mixed_precision", None, ["float32", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy (overrides runtime.mixed_precision)."
-)
-flags.mark_flags_as_required(["experiment", "model_dir"])
+def define_flags() -> None:
+    """Registers the flags; called only when the tool runs, so tools can be imported together."""
+    flags.DEFINE_string("experiment", None, "Registered experiment name (`python -m tools.list` prints them).")
+    flags.DEFINE_string("model_dir", None, "Folder for config.yaml, checkpoints, TensorBoard logs and metrics.")
+    flags.DEFINE_multi_string("config_file", [], "YAML file(s) overriding the experiment's defaults, applied in order.")
+    flags.DEFINE_string("params_override", "", "Comma-separated overrides applied last, e.g. trainer.epochs=3,model.width=0.5.")
+    flags.DEFINE_enum("mode", "train_and_eval", ["train", "eval", "train_and_eval"], "What to run.")
+    flags.DEFINE_enum(
+        "strategy", None, ["auto", "one_device", "mirrored", "multi_worker"],
+        "tf.distribute strategy (overrides runtime.strategy); multi_worker reads TF_CONFIG.",
+    )
+    flags.DEFINE_enum("jit_compile", None, ["auto", "true", "false"], "XLA; auto = on only where a GPU is present.")
+    flags.DEFINE_enum(
+        "mixed_precision", None, ["float32", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy (overrides runtime.mixed_precision)."
+    )
+    flags.mark_flags_as_required(["experiment", "model_dir"])
 
 
 def resolve_from_flags():
@@ -60,4 +62,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

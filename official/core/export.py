@@ -115,6 +115,8 @@ def export_saved_model(
         os.replace(tmp, final)
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.isdir(base) and not os.listdir(base):
+            os.rmdir(base)  # a first version that failed leaves no empty model folder either
         raise
     return final, report
 

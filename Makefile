@@ -11,6 +11,8 @@ EXPORT_DIR ?= exports
 PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500
 
 STAMP := $(VENV)/.installed
+# TensorFlow C++ start-up chatter (CPU features, missing CUDA) hides the progress lines.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test install lint clean
 

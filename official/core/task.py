@@ -72,8 +72,27 @@ class Task:
         """
         if tide:
             raise ValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
+        if not model.compiled:
+            return self._evaluate_uncompiled(model, dataset, steps)
         results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
         return {k: float(v) for k, v in results.items()}
+
+    def _evaluate_uncompiled(self, model: keras.Model, dataset: Any, steps: int | None) -> dict[str, float]:
+        """Loss and metrics of a model restored for inference, without compiling it.
+
+        Compiling would attach an optimizer whose slots a deferred checkpoint restore could fill with
+        the training optimizer's values, so the loop is written out instead.
+        """
+        loss_fn = self.build_losses()
+        metrics = [keras.metrics.Mean(name="loss"), *self.build_metrics()]
+        for i, (inputs, labels) in enumerate(dataset):
+            if steps is not None and i >= steps:
+                break
+            outputs = model(inputs, training=False)
+            metrics[0].update_state(loss_fn(labels, outputs))
+            for metric in metrics[1:]:
+                metric.update_state(labels, outputs)
+        return {m.name: float(m.result()) for m in metrics}
 
     def evaluate_predict_fn(
         self, predict_fn: Callable[[Any], Any], dataset: Any, steps: int | None = None

@@ -98,3 +98,19 @@ def test_failed_verification_leaves_nothing(trained, tmp_path):
         d for d, _, _ in os.walk(str(tmp_path)) if d != str(tmp_path)
     ]
     assert leftovers == [], leftovers
+
+
+def test_restored_model_evaluates_without_compiling(trained):
+    """tools.evaluate --model_dir path: an uncompiled restored model gets loss and top-1 from the task."""
+    cfg, model, task = trained
+    assert not model.compiled
+    dataset = task.build_inputs(cfg.eval_data, False, 64)
+    metrics = task.evaluate(model, dataset)
+    correct = total = 0
+    for images, labels in dataset:
+        predicted = np.argmax(np.asarray(model(images, training=False)), -1)
+        correct += int(np.sum(predicted == np.asarray(labels).reshape(-1)))
+        total += len(predicted)
+    assert total == 364
+    assert metrics["top1"] == pytest.approx(correct / total, abs=1e-6)
+    assert metrics["loss"] > 0

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= dev,export,jax,convert
 # The demo trains the zoo's flagship at width 0.35 on scikit-learn's handwritten digits (real scans).
-EXPERIMENT ?= mobilenetv2_035_digits
+EXPERIMENT ?= mobilenext_035_digits
 DATA_DIR ?= data/digits
 RUN_DIR ?= runs/$(EXPERIMENT)
 EXPORT_DIR ?= exports

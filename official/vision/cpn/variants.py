@@ -5,13 +5,14 @@ from official.vision.cpn.model import CPN
 
 # DLA-34 heads (CPNDet models/DLA34.py): pool 64, head_conv 256, region branch 64 -> 256 hidden,
 # grouping 32, one-conv branches, classifiers with bias and no BN.
-register_variant("cpn_dla34", CPN, backbone="dla34")
+# RoIAlign samples per bin axis: `roi_sample_num` of config/DLA34.json, HG104.json (1) and HG52.json (2).
+register_variant("cpn_dla34", CPN, backbone="dla34", roi_sampling_ratio=1)
 # Hourglass heads (CPNDet models/HG104.py, HG52.py): pool 128, two-conv branches, classifiers with BN.
 _HOURGLASS = dict(
     backbone="hourglass", pool_channels=128, region_channels=256, region_hidden=256, branch_convs=2, classifier_bn=True
 )
-register_variant("cpn_hg104", CPN, num_stacks=2, **_HOURGLASS)
-register_variant("cpn_hg52", CPN, num_stacks=1, **_HOURGLASS)
+register_variant("cpn_hg104", CPN, num_stacks=2, roi_sampling_ratio=1, **_HOURGLASS)
+register_variant("cpn_hg52", CPN, num_stacks=1, roi_sampling_ratio=2, **_HOURGLASS)
 # Tiny widths for CPU: 128 px input -> 32x32 output, K = 16 corners (256 proposals).
 register_variant(
     "cpn_dla34tiny",

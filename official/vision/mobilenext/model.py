@@ -25,9 +25,20 @@ from official.layers.divisible import make_divisible
 # He-normal over fan-out, N(0, sqrt(2 / (k * k * C_out))) as in the official `_initialize_weights`. Keras'
 # fan-out of a depthwise kernel (k, k, C, 1) is k*k, so depthwise convs use fan-in (k * k * C) instead,
 # which equals PyTorch's k * k * out_channels for a depthwise conv.
-CONV_INIT = keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
-DEPTHWISE_INIT = keras.initializers.VarianceScaling(2.0, mode="fan_in", distribution="untruncated_normal")
-DENSE_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
+# A fresh instance per layer: an unseeded Keras 3 initializer fixes its seed when constructed, so one
+# shared instance would give every same-shaped kernel the same initial values.
+
+
+def conv_init() -> keras.initializers.Initializer:
+    return keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
+
+
+def depthwise_init() -> keras.initializers.Initializer:
+    return keras.initializers.VarianceScaling(2.0, mode="fan_in", distribution="untruncated_normal")
+
+
+def dense_init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
 
 
 @dataclass(frozen=True)
@@ -177,14 +188,14 @@ class SandglassBlock(layers.Layer):
         self.dw1 = self.dw1_bn = self.dw2 = self.dw2_bn = None
         if first_depthwise:
             self.dw1 = layers.DepthwiseConv2D(
-                3, padding="same", use_bias=False, depthwise_initializer=DEPTHWISE_INIT, name="dw1"
+                3, padding="same", use_bias=False, depthwise_initializer=depthwise_init(), name="dw1"
             )
             self.dw1_bn = _bn("dw1_bn", **bn)
         self.reduce = layers.Conv2D(
-            hidden_filters, 1, use_bias=False, kernel_initializer=CONV_INIT, name="reduce"
+            hidden_filters, 1, use_bias=False, kernel_initializer=conv_init(), name="reduce"
         )
         self.reduce_bn = _bn("reduce_bn", **bn)
-        self.expand = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=CONV_INIT, name="expand")
+        self.expand = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=conv_init(), name="expand")
         self.expand_bn = _bn("expand_bn", **bn)
         if last_depthwise:
             # PyTorch pads 1 on every side; Keras "same" would pad bottom/right only at stride 2.
@@ -193,7 +204,7 @@ class SandglassBlock(layers.Layer):
                 strides=strides,
                 padding="same" if strides == 1 else "valid",
                 use_bias=False,
-                depthwise_initializer=DEPTHWISE_INIT,
+                depthwise_initializer=depthwise_init(),
                 name="dw2",
             )
             self.dw2_bn = _bn("dw2_bn", **bn)
@@ -296,7 +307,7 @@ class MobileNeXt(keras.Model):
         inputs = keras.Input(shape=tuple(input_shape), name="images")
         x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
         x = layers.Conv2D(
-            stem_width(width), 3, strides=2, use_bias=False, kernel_initializer=CONV_INIT, name="stem_conv"
+            stem_width(width), 3, strides=2, use_bias=False, kernel_initializer=conv_init(), name="stem_conv"
         )(x)
         x = _bn("stem_bn", **bn)(x)
         x = layers.ReLU(6.0, name="stem_relu")(x)
@@ -321,7 +332,7 @@ class MobileNeXt(keras.Model):
                 x = layers.Dropout(dropout, name="dropout")(x)
             x = layers.Dense(
                 classes,
-                kernel_initializer=DENSE_INIT,
+                kernel_initializer=dense_init(),
                 bias_initializer="zeros",
                 dtype="float32",
                 name="logits",

@@ -207,3 +207,15 @@ def test_invalid_arguments_are_named():
         SandglassBlock(16, 8, strides=2, residual=True)
     with pytest.raises(ValueError, match="identity_divisor"):
         SandglassBlock(16, 8, residual=True, identity_divisor=0)
+
+
+def test_same_shaped_kernels_start_different():
+    """Each layer draws its own initial weights (a shared unseeded Keras initializer would repeat them)."""
+    model = MobileNeXt(width=0.35, classes=10, input_shape=(32, 32, 3))
+    blocks = model.blocks
+    assert blocks[17].expand.kernel.shape == blocks[18].expand.kernel.shape  # two 960-wide repeats
+    for a, b in ((17, 18), (9, 10)):
+        for layer in ("reduce", "expand", "dw1", "dw2"):
+            ka = np.asarray(getattr(blocks[a], layer).kernel)
+            kb = np.asarray(getattr(blocks[b], layer).kernel)
+            assert not np.allclose(ka, kb), f"blocks {a} and {b}: identical initial {layer} kernels"

@@ -47,6 +47,7 @@ def randomise(model: keras.Model, seed: int) -> None:
         v.assign(value.astype("float32"))
 
 
+@pytest.mark.slow  # 80 s on 2 shared cores: a fresh interpreter plus JAX's CPU compilation
 @pytest.mark.jax
 def test_jax_backend_matches_tensorflow(tmp_path):
     pytest.importorskip("jax")

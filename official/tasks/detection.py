@@ -86,10 +86,24 @@ class DetectionTask(Task):
         metrics: dict[str, Any] = evaluator.evaluate(results, image_ids=None if complete else seen)
         metrics["images"] = float(len(seen))
         if tide:
-            from official.evaluation.tide.api import tide_breakdown
-
-            metrics["tide"] = tide_breakdown(self.config.eval_data.annotations, results) if results else {}
+            metrics["tide"] = self._tide(results, None if complete else seen)
         return metrics
+
+    def _tide(self, results: list[dict], image_ids: list[int] | None) -> dict[str, Any]:
+        """TIDE breakdown of `results`; the ground truth is cut to `image_ids` (a partial pass)."""
+        import json
+
+        from official.evaluation.tide.api import tide_breakdown
+
+        gt: Any = self.config.eval_data.annotations
+        if image_ids is not None:
+            with open(gt, encoding="utf-8") as f:
+                data = json.load(f)
+            keep = set(image_ids)
+            data["images"] = [img for img in data["images"] if img["id"] in keep]
+            data["annotations"] = [a for a in data.get("annotations", []) if a["image_id"] in keep]
+            gt = data
+        return tide_breakdown(gt, results)
 
     def evaluate(self, model: keras.Model, dataset, steps: int | None = None, tide: bool = False) -> dict[str, Any]:
         """COCO box AP of `model.detect` on `dataset` (an eval `build_inputs`), + TIDE when asked."""
@@ -184,8 +198,16 @@ class DetectionTask(Task):
         return np.stack(pixels).astype(np.float32), encoded
 
     def serving_verification(self, model: keras.Model, num_examples: int, image_size: int) -> list[tuple[str, dict, dict]]:
-        pixels, _ = self._eval_batch(min(num_examples, 4), image_size)
-        return [("proposals", {"images": pixels}, {"proposals": np.asarray(model(pixels, training=False))})]
+        """The body's proposals, and serving_default's detections as the same function computes them
+        eagerly on the Keras model (decoding, letterboxing, soft-NMS and the id map included)."""
+        pixels, encoded = self._eval_batch(min(num_examples, 4), image_size)
+        from_bytes = self.serving_signatures(model, image_size)["serving_default"][0]
+        image_bytes = np.asarray(encoded, dtype=object)
+        dets = {k: v.numpy() for k, v in from_bytes(tf.constant(image_bytes)).items()}
+        return [
+            ("proposals", {"images": pixels}, {"proposals": np.asarray(model(pixels, training=False))}),
+            ("serving_default", {"image_bytes": image_bytes}, dets),
+        ]
 
     def warmup_inputs(self, image_size: int, count: int) -> list[tuple[str, dict]]:
         _, encoded = self._eval_batch(max(count, 1), image_size)

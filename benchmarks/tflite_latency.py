@@ -42,7 +42,10 @@ def build_models(size: int) -> dict:
     return {
         "mobilenext_100": MobileNeXt(width=1.0, input_shape=shape),
         "mobilenext_100 (identity 1/2)": MobileNeXt(width=1.0, identity_divisor=2, input_shape=shape),
-        BASELINE: keras.applications.MobileNetV2(alpha=1.0, weights=None, input_shape=shape),
+        # logits like the others (keras.applications would append a softmax)
+        BASELINE: keras.applications.MobileNetV2(
+            alpha=1.0, weights=None, input_shape=shape, classifier_activation=None
+        ),
     }
 
 

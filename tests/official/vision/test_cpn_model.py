@@ -1,0 +1,46 @@
+"""CPN-DLA34-tiny: build, forward, config / .keras round trips, TF == JAX, packed output contract."""
+
+import numpy as np
+import pytest
+
+from official.core import registry
+from official.vision.cpn.head import PACKED_COLUMNS, unpack_proposals
+from tests import helpers
+
+
+@pytest.fixture(scope="module")
+def model():
+    return registry.create_model("cpn_dla34tiny", num_classes=3, flip_test=False)
+
+
+def test_packed_proposals_contract(model):
+    images = np.random.default_rng(0).uniform(0, 255, (2, 128, 128, 3)).astype(np.float32)
+    packed = np.asarray(model(images, training=False))
+    assert packed.shape == (2, 16 * 16, len(PACKED_COLUMNS))
+    rows = {k: np.asarray(v) for k, v in unpack_proposals(packed).items()}
+    assert set(np.unique(rows["classes"])) <= {0, 1, 2}
+    kept = rows["valid"]
+    # Kept rows carry a fused score in (0, 1.25]; rejected rows exactly -1.
+    assert np.all(rows["scores"][~kept] == -1.0)
+    assert np.all((rows["scores"][kept] > 0) & (rows["scores"][kept] <= 1.25))
+    # Valid proposals are boxes with x2 >= x1 - 1 and y2 >= y1 - 1 (offsets move corners by < 1 cell = 4 px).
+    boxes = rows["boxes"][kept]
+    assert np.all(boxes[:, 2] - boxes[:, 0] > -4.0 * 2) and np.all(boxes[:, 3] - boxes[:, 1] > -4.0 * 2)
+
+
+def test_detect_is_fixed_size(model):
+    images = np.random.default_rng(1).uniform(0, 255, (2, 128, 128, 3)).astype(np.float32)
+    dets = {k: np.asarray(v) for k, v in model.detect(images, flip=True).items()}
+    assert dets["boxes"].shape == (2, 100, 4) and dets["scores"].shape == (2, 100)
+    n = dets["num_detections"]
+    assert np.all(n == dets["valid"].sum(axis=1))
+    assert np.all(dets["boxes"] >= 0) and np.all(dets["boxes"] <= 128)
+    for b in range(2):
+        s = dets["scores"][b, : n[b]]
+        assert np.all(np.diff(s) <= 1e-6)  # soft-NMS returns detections best first
+
+
+@pytest.mark.slow
+@pytest.mark.jax
+def test_shared_checks_and_jax_parity(model, tmp_path):
+    helpers.check_model(model, tmp_path, jax=True)

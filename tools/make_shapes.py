@@ -106,16 +106,19 @@ def _pick_colour(under: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return colour.astype(np.float32)
 
 
-def _draw_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _draw_image(
+    size: int, rng: np.random.Generator, max_objects: int = 4, crowd_fraction: float = CROWD_FRACTION,
+    min_object: float = MIN_OBJECT,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """One image (uint8 [size, size, 3]) and its objects (polygons, rle, class, crowd flag)."""
     canvas = _background(size, rng)
     occupied = np.zeros((size, size), bool)
     objects: list[dict[str, Any]] = []
-    count = 0 if rng.random() < EMPTY_FRACTION else int(rng.integers(1, 5))
+    count = 0 if rng.random() < EMPTY_FRACTION else int(rng.integers(1, max_objects + 1))
     for _ in range(count):
         for _attempt in range(40):
             kind = int(rng.integers(0, 3))
-            d = rng.uniform(MIN_OBJECT, MAX_OBJECT) * size
+            d = rng.uniform(min_object, MAX_OBJECT) * size
             if objects and rng.random() < 0.5:  # next to an earlier object so that boxes overlap
                 other = objects[int(rng.integers(0, len(objects)))]["bbox"]
                 cx = other[0] + other[2] * rng.choice([0.0, 1.0]) + rng.uniform(-0.2, 0.2) * d
@@ -140,7 +143,7 @@ def _draw_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[d
                 }
             )
             break
-    if count and rng.random() < CROWD_FRACTION:
+    if count and rng.random() < crowd_fraction:
         _add_crowd(size, rng, occupied, objects)
     for obj in objects:
         obj["colour"] = _pick_colour(canvas[obj["mask"]], rng)
@@ -184,9 +187,13 @@ def _atomic_write(path: str, data: bytes) -> None:
 
 
 def write_split(
-    out_dir: str, split: str, num_images: int, size: int, seed: int, image_format: str = "jpg"
+    out_dir: str, split: str, num_images: int, size: int, seed: int, image_format: str = "jpg",
+    max_objects: int = 4, crowd_fraction: float = CROWD_FRACTION, min_object: float = MIN_OBJECT,
 ) -> str:
-    """Writes OUT/<split>/ images and OUT/annotations/instances_<split>.json; returns the JSON path."""
+    """Writes OUT/<split>/ images and OUT/annotations/instances_<split>.json; returns the JSON path.
+
+    max_objects / crowd_fraction / min_object make an easier set (fewer, larger objects, no crowds)
+    for short CPU training runs; the defaults write the standard split."""
     image_dir = os.path.join(out_dir, split)
     os.makedirs(image_dir, exist_ok=True)
     os.makedirs(os.path.join(out_dir, "annotations"), exist_ok=True)
@@ -194,7 +201,7 @@ def write_split(
     ann_id = _ANN_ID_BASE[split]
     for i in range(num_images):
         rng = np.random.default_rng([seed, SPLITS.index(split), i])
-        pixels, objects = _draw_image(size, rng)
+        pixels, objects = _draw_image(size, rng, max_objects, crowd_fraction, min_object)
         image_id = _IMAGE_ID_BASE[split] + i
         file_name = f"{image_id:012d}.{image_format}"
         buf = io.BytesIO()
@@ -238,17 +245,25 @@ def write_split(
 
 
 def write_shapes(
-    out_dir: str, num_train: int, num_val: int, size: int = 128, seed: int = 0, image_format: str = "jpg"
+    out_dir: str, num_train: int, num_val: int, size: int = 128, seed: int = 0, image_format: str = "jpg",
+    max_objects: int = 4, crowd_fraction: float = CROWD_FRACTION, min_object: float = MIN_OBJECT,
 ) -> dict[str, tuple[str, str]]:
     """Writes both splits; returns {split: (instances JSON path, image folder)} for non-empty splits."""
     if size < 32:
         raise ValueError(f"size: shapes needs images of at least 32 px, got {size}")
+    if not 1 <= max_objects <= 8 or not 0.0 <= crowd_fraction <= 1.0 or not 0.05 <= min_object <= MAX_OBJECT:
+        raise ValueError(
+            f"max_objects 1-8, crowd_fraction 0-1, min_object 0.05-{MAX_OBJECT}: got {max_objects}, "
+            f"{crowd_fraction}, {min_object}"
+        )
     if image_format not in ("jpg", "png"):
         raise ValueError(f"image_format: expected jpg or png, got {image_format!r}")
     out = {}
     for split, count in zip(SPLITS, (num_train, num_val), strict=True):
         if count > 0:
-            json_path = write_split(out_dir, split, count, size, seed, image_format)
+            json_path = write_split(
+                out_dir, split, count, size, seed, image_format, max_objects, crowd_fraction, min_object
+            )
             out[split] = (json_path, os.path.join(out_dir, split))
     return out
 
@@ -265,11 +280,17 @@ def define_flags() -> None:
     flags.DEFINE_integer("size", 128, "Image side in pixels (objects are 12.5-47% of it).")
     flags.DEFINE_integer("seed", 0, "Random seed; the same seed writes identical files.")
     flags.DEFINE_enum("format", "jpg", ["jpg", "png"], "Image file format (png is lossless).")
+    flags.DEFINE_integer("max_objects", 4, "Objects per image: 1 to this many (not counting a crowd).")
+    flags.DEFINE_float("crowd_fraction", CROWD_FRACTION, "Fraction of images with a crowd region.")
+    flags.DEFINE_float("min_object", MIN_OBJECT, "Smallest object side as a fraction of the image size.")
 
 
 def main(argv: list[str]) -> None:
     del argv
-    written = write_shapes(FLAGS.out, FLAGS.train, FLAGS.val, FLAGS.size, FLAGS.seed, FLAGS.format)
+    written = write_shapes(
+        FLAGS.out, FLAGS.train, FLAGS.val, FLAGS.size, FLAGS.seed, FLAGS.format,
+        FLAGS.max_objects, FLAGS.crowd_fraction, FLAGS.min_object,
+    )
     for split, (json_path, image_dir) in written.items():
         print(f"{split}: {json_path} ({image_dir})")
 

@@ -162,3 +162,19 @@ def test_bad_arguments(tmp_path):
         write_shapes(str(tmp_path), 1, 0, size=16)
     with pytest.raises(ValueError, match="image_format"):
         write_shapes(str(tmp_path), 1, 0, size=64, image_format="gif")
+    with pytest.raises(ValueError, match="max_objects"):
+        write_shapes(str(tmp_path), 1, 0, size=64, max_objects=0)
+
+
+def test_easy_split_knobs(tmp_path):
+    """max_objects / crowd_fraction / min_object (the CPN demo's easy split) hold on every image."""
+    json_path, _ = write_shapes(
+        str(tmp_path), 60, 0, size=64, seed=0, max_objects=2, crowd_fraction=0.0, min_object=0.3
+    )["train"]
+    with open(json_path) as f:
+        gt = json.load(f)
+    per_image = np.bincount([a["image_id"] for a in gt["annotations"]], minlength=62)
+    assert per_image.max() == 2 and (per_image == 1).sum() > 10
+    assert not any(a["iscrowd"] for a in gt["annotations"])
+    # Boxes are the drawn pixels' extent: >= ~0.3 * 64 minus rasterisation (triangles are the shortest).
+    assert min(max(a["bbox"][2], a["bbox"][3]) for a in gt["annotations"]) >= 0.3 * 64 - 2

@@ -65,44 +65,55 @@ def cpn_dla34_coco() -> ExperimentConfig:
     return _coco("cpn_dla34", 270_000, 200_000)
 
 
+# The easy shapes split the demo trains on: 64 px images, 1-2 objects of 30-47% of the side, no
+# crowds (same generator as the default split, see tools/make_shapes.py).
+SHAPES_COMMAND = (
+    "python -m tools.make_shapes --out data/shapes --train 1000 --val 100 --size 64 "
+    "--max_objects 2 --crowd_fraction 0 --min_object 0.3"
+)
+SHAPES_ARGS = dict(num_train=1000, num_val=100, size=64, seed=0, max_objects=2, crowd_fraction=0.0, min_object=0.3)
+
+
 def shapes_data(split: str, training: bool) -> DetectionDataConfig:
-    """`python -m tools.make_shapes --out data/shapes`: 128 px images, 3 classes."""
+    """The easy shapes split (SHAPES_COMMAND): 64 px images, 3 classes, light augmentation."""
     return DetectionDataConfig(
         source="coco",
         path=f"data/shapes/{split}",
         annotations=f"data/shapes/annotations/instances_{split}.json",
-        image_size=128,
-        max_boxes=8,  # shapes images hold at most 4 objects
+        image_size=64,
+        max_boxes=8,  # the easy split holds at most 2 objects
         cache=True,
         scale_range=(0.8, 1.2),
         scale_step=0.0,
         fit_to_output=True,
-        crop_border=40.0,
+        crop_border=16.0,
         horizontal_flip=training,
-        color_jitter=0.2,
-        lighting_std=0.05,
+        color_jitter=0.1,
+        lighting_std=0.0,
     )
 
 
 @register_experiment("cpn_dla34tiny_shapes")
 def cpn_dla34tiny_shapes() -> ExperimentConfig:
-    """Tiny CPN on the synthetic shapes set: a CPU pipe-check of training, evaluation and export."""
+    """Tiny CPN on the easy shapes split: 1000 CPU steps of batch 8 reach AP50 > 0.5 (test_cpn_shapes)."""
     return ExperimentConfig(
         task=DetectionTaskConfig(num_classes=3),
-        # 96 stage-2 rows per image (<= 4 objects + 256 proposals) and 1 RoIAlign sample per bin
+        # 96 stage-2 rows per image (<= 2 objects + 256 proposals) and 1 RoIAlign sample per bin
         # (CPN-DLA34's setting) keep a CPU step cheap.
-        model=model_config("cpn_dla34tiny", num_classes=3, flip_test=False, num_samples=96, roi_sampling_ratio=1),
+        model=model_config(
+            "cpn_dla34tiny", num_classes=3, input_size=64, flip_test=False, num_samples=96, roi_sampling_ratio=1
+        ),
         train_data=shapes_data("train", training=True),
         eval_data=shapes_data("val", training=False),
         trainer=TrainerConfig(
-            train_steps=400,
-            steps_per_epoch=50,
-            steps_per_loop=100,
-            global_batch_size=16,
+            train_steps=1000,
+            steps_per_epoch=100,
+            steps_per_loop=250,
+            global_batch_size=8,
             optimizer=OptimizerConfig(name="adam"),
             lr_schedule=ScheduleConfig(name="cosine", base_lr=3e-3, warmup_epochs=0.5, warmup_start_lr=3e-4, min_lr=1e-4),
             validation_every_n_loops=0,
-            log_every_n_steps=25,
+            log_every_n_steps=50,
         ),
         # XLA where a GPU is present; on CPU, TF's own conv kernels are ~3x faster than XLA's here.
         runtime=RuntimeConfig(jit_compile="auto"),

@@ -23,7 +23,8 @@ def test_saved_model_and_tflite(tmp_path):
     cfg = config_lib.resolve("cpn_dla34tiny_shapes", [], override)
     task = build_task(cfg)
     model = task.build_model()
-    done = export.export_all(model, task, str(tmp_path / "exports"), "cpn", cfg.export, 128)
+    size = cfg.train_data.image_size  # the network input; the images stay 128 px originals
+    done = export.export_all(model, task, str(tmp_path / "exports"), "cpn", cfg.export, size)
     saved, report = done["saved_model"]
     assert report["serving_default/boxes"] <= cfg.export.atol and report["proposals/proposals"] <= cfg.export.atol
     assert len(export.read_warmup_requests(os.path.join(saved, "assets.extra", "tf_serving_warmup_requests"))) == 2
@@ -39,5 +40,5 @@ def test_saved_model_and_tflite(tmp_path):
 
     tflite_path, tflite_report = done["tflite"]
     assert tflite_report["max_abs_diff"] <= cfg.export.atol
-    body = export.run_tflite(open(tflite_path, "rb").read(), task.verification_inputs(1, 128))
+    body = export.run_tflite(open(tflite_path, "rb").read(), task.verification_inputs(1, size))
     assert np.asarray(body).shape == (1, 256, 8)

@@ -8,13 +8,13 @@ EXPERIMENT ?= mobilenext_035_digits
 DATA_DIR ?= data/digits
 RUN_DIR ?= runs/$(EXPERIMENT)
 EXPORT_DIR ?= exports
-PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500
+PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500 -m "not benchmark"
 
 STAMP := $(VENV)/.installed
 # TensorFlow C++ start-up chatter (CPU features, missing CUDA) hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test install lint clean
+.PHONY: demo test check-benchmarks install lint clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The benchmark scripts' --smoke modes (CPU, JAX backend, TensorFlow import forbidden): a few minutes.
+check-benchmarks: $(STAMP)
+	$(PY) -m pytest -n 2 -m benchmark
 
 lint: $(STAMP)
 	$(PY) -m ruff check official research tools tests benchmarks

@@ -26,6 +26,7 @@ sys.exit(cpn_inference.main(["--smoke", "--dtype", "float32", "--out", sys.argv[
 
 @pytest.mark.slow
 @pytest.mark.jax
+@pytest.mark.benchmark
 def test_smoke_without_tensorflow(tmp_path):
     out = str(tmp_path / "smoke.json")
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}

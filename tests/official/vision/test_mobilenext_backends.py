@@ -14,7 +14,7 @@ import pytest
 from official.vision.mobilenext.model import MobileNeXt
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-ARGS = dict(width=0.35, identity_divisor=2, classes=10, input_shape=(64, 64, 3))
+ARGS = dict(width=0.35, identity_divisor=2, classes=10, input_shape=(32, 32, 3))
 
 JAX_SCRIPT = textwrap.dedent(
     """
@@ -78,9 +78,9 @@ def test_width_035_overfits_32_images():
     """32 noise images of 4 classes: 100% train accuracy (training and inference mode) within 300 steps."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(32, 64, 64, 3)).astype("float32")
+    x = rng.normal(size=(32, 32, 32, 3)).astype("float32")
     y = np.repeat(np.arange(4), 8)
-    model = MobileNeXt(width=0.35, classes=4, input_shape=(64, 64, 3))
+    model = MobileNeXt(width=0.35, classes=4, input_shape=(32, 32, 3))
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -14,6 +14,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 @pytest.mark.slow
 @pytest.mark.jax
+@pytest.mark.benchmark
 def test_gpu_throughput_smoke(tmp_path):
     pytest.importorskip("jax")
     out = tmp_path / "gpu.json"

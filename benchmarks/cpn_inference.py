@@ -91,7 +91,7 @@ def jitted(model, mode: str):
     variables = model.trainable_variables + model.non_trainable_variables
 
     def run(values, images):
-        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
             if mode == "network":
                 return model(images, training=False)
             out = model.detect(images, flip=(mode == "detect_flip"))

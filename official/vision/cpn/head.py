@@ -78,6 +78,11 @@ class CPNProposalHead(keras.layers.Layer):
             roi_classifier(roi_size, region_channels, region_hidden, num_classes, classifier_bn, f"s{s}_region_cls", bn)
             for s in range(stacks)
         ]
+        # Plain attributes too: TF's checkpoint graph does not follow Keras 3's tracked lists, so without
+        # them a checkpoint restored into a fresh model (`restore_for_inference`) missed these weights.
+        for s in range(stacks):
+            setattr(self, f"grouping_cls{s}", self.grouping_classifiers[s])
+            setattr(self, f"region_cls{s}", self.region_classifiers[s])
 
     def classify(self, stack: int, feats: dict, boxes, training: bool = False):
         """Grouping (B, N) and region (B, N, C) logits of grid boxes (B, N, 4) on stack `stack`

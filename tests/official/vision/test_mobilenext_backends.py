@@ -14,7 +14,7 @@ import pytest
 from official.vision.mobilenext.model import MobileNeXt
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-ARGS = dict(width=0.35, identity_divisor=2, classes=10, input_shape=(32, 32, 3))
+ARGS = dict(width=0.35, identity_divisor=2, classes=10, input_shape=(64, 64, 3))
 
 JAX_SCRIPT = textwrap.dedent(
     """

@@ -6,6 +6,11 @@ boundary. Left/Bottom/Right are the analogues. The official code uses custom CUD
 pool is ceil(log2(n)) rounds of `y = max(y, shift(y, 2^k))`, plain slices + concat + maximum, which
 XLA and TFLite compile as they are. The shift pads with the element itself (max(y, y) = y), so no
 -inf constant is needed and the result equals a reverse cumulative max exactly.
+On TensorFlow `corner_pool` runs the C++ kernel of official/ops/kernels where `official.ops.native`
+allows it (CPU, no XLA, not exporting); `composite_corner_pool` is the keras.ops form everywhere else.
+Both give the same values and, on TensorFlow, the same gradient: each output's gradient goes to the
+nearest index attaining its max (tf.maximum sends ties to its first argument, the nearer window half).
+JAX's maximum splits a tie's gradient equally instead, so with ties JAX gradients differ.
 Layout: channels-last (batch, height, width, channels).
 """
 
@@ -15,6 +20,8 @@ import math
 
 import keras
 from keras import ops
+
+from official.ops import native
 
 DIRECTIONS = ("top", "bottom", "left", "right")
 
@@ -36,6 +43,15 @@ def corner_pool(x, direction: str):
     left:   out[:, :, j] = max(x[:, :, j:])   (columns at and right of j)
     right:  out[:, :, j] = max(x[:, :, :j+1]) (columns at and left of j)
     """
+    if direction not in _AXIS:
+        raise ValueError(f"corner_pool: direction must be one of {DIRECTIONS}, got {direction!r}")
+    if native.kernel_applies(x):
+        return native.corner_pool(x, direction)
+    return composite_corner_pool(x, direction)
+
+
+def composite_corner_pool(x, direction: str):
+    """`corner_pool` as log2(n) rounds of shift-and-maximum in keras.ops (any backend, XLA, TFLite)."""
     if direction not in _AXIS:
         raise ValueError(f"corner_pool: direction must be one of {DIRECTIONS}, got {direction!r}")
     axis, forward = _AXIS[direction]

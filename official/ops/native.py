@@ -1,0 +1,148 @@
+"""The zoo's C++ TensorFlow kernels (official/ops/kernels/_zoo_ops.so): loading and dispatch.
+
+`pip install -e .` compiles the kernels (setup.py); where they are missing or cannot run, each op
+falls back to its keras.ops composite, which computes the same values and, on TensorFlow, the same
+gradients. On first use one INFO line (logger `official.ops.native`) says which implementation runs.
+
+The kernel runs only where it can, decided per call at trace time (`kernel_applies`):
+- the Keras backend is TensorFlow and the library loaded (JAX never imports TensorFlow here);
+- not inside `composite_ops()` and ECCV20ZOO_NATIVE_OPS is not "0": the exporter builds its graphs
+  in `composite_ops()`, so SavedModels, TFLite and ONNX files hold only stock ops that TF Serving
+  and LiteRT run without this library;
+- not while XLA compiles the graph (`jit_compile=True`): XLA has no kernel for a custom op. This is
+  read from the graph being traced, not from the trainer's setting, so every path to XLA (the
+  trainer, `model.compile(jit_compile=True)` by hand, `tf.function(jit_compile=True)`) is covered
+  without the trainer knowing about kernels;
+- no GPU is visible: the kernels are CPU-only, and a CPU op inside a GPU graph would copy its
+  tensors to the host and back;
+- a float32 tensor (mixed precision layers see float16 / bfloat16 and take the composite).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import keras
+
+log = logging.getLogger(__name__)
+
+LIBRARY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "_zoo_ops.so")
+ENV_SWITCH = "ECCV20ZOO_NATIVE_OPS"  # "0" forces the composites in the whole process
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {"loaded": False, "library": None, "reason": "", "gpu": None}
+_composite_depth = 0
+_gradients_registered = False
+
+
+def _load(path: str) -> tuple[Any, str]:
+    """(library module, "") or (None, why not); registers the gradients on success."""
+    if keras.backend.backend() != "tensorflow":
+        return None, f"Keras backend is {keras.backend.backend()}"
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        return None, f"{ENV_SWITCH}=0"
+    if not os.path.exists(path):
+        failed = os.path.join(os.path.dirname(path), "_zoo_ops.build_error.txt")
+        if os.path.exists(failed):
+            return None, f"{path} failed to compile during pip install; see {failed}"
+        return None, f"{path} not built (pip install -e . compiles it)"
+    import tensorflow as tf
+
+    try:
+        library = tf.load_op_library(path)
+    except Exception as err:  # a library built against another TensorFlow fails here
+        return None, f"{path} failed to load: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+    _register_gradients(library)
+    return library, ""
+
+
+def _register_gradients(library: Any) -> None:
+    """tf.RegisterGradient for each kernel op (once per process: TensorFlow refuses a second one).
+
+    ZooCornerPoolGrad itself has no gradient: a second derivative through the kernel raises
+    LookupError (take it through `composite_ops()`).
+    """
+    global _gradients_registered
+    if _gradients_registered:
+        return
+    import tensorflow as tf
+
+    @tf.RegisterGradient("ZooCornerPool")
+    def _corner_pool_grad(op, grad):
+        return library.zoo_corner_pool_grad(op.inputs[0], grad, direction=op.get_attr("direction"))
+
+    _gradients_registered = True
+
+
+def library(path: str | None = None) -> Any:
+    """The loaded kernel library, or None (composites run). Loads once and logs the outcome once."""
+    with _lock:
+        if not _state["loaded"]:
+            lib, reason = _load(path or LIBRARY_PATH)
+            _state.update(loaded=True, library=lib, reason=reason)
+            if lib is not None:
+                log.info("eccv20zoo ops: C++ kernels from %s (composites inside XLA, exports, on GPU)", path or LIBRARY_PATH)
+            else:  # a compile that failed is worth a warning; JAX or a switch is a choice
+                level = logging.WARNING if "failed" in reason else logging.INFO
+                log.log(level, "eccv20zoo ops: keras.ops composites (%s)", reason)
+        return _state["library"]
+
+
+def reset() -> None:
+    """Forgets the load decision (tests); an already loaded library stays registered in TensorFlow."""
+    with _lock:
+        _state.update(loaded=False, library=None, reason="")
+
+
+@contextlib.contextmanager
+def composite_ops() -> Iterator[None]:
+    """Within this block (process-wide, all threads) every op traces as its keras.ops composite."""
+    global _composite_depth
+    with _lock:
+        _composite_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _composite_depth -= 1
+
+
+def _gpu_present() -> bool:
+    if _state["gpu"] is None:
+        import tensorflow as tf
+
+        _state["gpu"] = bool(tf.config.list_physical_devices("GPU"))
+    return _state["gpu"]
+
+
+def _in_xla() -> bool:
+    """True while tracing a graph that XLA will compile (tf.function(jit_compile=True))."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - the API moved: stay on the safe side
+        return True
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+def kernel_applies(x: Any) -> bool:
+    """True when the C++ kernel should compute this op on `x` (rules in the module docstring)."""
+    if _composite_depth or library() is None or isinstance(x, keras.KerasTensor):
+        return False
+    dtype, shape = getattr(x, "dtype", None), getattr(x, "shape", None)
+    if dtype is None or keras.backend.standardize_dtype(dtype) != "float32":
+        return False
+    if shape is None or getattr(shape, "rank", 4) is None or len(shape) != 4:
+        return False
+    return not _gpu_present() and not _in_xla()
+
+
+def corner_pool(x: Any, direction: str) -> Any:
+    """The ZooCornerPool kernel (check `kernel_applies(x)` first)."""
+    return library().zoo_corner_pool(x, direction=direction)

@@ -7,6 +7,8 @@ Layout under EXPORT_DIR:
     onnx/<name>.onnx                  the bare network
 Every artifact is written under a temporary name, re-run on real inputs and compared with the Keras
 model; only a verified artifact is renamed into place, so a failed export leaves nothing half-written.
+Every graph is traced inside `native.composite_ops()`: artifacts hold only stock TensorFlow ops (no
+C++ kernel of official/ops/kernels), so stock TF Serving, LiteRT and ONNX runtimes serve them.
 A SavedModel is a program: load only SavedModels you trust.
 """
 
@@ -30,6 +32,7 @@ from official.core.export_tflite import (  # noqa: F401  (re-exported: the expor
     verify_tflite,
 )
 from official.core.task import Task
+from official.ops import native
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -91,6 +94,7 @@ def _verify_saved_model(path: str, checks: list[tuple[str, dict, dict]], atol: f
     return report
 
 
+@native.composite_ops()
 def export_saved_model(
     model: keras.Model, task: Task, export_dir: str, name: str, cfg: ExportConfig, image_size: int
 ) -> tuple[str, dict[str, float]]:
@@ -129,6 +133,7 @@ def _publish_bytes(data: bytes, path: str) -> None:
     os.replace(tmp, path)
 
 
+@native.composite_ops()
 def export_tflite(
     model: keras.Model, task: Task, export_dir: str, name: str, cfg: ExportConfig, image_size: int, quantize: str
 ) -> tuple[str, dict[str, Any]]:
@@ -151,6 +156,7 @@ def export_tflite(
     return path, report
 
 
+@native.composite_ops()
 def export_onnx_model(
     model: keras.Model, task: Task, export_dir: str, name: str, cfg: ExportConfig, image_size: int
 ) -> tuple[str, dict[str, float]]:

@@ -31,7 +31,10 @@ import keras
 
 log = logging.getLogger(__name__)
 
-LIBRARY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "_zoo_ops.so")
+# ECCV20ZOO_NATIVE_LIBRARY points at another build, e.g. Bazel's bazel-bin/official/ops/kernels/zoo_ops.so.
+LIBRARY_PATH = os.environ.get("ECCV20ZOO_NATIVE_LIBRARY") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "kernels", "_zoo_ops.so"
+)
 ENV_SWITCH = "ECCV20ZOO_NATIVE_OPS"  # "0" forces the composites in the whole process
 
 _lock = threading.Lock()
@@ -79,18 +82,24 @@ def _register_gradients(library: Any) -> None:
     _gradients_registered = True
 
 
-def library(path: str | None = None) -> Any:
-    """The loaded kernel library, or None (composites run). Loads once and logs the outcome once."""
+def library() -> Any:
+    """The loaded kernel library (LIBRARY_PATH), or None: composites run. Loads and logs once."""
     with _lock:
         if not _state["loaded"]:
-            lib, reason = _load(path or LIBRARY_PATH)
+            lib, reason = _load(LIBRARY_PATH)
             _state.update(loaded=True, library=lib, reason=reason)
             if lib is not None:
-                log.info("eccv20zoo ops: C++ kernels from %s (composites inside XLA, exports, on GPU)", path or LIBRARY_PATH)
+                log.info("eccv20zoo ops: C++ kernels from %s (composites inside XLA, exports, on GPU)", LIBRARY_PATH)
             else:  # a compile that failed is worth a warning; JAX or a switch is a choice
                 level = logging.WARNING if "failed" in reason else logging.INFO
                 log.log(level, "eccv20zoo ops: keras.ops composites (%s)", reason)
         return _state["library"]
+
+
+def unavailable_reason() -> str:
+    """Why the kernels do not run ("" when they loaded)."""
+    library()
+    return _state["reason"]
 
 
 def reset() -> None:

@@ -11,6 +11,8 @@ EXPORT_DIR ?= exports
 PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500 -m "not benchmark"
 
 STAMP := $(VENV)/.installed
+# pip install -e . also compiles these into official/ops/kernels/_zoo_ops.so (setup.py).
+KERNEL_SOURCES := $(wildcard official/ops/kernels/*.cc official/ops/kernels/*.h)
 # TensorFlow C++ start-up chatter (CPU features, missing CUDA) hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -18,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(KERNEL_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
@@ -52,7 +54,7 @@ check-benchmarks: $(STAMP)
 	$(PY) -m pytest -n 2 -m benchmark
 
 lint: $(STAMP)
-	$(PY) -m ruff check official research tools tests benchmarks
+	$(PY) -m ruff check setup.py official research tools tests benchmarks
 
 clean:
 	rm -rf $(RUN_DIR) $(EXPORT_DIR) .pytest_cache

@@ -23,6 +23,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from official.core.base_model import ZooLayer, ZooModel
+
 DLA34_LEVELS = (1, 1, 1, 2, 2, 1)
 DLA34_CHANNELS = (16, 32, 64, 128, 256, 512)
 
@@ -90,7 +92,7 @@ def bilinear_upsample_kernel(factor: int, channels: int) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class DepthwiseUpsample(keras.layers.Layer):
+class DepthwiseUpsample(ZooLayer):
     """PyTorch ConvTranspose2d(C, C, 2f, stride=f, padding=f // 2, groups=C, bias=False) in channels-last.
 
     Computed as zero insertion (stride f) + padding + a depthwise conv with the flipped kernel, which
@@ -131,8 +133,6 @@ class DepthwiseUpsample(keras.layers.Layer):
         f = self.factor
         return (b, None if h is None else h * f, None if w is None else w * f, c)
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "factor": self.factor}
 
 
 def _ida_up(feats: list, start: int, end: int, out_ch: int, factors: list[int], name: str, bn: dict) -> None:
@@ -166,7 +166,7 @@ def dla_up_neck(levels: list, channels: list[int], bn: dict, name: str = "neck")
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class DLABackbone(keras.Model):
+class DLABackbone(ZooModel):
     """DLA backbone (+ optional DLA-up neck) as a functional model on (batch, H, W, 3) inputs.
 
     Args:
@@ -206,25 +206,3 @@ class DLABackbone(keras.Model):
             outputs["P2_fused"] = dla_up_neck([outputs[f"P{i}"] for i in range(2, 6)], list(channels[2:]), bn)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.pyramid_outputs = outputs
-        self.channels = tuple(channels)
-        self.levels = tuple(levels)
-        self.with_neck = with_neck
-        self.input_shape_ = tuple(input_shape)
-        self.bn_momentum = bn_momentum
-        self.bn_epsilon = bn_epsilon
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "channels": self.channels,
-            "levels": self.levels,
-            "with_neck": self.with_neck,
-            "input_shape": self.input_shape_,
-            "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> DLABackbone:
-        return cls(**config)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from official.core.base_model import ZooModel
+
 HG104_DIMS = (256, 256, 384, 384, 384, 512)
 HG104_MODULES = (2, 2, 2, 2, 2, 4)
 
@@ -77,7 +79,7 @@ def hourglass_module(x, dims: tuple[int, ...], modules: tuple[int, ...], name: s
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class HourglassBackbone(keras.Model):
+class HourglassBackbone(ZooModel):
     """Stacked hourglass on (batch, H, W, 3) inputs.
 
     Args:
@@ -122,29 +124,3 @@ class HourglassBackbone(keras.Model):
                 inter = residual(inter, dims[0], 1, f"inter{s}_res", bn)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.pyramid_outputs = {"P2": outputs["P2"]}
-        self.dims = tuple(dims)
-        self.modules_per_level = tuple(modules)
-        self.num_stacks = num_stacks
-        self.stem_channels = stem_channels
-        self.cnv_dim = cnv_dim
-        self.input_shape_ = tuple(input_shape)
-        self.bn_momentum = bn_momentum
-        self.bn_epsilon = bn_epsilon
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dims": self.dims,
-            "modules": self.modules_per_level,
-            "num_stacks": self.num_stacks,
-            "stem_channels": self.stem_channels,
-            "cnv_dim": self.cnv_dim,
-            "input_shape": self.input_shape_,
-            "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> HourglassBackbone:
-        return cls(**config)

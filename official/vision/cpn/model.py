@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from official.core.base_model import ZooModel
 from official.losses.focal import masked_smooth_l1, penalty_reduced_focal_loss
 from official.vision.backbones.dla import DLA34_CHANNELS, DLA34_LEVELS, DLABackbone
 from official.vision.backbones.hourglass import HG104_DIMS, HG104_MODULES, HourglassBackbone
@@ -36,7 +37,7 @@ LOSS_TERMS = ("corner_loss", "offset_loss", "grouping_loss", "region_loss")
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class CPN(keras.Model):
+class CPN(ZooModel):
     """Corner Proposal Network.
 
     Args:
@@ -107,7 +108,6 @@ class CPN(keras.Model):
         bn_epsilon: float = 1e-5,
         **kwargs,
     ):
-        config = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "__class__")}
         bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
         shape = (input_size, input_size, 3)
         images = keras.Input(shape, name="images")
@@ -143,9 +143,8 @@ class CPN(keras.Model):
         )
         inputs = keras.Input(shape, name="images")
         super().__init__(inputs=inputs, outputs=head(body(inputs)), **kwargs)
-        self._cpn_config = config
-        for key, value in config.items():
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        for key, value in self.constructor_args.items():  # self.flip_test, self.input_size, ...
+            setattr(self, key, value)
         self.body = body
         self.head = head
         self.stacks = len(stacks)
@@ -211,10 +210,3 @@ class CPN(keras.Model):
             self.proposals(views), batch, self.input_size, flip, image_sizes, self.pre_nms_top_k,
             self.max_detections, self.soft_nms_sigma, self.merge_weight_exp or None, self.nms_iou,
         )
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable, **self._cpn_config}
-
-    @classmethod
-    def from_config(cls, config: dict) -> CPN:
-        return cls(**config)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from official.core.base_model import ZooModel
 from official.layers.divisible import make_divisible
 
 
@@ -62,7 +63,7 @@ def inverted_residual(x, expansion: int, out_channels: int, stride: int, name: s
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class MobileNetV2(keras.Model):
+class MobileNetV2(ZooModel):
     """MobileNetV2 classifier / backbone.
 
     Args:
@@ -116,29 +117,3 @@ class MobileNetV2(keras.Model):
         elif pooling == "max":
             x = layers.GlobalMaxPooling2D(name="max_pool")(x)
         super().__init__(inputs=inputs, outputs=x, **kwargs)
-        self.width = width
-        self.classes = classes
-        self.input_shape_ = tuple(input_shape)
-        self.include_top = include_top
-        self.pooling = pooling
-        self.dropout = dropout
-        self.bn_momentum = bn_momentum
-        self.bn_epsilon = bn_epsilon
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "width": self.width,
-            "classes": self.classes,
-            "input_shape": self.input_shape_,
-            "include_top": self.include_top,
-            "pooling": self.pooling,
-            "dropout": self.dropout,
-            "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> MobileNetV2:
-        return cls(**config)

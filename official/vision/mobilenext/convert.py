@@ -23,10 +23,11 @@ from typing import Any
 import keras
 import numpy as np
 
+from official.core.errors import UserError
 from official.vision.mobilenext.model import MobileNeXt
 
 
-class ConversionError(ValueError):
+class ConversionError(UserError, ValueError):
     """A checkpoint does not fit the model; the message names the key."""
 
 
@@ -83,7 +84,7 @@ def weight_map(model: MobileNeXt) -> list[tuple[str, Any, Any]]:
                 entries.append((f"{prefix}.weight", layer.kernel, _conv))
             elif kind == "bn":
                 entries += _bn_entries(prefix, layer)
-    if model.include_top:
+    if model.constructor_args["include_top"]:
         dense = model.get_layer("logits")
         entries += [("classifier.1.weight", dense.kernel, _linear), ("classifier.1.bias", dense.bias, None)]
     return entries

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
+from official.core.base_model import ZooLayer, ZooModel
 from official.layers.divisible import make_divisible
 
 # He-normal over fan-out, N(0, sqrt(2 / (k * k * C_out))) as in the official `_initialize_weights`. Keras'
@@ -135,7 +136,7 @@ def _bn(name: str, momentum: float, epsilon: float) -> layers.BatchNormalization
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class SandglassBlock(layers.Layer):
+class SandglassBlock(ZooLayer):
     """Sandglass block: [dw3x3 BN ReLU6] -> pw1x1 BN (linear) -> pw1x1 BN ReLU6 -> [dw3x3/s BN] (+ x).
 
     The shortcut joins the wide tensors; nothing follows the addition. With `identity_divisor` d > 1 the
@@ -182,8 +183,6 @@ class SandglassBlock(layers.Layer):
         self.last_depthwise = last_depthwise
         self.residual = residual
         self.identity_divisor = identity_divisor
-        self.bn_momentum = bn_momentum
-        self.bn_epsilon = bn_epsilon
         bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
         self.dw1 = self.dw1_bn = self.dw2 = self.dw2_bn = None
         if first_depthwise:
@@ -252,24 +251,9 @@ class SandglassBlock(layers.Layer):
 
         return (input_shape[0], down(input_shape[1]), down(input_shape[2]), self.filters)
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            hidden_filters=self.hidden_filters,
-            strides=self.strides,
-            first_depthwise=self.first_depthwise,
-            last_depthwise=self.last_depthwise,
-            residual=self.residual,
-            identity_divisor=self.identity_divisor,
-            bn_momentum=self.bn_momentum,
-            bn_epsilon=self.bn_epsilon,
-        )
-        return config
-
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class MobileNeXt(keras.Model):
+class MobileNeXt(ZooModel):
     """MobileNeXt classifier / backbone (functional graph built in __init__).
 
     `pyramid_outputs` maps "P2".."P5" to the output of the last block at stride 4, 8, 16 and 32
@@ -343,15 +327,6 @@ class MobileNeXt(keras.Model):
             x = layers.GlobalMaxPooling2D(name="max_pool")(x)
         super().__init__(inputs=inputs, outputs=x, **kwargs)
         self.pyramid_outputs = {k: pyramid[k] for k in ("P2", "P3", "P4", "P5") if k in pyramid}
-        self.width = width
-        self.identity_divisor = identity_divisor
-        self.classes = classes
-        self.input_shape_ = tuple(input_shape)
-        self.include_top = include_top
-        self.pooling = pooling
-        self.dropout = dropout
-        self.bn_momentum = bn_momentum
-        self.bn_epsilon = bn_epsilon
 
     @property
     def blocks(self) -> list[SandglassBlock]:
@@ -361,22 +336,3 @@ class MobileNeXt(keras.Model):
     def feature_pyramid(self) -> keras.Model:
         """A model sharing these weights whose outputs are {"P2": stride 4, ..., "P5": stride 32}."""
         return keras.Model(self.input, dict(self.pyramid_outputs), name=f"{self.name}_pyramid")
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "width": self.width,
-            "identity_divisor": self.identity_divisor,
-            "classes": self.classes,
-            "input_shape": self.input_shape_,
-            "include_top": self.include_top,
-            "pooling": self.pooling,
-            "dropout": self.dropout,
-            "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> MobileNeXt:
-        return cls(**config)

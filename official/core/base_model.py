@@ -1,0 +1,129 @@
+"""The zoo's model base: `get_config()` is the constructor's arguments, recorded when the object is made.
+
+Every zoo model and layer is rebuilt from its config (`.keras` files, `keras.models.clone_model`, the
+registry sweep, the TF-vs-JAX parity check), so the config must hold every constructor argument.
+Written out by hand per model it drifts (a dropped key reloads a model silently with a default), so
+the arguments are captured once, here, from the call itself: `ZooModel.__new__` binds them to the
+signature of the class being built, defaults applied, and `get_config()` returns them. Subclasses write
+no `get_config` / `from_config`.
+
+Values must be plain config data (None, bool, int, float, str, and tuples / lists / dicts of them) or
+Keras objects (serialised with `keras.saving.serialize_keras_object`); anything else is refused when
+the config is asked for, naming the class and the argument. Lists are kept as tuples so that a config
+compares equal after a JSON round trip. A model's config carries `name` and `trainable` but no `dtype`:
+its layers take the dtype policy in force when it is built (mixed precision is a run choice).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples (recursively) so configs compare equal before and after JSON."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    return value
+
+
+def _serialise(value: Any, where: str) -> Any:
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_serialise(v, where) for v in value)
+    if isinstance(value, dict):
+        return {str(k): _serialise(v, where) for k, v in value.items()}
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy / tensor scalar
+        return value.item()
+    if isinstance(value, (keras.layers.Layer, keras.Operation)) or hasattr(value, "get_config"):
+        return keras.saving.serialize_keras_object(value)
+    raise TypeError(f"{where}: {type(value).__name__} is not config data (plain values, tuples, dicts, Keras objects)")
+
+
+def _is_serialised_object(value: Any) -> bool:
+    return isinstance(value, dict) and "class_name" in value and "config" in value
+
+
+def _deserialise(value: Any) -> Any:
+    if _is_serialised_object(value):
+        return keras.saving.deserialize_keras_object(value)
+    return value
+
+
+class ConstructorConfig:
+    """Mixin for Keras layers and models: the constructor's arguments are the config.
+
+    Put it before the Keras class: `class Block(ConstructorConfig, keras.layers.Layer)`.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        instance = super().__new__(cls, *args, **kwargs)
+        signature = inspect.signature(cls.__init__)
+        try:
+            bound = signature.bind(None, *args, **kwargs)
+        except TypeError:  # a wrong call (__init__ says so next), or copy/deepcopy (it copies __dict__)
+            return instance
+        bound.apply_defaults()
+        recorded = {}
+        for name, param in signature.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or name == next(iter(signature.parameters)):
+                continue  # self; **kwargs (name, trainable, dtype) travel through the Keras base config
+            if param.kind == param.POSITIONAL_ONLY:
+                raise TypeError(f"{cls.__name__}: positional-only argument '{name}' cannot be rebuilt from a config")
+            recorded[name] = _freeze(bound.arguments[name])
+        # object.__setattr__: a plain dict, kept out of Keras' and TensorFlow's attribute tracking.
+        object.__setattr__(instance, "_constructor_args", recorded)
+        return instance
+
+    @property
+    def constructor_args(self) -> Mapping[str, Any]:
+        """The arguments this object was built with, defaults included (read-only)."""
+        return types.MappingProxyType(self._constructor_args)
+
+    def get_config(self) -> dict:
+        config = super().get_config()  # name, trainable (and dtype for layers)
+        if isinstance(self, keras.Model):
+            config.pop("dtype", None)
+        for name, value in self._constructor_args.items():
+            config[name] = _serialise(value, f"{type(self).__name__}.{name}")
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = {k: _deserialise(v) for k, v in config.items()}
+        if "dtype" in config and issubclass(cls, keras.Model):
+            config.pop("dtype")
+        return cls(**config)
+
+
+class ZooModel(ConstructorConfig, keras.Model):
+    """Base of every zoo model (functional-subclass style: build the graph in `__init__`, then call
+    `super().__init__(inputs=..., outputs=..., **kwargs)`).
+
+    Detectors' backbones also set `self.pyramid_outputs = {"P2": ..., ...}` (CONVENTIONS "Model code").
+    """
+
+    @property
+    def trainable_parameter_count(self) -> int:
+        """Trainable parameters as papers, timm and PyTorch's `parameters()` count them (BN gamma/beta in)."""
+        return sum(_numel(v.shape) for v in self.trainable_weights)
+
+
+class ZooLayer(ConstructorConfig, keras.layers.Layer):
+    """Base of zoo layers whose constructor arguments are their config."""
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n

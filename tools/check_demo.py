@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from official.core.errors import BadValueError
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -30,9 +33,10 @@ def read_top1(path: str) -> float:
         with open(path, encoding="utf-8") as f:
             metrics = json.load(f)
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read metrics JSON ({err})") from err
-    if "top1" not in metrics:
-        raise ValueError(f"{path}: no 'top1' field (keys: {sorted(metrics)})")
+        raise BadValueError(f"{path}: cannot read metrics JSON ({err})") from err
+    if not isinstance(metrics, dict) or "top1" not in metrics:
+        keys = sorted(metrics) if isinstance(metrics, dict) else type(metrics).__name__
+        raise BadValueError(f"{path}: no 'top1' field (keys: {keys})")
     return float(metrics["top1"])
 
 
@@ -50,11 +54,7 @@ def check(keras_top1: float, saved_top1: float, tflite_top1: float, min_top1: fl
 
 def main(argv: list[str]) -> int:
     del argv
-    try:
-        tops = [read_top1(p) for p in (FLAGS.keras, FLAGS.saved_model, FLAGS.tflite)]
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    tops = [read_top1(p) for p in (FLAGS.keras, FLAGS.saved_model, FLAGS.tflite)]
     print("\nval top-1 on the digits val split")
     for label, top1 in zip(("Keras checkpoint", "SavedModel (serving_default)", "TFLite int8"), tops, strict=True):
         print(f"  {label:<30} {top1:7.2%}")
@@ -68,4 +68,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main, tensorflow=False)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 
-from absl import app, flags
+from absl import flags
 
-from official.evaluation.coco import IOU_TYPES, CocoEvaluator, load_results, write_json
+from official.evaluation.coco import IOU_TYPES, CocoEvaluator, CocoFormatError, load_results, write_json
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -57,7 +58,10 @@ def run(
     """The metrics dict that main() prints and writes."""
     evaluator = CocoEvaluator(gt, validate=validate_gt)
     results = load_results(pred)
-    metrics = evaluator.evaluate(results, iou_type=iou_type, per_class=per_class)
+    try:
+        metrics = evaluator.evaluate(results, iou_type=iou_type, per_class=per_class)
+    except CocoFormatError as err:  # "results[3]: missing 'bbox'": name the file it came from
+        raise CocoFormatError(f"{pred}: {err}") from err
     print(evaluator.last_summary, end="")
     if proposals:
         metrics.update(evaluator.proposal_recall(results, max_dets=max_proposals))
@@ -87,4 +91,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main, tensorflow=False)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import time
 
-from absl import app, flags
+from absl import flags
 
-from official.data.coco import CocoAnnotations
-from official.data.coco_tfrecord import category_map_path, write_shards
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -35,6 +34,9 @@ def define_flags() -> None:
 
 def main(argv: list[str]) -> None:
     del argv
+    from official.data.coco import CocoAnnotations
+    from official.data.coco_tfrecord import category_map_path, write_shards
+
     start = time.time()
     annotations = CocoAnnotations.load(FLAGS.json)
     shards = write_shards(
@@ -55,4 +57,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

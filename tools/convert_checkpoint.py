@@ -11,9 +11,12 @@ change here.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from absl import app, flags
+
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -64,7 +67,10 @@ def converter_module(model_name: str):
 def convert(source: str, model: str, src: str, dst: str, model_args: str = "", **options: Any) -> dict:
     """Runs the converter of `model` for checkpoints of framework `source`; returns its summary."""
     from official.core.config import parse_overrides
+    from official.core.errors import PathNotFoundError
 
+    if not os.path.isfile(src):
+        raise PathNotFoundError(f"{src}: checkpoint file does not exist")
     converters = getattr(converter_module(model), "CONVERTERS", {})
     if source not in converters:
         raise app.UsageError(
@@ -93,4 +99,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from absl import app, flags
 
+from tools import _cli
+
 FLAGS = flags.FLAGS
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
 def define_flags() -> None:
     """Registers the flags; called only when the tool runs, so tools can be imported together."""
     flags.DEFINE_string("experiment", None, "Registered experiment name (gives the task and eval data).")
@@ -53,26 +57,19 @@ def _write_tensorboard(model_dir: str, step: int, metrics: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print(f"unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
+    del argv
     sources = [s for s in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.tflite) if s]
     if len(sources) != 1:
-        print("error: give exactly one of --model_dir, --saved_model, --tflite", file=sys.stderr)
-        return 2
+        raise app.UsageError("give exactly one of --model_dir, --saved_model, --tflite")
     from official.core import config as config_lib
     from official.core import trainer
-    from official.core.registry import RegistryError
+    from official.core.errors import BadValueError, PathNotFoundError
     from official.core.task import build_task
 
-    try:
-        cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
-    except (config_lib.ConfigError, RegistryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
     start = time.time()
     step = 0
-    try:
+    with _cli.naming_config_keys(cfg):
         if FLAGS.model_dir:
             model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
             dataset = task.build_inputs(cfg.eval_data, False, cfg.trainer.global_batch_size)
@@ -80,30 +77,32 @@ def main(argv: list[str]) -> int:
             source = f"checkpoint step {step} of {FLAGS.model_dir}"
         else:
             task = build_task(cfg)
-            dataset = task.build_inputs(cfg.eval_data, False, cfg.trainer.global_batch_size)
             if FLAGS.saved_model:
                 import tensorflow as tf
 
                 if not os.path.isdir(FLAGS.saved_model):
-                    raise FileNotFoundError(f"{FLAGS.saved_model}: no such SavedModel folder")
+                    raise PathNotFoundError(f"{FLAGS.saved_model}: no such SavedModel folder")
+                if not any(os.path.isfile(os.path.join(FLAGS.saved_model, f)) for f in SAVED_MODEL_FILES):
+                    raise PathNotFoundError(f"{FLAGS.saved_model}: no saved_model.pb inside (not a SavedModel folder)")
                 predict = task.saved_model_predict_fn(tf.saved_model.load(FLAGS.saved_model))
                 source = f"SavedModel {FLAGS.saved_model}"
             else:
                 from official.core.export_tflite import run_tflite
 
                 if not os.path.isfile(FLAGS.tflite):
-                    raise FileNotFoundError(f"{FLAGS.tflite}: no such TFLite file")
+                    raise PathNotFoundError(f"{FLAGS.tflite}: no such TFLite file")
                 with open(FLAGS.tflite, "rb") as f:
                     data = f.read()
+                if data[4:8] != b"TFL3":  # the flatbuffer file identifier of every .tflite model
+                    raise BadValueError(f"{FLAGS.tflite}: not a TFLite model (no TFL3 file identifier)")
 
                 def predict(x):
                     return run_tflite(data, x)
 
                 source = f"TFLite {FLAGS.tflite}"
-            metrics = task.evaluate_predict_fn(predict, dataset)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+            dataset = task.build_inputs(cfg.eval_data, False, cfg.trainer.global_batch_size)
+            with _cli.quiet_stderr():  # TFLite's "Created TensorFlow Lite XNNPACK delegate" line
+                metrics = task.evaluate_predict_fn(predict, dataset)
     print(f"evaluated {source} on {cfg.eval_data.path} in {time.time() - start:.1f} s")
     for k, v in sorted(flatten(metrics).items()):
         print(f"  {k:<28} {v:.4f}")
@@ -122,4 +121,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from tools import _cli
 
 FLAGS = flags.FLAGS
+
+
 def define_flags() -> None:
     """Registers the flags; called only when the tool runs, so tools can be imported together."""
     flags.DEFINE_string("experiment", None, "Registered experiment name.")
@@ -30,31 +34,26 @@ def define_flags() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print(f"unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
+    del argv
     from official.core import config as config_lib
     from official.core import export, trainer
-    from official.core.registry import RegistryError
 
-    try:
-        cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
-        for flag, key in (("formats", "export.formats"), ("quantize", "export.quantize"), ("version", "export.version"),
-                          ("image_size", "export.image_size")):
-            if getattr(FLAGS, flag) is not None:
-                config_lib.set_value(cfg, key, getattr(FLAGS, flag))
-        model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
-    except (config_lib.ConfigError, RegistryError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
+    for flag, key in (("formats", "export.formats"), ("quantize", "export.quantize"), ("version", "export.version"),
+                      ("image_size", "export.image_size")):
+        if getattr(FLAGS, flag) is not None:
+            config_lib.set_value(cfg, key, getattr(FLAGS, flag))
     name = FLAGS.name or FLAGS.experiment
     size = cfg.export.image_size or cfg.eval_data.image_size
-    print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {size}x{size}")
-    try:
-        done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
-    except export.ExportError as err:
-        print(f"export FAILED verification, nothing written: {err}", file=sys.stderr)
-        return 1
+    with _cli.naming_config_keys(cfg):
+        model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
+        print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {size}x{size}")
+        try:
+            with _cli.quiet_stderr():  # the TFLite converter's and interpreter's info lines
+                done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
+        except export.ExportError as err:
+            print(f"error: export failed, nothing written: {' '.join(str(err).split())}", file=sys.stderr)
+            return 1
     for fmt, (path, report) in done.items():
         ops = report.pop("ops", None)
         checks = ", ".join(f"{k}={v:.3g}" for k, v in report.items())
@@ -66,4 +65,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

@@ -9,7 +9,9 @@ BN gamma/beta included) and the Keras total, which adds BatchNorm's moving mean 
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
+
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -49,4 +51,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

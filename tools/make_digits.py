@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 from PIL import Image
+
+from tools import _cli
 
 FLAGS = flags.FLAGS
 
@@ -75,13 +76,11 @@ def write_digits(out: str, size: int = 32, val_every: int = 5, force: bool = Fal
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print(f"unexpected arguments: {argv[1:]}", file=sys.stderr)
-        return 2
+    del argv
     write_digits(FLAGS.out, FLAGS.size, FLAGS.val_every, FLAGS.force)
     return 0
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main, tensorflow=False)

@@ -21,9 +21,12 @@ import os
 from typing import Any
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 from PIL import Image
 from pycocotools import mask as mask_utils
+
+from official.core.errors import BadValueError
+from tools import _cli
 
 CATEGORIES = (
     {"id": 1, "name": "circle", "supercategory": "shape"},
@@ -250,14 +253,14 @@ def write_shapes(
 ) -> dict[str, tuple[str, str]]:
     """Writes both splits; returns {split: (instances JSON path, image folder)} for non-empty splits."""
     if size < 32:
-        raise ValueError(f"size: shapes needs images of at least 32 px, got {size}")
+        raise BadValueError(f"size: shapes needs images of at least 32 px, got {size}")
     if not 1 <= max_objects <= 8 or not 0.0 <= crowd_fraction <= 1.0 or not 0.05 <= min_object <= MAX_OBJECT:
-        raise ValueError(
+        raise BadValueError(
             f"max_objects 1-8, crowd_fraction 0-1, min_object 0.05-{MAX_OBJECT}: got {max_objects}, "
             f"{crowd_fraction}, {min_object}"
         )
     if image_format not in ("jpg", "png"):
-        raise ValueError(f"image_format: expected jpg or png, got {image_format!r}")
+        raise BadValueError(f"image_format: expected jpg or png, got {image_format!r}")
     out = {}
     for split, count in zip(SPLITS, (num_train, num_val), strict=True):
         if count > 0:
@@ -297,4 +300,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main, tensorflow=False)

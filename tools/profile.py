@@ -14,6 +14,8 @@ import os
 
 from absl import app, flags
 
+from tools import _cli
+
 FLAGS = flags.FLAGS
 
 
@@ -80,4 +82,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

@@ -14,24 +14,31 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 
-from absl import app, flags
+from absl import flags
+
+from tools import _cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("gt", None, "COCO instances JSON with the ground truth (images, annotations, categories).")
-flags.DEFINE_string("pred", None, "COCO results JSON: a list of {image_id, category_id, score, bbox or segmentation}.")
-flags.DEFINE_enum("mode", "box", ["box", "mask"], "Compare boxes (bbox) or instance masks (segmentation, RLE/polygons).")
-flags.DEFINE_float("pos_threshold", 0.5, "IoU at or above which a prediction is a true positive (foreground threshold).")
-flags.DEFINE_float("background_threshold", 0.1, "IoU at or below which a false positive is a background error.")
-flags.DEFINE_integer("max_dets", 100, "Highest-scoring predictions kept per image (COCO: 100).")
-flags.DEFINE_string("json", None, "Write the breakdown as JSON to this path (written atomically).")
-flags.DEFINE_string("plot", None, "Write the error-breakdown figure as PNG to this path (written atomically).")
-flags.DEFINE_bool("range", False, "Also report AP at IoU 0.50:0.05:0.95 (errors still come from --pos_threshold).")
-flags.DEFINE_bool("areas", False, "Also report AP and dAP for small / medium / large objects (COCO area ranges).")
-flags.mark_flags_as_required(["gt", "pred"])
+
+
+def define_flags() -> None:
+    """Registers the CLI flags (only when run as a program, so importing this module never clashes)."""
+    flags.DEFINE_string("gt", None, "COCO instances JSON with the ground truth (images, annotations, categories).")
+    flags.DEFINE_string("pred", None, "COCO results JSON: a list of {image_id, category_id, score, bbox or segmentation}.")
+    flags.DEFINE_enum("mode", "box", ["box", "mask"], "Compare boxes (bbox) or instance masks (segmentation, RLE/polygons).")
+    flags.DEFINE_float("pos_threshold", 0.5, "IoU at or above which a prediction is a true positive (foreground threshold).",
+                       lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_float("background_threshold", 0.1, "IoU at or below which a false positive is a background error.",
+                       lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_integer("max_dets", 100, "Highest-scoring predictions kept per image (COCO: 100).", lower_bound=1)
+    flags.DEFINE_string("json", None, "Write the breakdown as JSON to this path (written atomically).")
+    flags.DEFINE_string("plot", None, "Write the error-breakdown figure as PNG to this path (written atomically).")
+    flags.DEFINE_bool("range", False, "Also report AP at IoU 0.50:0.05:0.95 (errors still come from --pos_threshold).")
+    flags.DEFINE_bool("areas", False, "Also report AP and dAP for small / medium / large objects (COCO area ranges).")
+    flags.mark_flags_as_required(["gt", "pred"])
 
 
 def _write_json_atomic(obj: object, path: str) -> None:
@@ -49,23 +56,17 @@ def _write_json_atomic(obj: object, path: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print(f"unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
-    from official.evaluation.tide import TideInputError, tide_report, write_tide_plot
+    del argv
+    from official.evaluation.tide import tide_report, write_tide_plot
     from official.evaluation.tide.tide import TIDE, format_table
 
     start = time.perf_counter()
     print(f"tide | gt {FLAGS.gt} | predictions {FLAGS.pred} | mode {FLAGS.mode} | "
           f"fg IoU {FLAGS.pos_threshold} | bg IoU {FLAGS.background_threshold}", flush=True)
-    try:
-        result, tide = tide_report(
-            FLAGS.gt, FLAGS.pred, mode=FLAGS.mode, pos_threshold=FLAGS.pos_threshold,
-            background_threshold=FLAGS.background_threshold, max_dets=FLAGS.max_dets,
-            thresholds=TIDE.COCO_THRESHOLDS if FLAGS.range else None, areas=FLAGS.areas)
-    except (TideInputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    result, tide = tide_report(
+        FLAGS.gt, FLAGS.pred, mode=FLAGS.mode, pos_threshold=FLAGS.pos_threshold,
+        background_threshold=FLAGS.background_threshold, max_dets=FLAGS.max_dets,
+        thresholds=TIDE.COCO_THRESHOLDS if FLAGS.range else None, areas=FLAGS.areas)
     elapsed = time.perf_counter() - start
     print()
     print(tide.summary_text())
@@ -89,4 +90,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    define_flags()
+    _cli.run(main, tensorflow=False)

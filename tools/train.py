@@ -9,11 +9,13 @@ Started again with the same command, a run resumes from its newest checkpoint.
 
 from __future__ import annotations
 
-import sys
+from absl import flags
 
-from absl import app, flags
+from tools import _cli
 
 FLAGS = flags.FLAGS
+
+
 def define_flags() -> None:
     """Registers the flags; called only when the tool runs, so tools can be imported together."""
     flags.DEFINE_string("experiment", None, "Registered experiment name (`python -m tools.list` prints them).")
@@ -45,22 +47,15 @@ def resolve_from_flags():
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print(f"unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
-    from official.core import config as config_lib
+    del argv
     from official.core import trainer
-    from official.core.registry import RegistryError
 
-    try:
-        cfg = resolve_from_flags()
-    except (config_lib.ConfigError, RegistryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    trainer.run_experiment(cfg, FLAGS.model_dir, FLAGS.mode)
+    cfg = resolve_from_flags()
+    with _cli.naming_config_keys(cfg):
+        trainer.run_experiment(cfg, FLAGS.model_dir, FLAGS.mode)
     return 0
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    _cli.run(main)

@@ -17,6 +17,8 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from official.core.errors import UserError
+
 # Task-specific configs subclass these; overrides are checked against the instance's own fields.
 
 
@@ -129,7 +131,7 @@ class ExperimentConfig:
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)  # serving artifacts
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config key or value is wrong; the message names the key."""
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from official.core import export_onnx
-from official.core.config import ExportConfig
+from official.core.config import ConfigError, ExportConfig
 from official.core.export_tflite import (  # noqa: F401  (re-exported: the exporter's public API)
     QUANTIZE_MODES,
     convert_tflite,
@@ -177,7 +177,7 @@ def export_all(
     """Exports every format in `cfg.formats`; returns {format: (path, verification report)}."""
     unknown = [f for f in cfg.formats if f not in FORMATS]
     if unknown:
-        raise ValueError(f"export.formats: unknown {unknown}; expected any of {', '.join(FORMATS)}")
+        raise ConfigError(f"export.formats: unknown {unknown}; expected any of {', '.join(FORMATS)}")
     done: dict[str, tuple[str, dict]] = {}
     for fmt in cfg.formats:
         if fmt == "saved_model":

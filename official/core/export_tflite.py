@@ -15,6 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from official.core.config import ConfigError
+
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 
 
@@ -35,7 +37,7 @@ def convert_tflite(
 ) -> bytes:
     """Converts `model` (batch 1) to a TFLite flatbuffer; int8 needs a representative-data callable."""
     if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"quantize: expected one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
+        raise ConfigError(f"export.quantize: expected one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
     with tempfile.TemporaryDirectory(prefix="tflite-") as workdir:
         converter = _converter_for(model, workdir)
         _configure(converter, quantize, representative)

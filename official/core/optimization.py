@@ -13,7 +13,7 @@ import math
 import keras
 from keras import ops
 
-from official.core.config import OptimizerConfig, ScheduleConfig, TrainerConfig
+from official.core.config import ConfigError, OptimizerConfig, ScheduleConfig, TrainerConfig
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
@@ -56,7 +56,7 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
         elif self.name == "step":
             decayed = self.base_lr * ops.power(self.decay_rate, ops.floor(after / self.decay_steps))
         else:
-            raise ValueError(f"trainer.lr_schedule.name: expected constant, cosine or step, got {self.name!r}")
+            raise ConfigError(f"trainer.lr_schedule.name: expected constant, cosine or step, got {self.name!r}")
         if self.warmup_steps > 0:
             return ops.where(step < self.warmup_steps, warmup_lr, decayed)
         return decayed
@@ -106,7 +106,7 @@ def build_optimizer(cfg: OptimizerConfig, learning_rate, decoupled_weight_decay:
     elif cfg.name == "rmsprop":
         opt = keras.optimizers.RMSprop(rho=cfg.rho, momentum=cfg.momentum, epsilon=cfg.epsilon, **kwargs)
     else:
-        raise ValueError(f"trainer.optimizer.name: expected sgd, adam, adamw or rmsprop, got {cfg.name!r}")
+        raise ConfigError(f"trainer.optimizer.name: expected sgd, adam, adamw or rmsprop, got {cfg.name!r}")
     return opt
 
 
@@ -130,7 +130,7 @@ def configure_optimizer(model: keras.Model, trainer: TrainerConfig, steps_per_ep
     """Schedule + optimizer + weight decay for `model` (call inside the strategy scope)."""
     schedule = build_schedule(trainer.lr_schedule, steps_per_epoch, total_steps, lr_scale)
     if trainer.weight_decay_mode not in ("l2", "decoupled"):
-        raise ValueError(f"trainer.weight_decay_mode: expected l2 or decoupled, got {trainer.weight_decay_mode!r}")
+        raise ConfigError(f"trainer.weight_decay_mode: expected l2 or decoupled, got {trainer.weight_decay_mode!r}")
     decoupled = trainer.weight_decay if trainer.weight_decay_mode == "decoupled" else 0.0
     optimizer = build_optimizer(trainer.optimizer, schedule, decoupled)
     if decoupled > 0:

@@ -11,6 +11,8 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from official.core.errors import UserError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MODELS: dict[str, Callable[..., Any]] = {}
@@ -18,7 +20,7 @@ _EXPERIMENTS: dict[str, Callable[[], Any]] = {}
 _TASKS: dict[str, type] = {}
 
 
-class RegistryError(KeyError):
+class RegistryError(UserError, KeyError):
     """An unknown or duplicate name; the message lists close matches."""
 
     def __str__(self) -> str:  # KeyError would print the message quoted

@@ -11,6 +11,8 @@ import os
 
 import tensorflow as tf
 
+from official.core.config import ConfigError
+
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
 
@@ -29,10 +31,10 @@ def configure_logical_cpus(count: int) -> None:
 def create_strategy(name: str, num_logical_cpus: int = 0) -> tf.distribute.Strategy:
     """Builds the named strategy. `auto`: mirrored over all GPUs if there are 2+, else one device."""
     if name not in STRATEGIES:
-        raise ValueError(f"runtime.strategy: expected one of {', '.join(STRATEGIES)}, got {name!r}")
+        raise ConfigError(f"runtime.strategy: expected one of {', '.join(STRATEGIES)}, got {name!r}")
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
-            raise ValueError("runtime.strategy=multi_worker needs the TF_CONFIG environment variable")
+            raise ConfigError("runtime.strategy=multi_worker needs the TF_CONFIG environment variable")
         json.loads(os.environ["TF_CONFIG"])  # fail early on malformed JSON
         options = tf.distribute.experimental.CommunicationOptions(
             implementation=tf.distribute.experimental.CommunicationImplementation.AUTO
@@ -57,7 +59,7 @@ def resolve_jit_compile(value: str) -> bool:
         return True
     if value in ("false", "0", "no", "off"):
         return False
-    raise ValueError(f"runtime.jit_compile: expected auto, true or false, got {value!r}")
+    raise ConfigError(f"runtime.jit_compile: expected auto, true or false, got {value!r}")
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

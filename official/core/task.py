@@ -7,6 +7,7 @@ interface, so a new kind of problem (detection, keypoints) is a new Task, not a 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ import keras
 
 from official.core import config as config_lib
 from official.core import registry
+from official.core.errors import BadValueError
 
 
 class Task:
@@ -71,10 +73,13 @@ class Task:
         `tide=True` asks detection tasks to add the TIDE error breakdown under the key "tide".
         """
         if tide:
-            raise ValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
+            raise BadValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
         if not model.compiled:
             return self._evaluate_uncompiled(model, dataset, steps)
-        results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
+        with warnings.catch_warnings():
+            if steps is None:  # one whole pass: running out of data is the end of it, not a problem
+                warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+            results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
         return {k: float(v) for k, v in results.items()}
 
     def _evaluate_uncompiled(self, model: keras.Model, dataset: Any, steps: int | None) -> dict[str, float]:

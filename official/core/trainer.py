@@ -23,6 +23,7 @@ from official.core import callbacks as callbacks_lib
 from official.core import config as config_lib
 from official.core import keras_compat, optimization
 from official.core import strategy as strategy_lib
+from official.core.errors import PathNotFoundError
 from official.core.task import Task, build_task
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ def run_experiment(
 
     if mode in ("eval", "train_and_eval"):
         if mode == "eval" and not resumed:
-            raise FileNotFoundError(f"{model_dir}: no checkpoint to evaluate (checkpoints/ is empty)")
+            raise PathNotFoundError(f"{model_dir}: no checkpoint to evaluate (checkpoints/ is empty)")
         eval_ds = task.build_inputs(cfg.eval_data, False, plan.global_batch_size)
         metrics = task.evaluate(model, eval_ds, steps=cfg.trainer.validation_steps or None)
         results["eval"] = metrics
@@ -229,7 +230,7 @@ def restore_for_inference(cfg: config_lib.ExperimentConfig, model_dir: str) -> t
     directory = os.path.join(model_dir, "checkpoints")
     latest = tf.train.latest_checkpoint(directory)
     if latest is None:
-        raise FileNotFoundError(f"{directory}: no checkpoint found (train first, or pass --saved_model)")
+        raise PathNotFoundError(f"{directory}: no checkpoint found (train first, or pass --saved_model)")
     tf.train.Checkpoint(model=model).restore(latest).expect_partial()
     step = int(latest.rsplit("-", 1)[-1]) if "-" in latest else 0
     return model, task, step

@@ -22,13 +22,15 @@ from typing import Any
 
 from absl import logging
 
+from official.core.errors import PathNotFoundError, UserError
+
 REQUIRED_KEYS = ("images", "annotations", "categories")
 IMAGE_FIELDS = ("id", "file_name", "width", "height")
 SKIP_REASONS = ("missing_id", "bad_bbox", "unknown_image", "missing_category", "unknown_category")
 _MAX_LOGGED_PER_REASON = 50  # beyond this only the summary line is logged (ids stay in skipped_ids)
 
 
-class CocoFormatError(ValueError):
+class CocoFormatError(UserError, ValueError):
     """The file is not a usable COCO instances JSON; the message names the file and the key."""
 
 
@@ -252,12 +254,12 @@ def image_paths(annotations: CocoAnnotations, image_dir: str) -> list[str]:
     a wrong `image_dir`, and silently training on part of it would hide that.
     """
     if not os.path.isdir(image_dir):
-        raise FileNotFoundError(f"{image_dir}: image folder does not exist (for {annotations.source})")
+        raise PathNotFoundError(f"{image_dir}: image folder does not exist (for {annotations.source})")
     paths = [os.path.join(image_dir, img["file_name"]) for img in annotations.images]
     missing = [(i, p) for i, p in enumerate(paths) if not os.path.isfile(p)]
     if missing:
         i, path = missing[0]
-        raise FileNotFoundError(
+        raise PathNotFoundError(
             f"{path}: image file of images[{i}] (id {annotations.images[i]['id']}) in "
             f"{annotations.source} does not exist ({len(missing)} of {len(paths)} images missing)"
         )

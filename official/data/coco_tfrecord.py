@@ -31,7 +31,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from official.core.errors import BadValueError, PathNotFoundError
 from official.data.coco import CocoAnnotations, decode_image, image_paths
+from official.data.coco_annotations import CocoFormatError
 
 _SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}\.tfrecord$")
 _FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif"}
@@ -106,7 +108,7 @@ def write_shards(
     A missing image is a FileNotFoundError before anything is written. Returns the shard paths.
     """
     if num_shards < 1:
-        raise ValueError(f"num_shards: must be >= 1, got {num_shards}")
+        raise BadValueError(f"num_shards: must be >= 1, got {num_shards}")
     paths = image_paths(annotations, image_dir)
     items = list(zip(paths, annotations.images, strict=True))
     if skip_empty:
@@ -170,7 +172,7 @@ def parse_example(serialized: tf.Tensor, raw: bool = False) -> dict[str, tf.Tens
 def _match(file_pattern: str) -> list[str]:
     files = sorted(glob.glob(file_pattern))
     if not files:
-        raise FileNotFoundError(f"{file_pattern}: no TFRecord shards match")
+        raise PathNotFoundError(f"{file_pattern}: no TFRecord shards match")
     return files
 
 
@@ -199,13 +201,16 @@ def load_category_map(file_pattern: str) -> dict[str, Any]:
     {"categories", "index_to_id", "num_images", "num_shards", "source", "skipped_annotations"}."""
     first = _match(file_pattern)[0]
     if not _SHARD_SUFFIX.search(first):
-        raise ValueError(f"{first}: not a shard name of the form PREFIX-00000-of-00008.tfrecord")
+        raise CocoFormatError(f"{first}: not a shard name of the form PREFIX-00000-of-00008.tfrecord")
     path = category_map_path(_SHARD_SUFFIX.sub("", first))
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: category map of {file_pattern} does not exist")
+        raise PathNotFoundError(f"{path}: category map of {file_pattern} does not exist")
     with open(path, encoding="utf-8") as f:
-        meta = json.load(f)
+        try:
+            meta = json.load(f)
+        except json.JSONDecodeError as err:
+            raise CocoFormatError(f"{path}: not valid JSON ({err})") from err
     for key in ("categories", "index_to_id"):
-        if key not in meta:
-            raise ValueError(f"{path}: missing key '{key}'")
+        if not isinstance(meta, dict) or key not in meta:
+            raise CocoFormatError(f"{path}: missing key '{key}'")
     return meta

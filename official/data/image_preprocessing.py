@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from official.core.errors import BadValueError
+
 METHODS = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "area": "area"}
 
 
 def _method(interpolation: str) -> str:
     if interpolation not in METHODS:
-        raise ValueError(f"interpolation: expected one of {sorted(METHODS)}, got {interpolation!r}")
+        raise BadValueError(f"interpolation: expected one of {sorted(METHODS)}, got {interpolation!r}")
     return METHODS[interpolation]
 
 

@@ -11,10 +11,12 @@ import os
 
 import tensorflow as tf
 
+from official.core.errors import UserError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".JPEG", ".JPG", ".PNG")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A dataset path or schema is wrong; the message names the file or field."""
 
 

@@ -65,6 +65,8 @@ def write_results(results: list[dict[str, Any]], path: str) -> str:
 
 def load_results(path: str) -> list[dict[str, Any]]:
     """Reads a COCO results JSON; anything but a list of objects is an error naming the file."""
+    if not os.path.isfile(path):
+        raise CocoFormatError(f"{path}: COCO results file does not exist")
     with open(path, encoding="utf-8") as f:
         try:
             results = json.load(f)
@@ -170,9 +172,9 @@ class CocoEvaluator:
             keys = ("image_id", "score", field) + (("category_id",) if need_category else ())
             for key in keys:
                 if key not in r:
-                    raise ValueError(f"results[{i}]: missing '{key}' (needed for iou_type={iou_type})")
+                    raise CocoFormatError(f"results[{i}]: missing '{key}' (needed for iou_type={iou_type})")
             if r["image_id"] not in self.image_ids:
-                raise ValueError(f"results[{i}]: image_id {r['image_id']} is not in {self.source}")
+                raise CocoFormatError(f"results[{i}]: image_id {r['image_id']} is not in {self.source}")
 
     def _run(
         self, results: list[dict[str, Any]], iou_type: str, image_ids: Sequence[int] | None, **params: Any

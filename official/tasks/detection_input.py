@@ -13,7 +13,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from official.core.config import DataConfig, TaskConfig
+from official.core.config import ConfigError, DataConfig, TaskConfig
 from official.data import box_augment, coco, coco_tfrecord, corner_targets
 
 
@@ -47,14 +47,14 @@ def raw_dataset(data: DetectionDataConfig, training: bool, seed: int | None, inp
     """Unbatched raw examples of `data`, sharded over input pipelines when `input_context` is given."""
     if data.source == "coco":
         if not data.annotations:
-            raise ValueError(f"{data.path}: data.annotations (the COCO instances JSON) is required for source=coco")
+            raise ConfigError(f"{data.path}: data.annotations (the COCO instances JSON) is required for source=coco")
         ds = coco.coco_dataset(data.annotations, data.path, shuffle=training, seed=seed, skip_empty=training and data.skip_empty)
     elif data.source == "tfrecord":
         ds = coco_tfrecord.tfrecord_dataset(data.path, shuffle_files=training, seed=seed)
         if training and data.skip_empty:
             ds = ds.filter(lambda ex: tf.reduce_any(tf.logical_not(ex["is_crowd"])))
     else:
-        raise ValueError(f"data.source: expected coco or tfrecord, got {data.source!r}")
+        raise ConfigError(f"data.source: expected coco or tfrecord, got {data.source!r}")
     if input_context is not None and input_context.num_input_pipelines > 1:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     return ds
@@ -68,7 +68,7 @@ def _drop_crowd(ex: dict) -> dict:
 def training_example(ex: dict, task: DetectionTaskConfig, data: DetectionDataConfig) -> tuple[dict, dict]:
     """An augmented example -> (x, y) for `CPN` training (corner targets)."""
     if task.targets != "corners":
-        raise ValueError(f"task.targets: only 'corners' is implemented, got {task.targets!r}")
+        raise ConfigError(f"task.targets: only 'corners' is implemented, got {task.targets!r}")
     ex = _drop_crowd(ex)
     size = data.image_size
     out = -(-size // task.output_stride)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from official.evaluation.tide.coco_io import CocoGroundTruth, load_predictions
+from official.evaluation.tide.errors import TideInputError
 from official.evaluation.tide.qualifiers import AREA
 from official.evaluation.tide.tide import TIDE, run_result
 
@@ -69,7 +70,7 @@ def tide_report(
         runs = tide.evaluate_range(truth.data, preds, thresholds=thresholds, name=preds.name)
         run = tide.runs.get(preds.name)
         if run is None:
-            raise ValueError(f"pos_threshold {pos_threshold} is not one of the thresholds {thresholds}")
+            raise TideInputError(f"pos_threshold {pos_threshold} is not one of the thresholds {thresholds}")
     else:
         run = tide.evaluate(truth.data, preds, name=preds.name)
         runs = []

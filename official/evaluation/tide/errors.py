@@ -6,6 +6,8 @@ the integer codes index the per-prediction error arrays computed in `classify.py
 
 from __future__ import annotations
 
+from official.core.errors import UserError
+
 # Main error types in report order; short names are the keys of every dAP dict and of the JSON.
 MAIN_ERRORS: tuple[str, ...] = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss")
 # Special errors: perfect precision (every false positive removed) and perfect recall.
@@ -28,5 +30,5 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-class TideInputError(ValueError):
+class TideInputError(UserError, ValueError):
     """Bad TIDE input; the message names the file (or object) and the index of the bad entry."""

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import TextIO
 
 from official.evaluation.tide.data import Data
-from official.evaluation.tide.errors import MAIN_ERRORS, SPECIAL_ERRORS
+from official.evaluation.tide.errors import MAIN_ERRORS, SPECIAL_ERRORS, TideInputError
 from official.evaluation.tide.pairs import Prepared, canonical_mode, prepare
 from official.evaluation.tide.qualifiers import Qualifier
 from official.evaluation.tide.run import TideRun
@@ -69,7 +69,7 @@ class TIDE:
         mode = self.mode if mode is None else canonical_mode(mode)
         name = preds.name if name is None else name
         if not 0.0 < pos <= 1.0 or not 0.0 <= bg <= 1.0:
-            raise ValueError(f"thresholds must satisfy 0 < pos_threshold <= 1 and 0 <= background_threshold <= 1, got {pos}, {bg}")
+            raise TideInputError(f"thresholds must satisfy 0 < pos_threshold <= 1 and 0 <= background_threshold <= 1, got {pos}, {bg}")
         prep = _prepared if _prepared is not None else prepare(gt, preds, mode, drop_ignored_classes=not use_for_errors)
         run = TideRun(prep, pos, bg, name=name, run_errors=use_for_errors)
         if use_for_errors:

@@ -15,7 +15,9 @@ before absl::InitializeLog()" banner, cuInit failure) are written while TensorFl
 before TF_CPP_MIN_LOG_LEVEL is consulted, so no environment variable removes them. `run` sets
 TF_CPP_MIN_LOG_LEVEL=2 (unless the user set it) and imports TensorFlow with stderr captured, then writes
 back every captured line except those below that level (and the CUDA lines on a machine without an
-NVIDIA device). `--verbose`, or TF_CPP_MIN_LOG_LEVEL=0 set by the user, shows everything.
+NVIDIA device). `quiet_stderr()` puts the same filter around other native calls (the TFLite converter
+and interpreter in tools.export / tools.evaluate). Python logging stays at absl's WARNING (absl.app would
+raise it to INFO). `--verbose`, or TF_CPP_MIN_LOG_LEVEL=0 set by the user, shows everything.
 """
 
 from __future__ import annotations

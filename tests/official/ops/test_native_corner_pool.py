@@ -150,3 +150,16 @@ def test_layer_gradient_in_a_graph():
     assert "ZooCornerPoolGrad" in _graph_ops(grad, x)
     dy = 2 * numpy_pool(x, "right")
     np.testing.assert_allclose(grad(tf.constant(x)).numpy(), numpy_grad(x, dy, "right"), rtol=1e-6)
+
+
+def test_keras_fit_with_xla_takes_the_composite():
+    # XLA has no kernel for ZooCornerPool: a jit-compiled train step must trace the composite.
+    import keras
+
+    inputs = keras.Input((8, 6, 2))
+    pooled = keras.layers.GlobalAveragePooling2D()(CornerPool("top")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    x = np.random.default_rng(4).normal(size=(4, 8, 6, 2)).astype(np.float32)
+    history = model.fit(x, np.ones((4, 1), np.float32), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

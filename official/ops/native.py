@@ -16,6 +16,8 @@ The kernel runs only where it can, decided per call at trace time (`kernel_appli
 - no GPU is visible: the kernels are CPU-only, and a CPU op inside a GPU graph would copy its
   tensors to the host and back;
 - a float32 tensor (mixed precision layers see float16 / bfloat16 and take the composite).
+The choice is made when a graph is traced: a tf.function traced before entering `composite_ops()`
+keeps the kernel; trace the graph to export inside the block (official/core/export.py does).
 """
 
 from __future__ import annotations

@@ -1,13 +1,27 @@
-"""Shared checks every model test calls in a few lines: build, forward, config and .keras round trips,
-SavedModel round trip, and parity with the JAX backend (in a subprocess, same weights)."""
+"""The zoo's model test kit: what every model's tests call in a few lines.
+
+    model = helpers.run_model_test("mobilenext_035", tmp_path, overrides=dict(classes=10, input_shape=(32, 32, 3)),
+                                   expected_trainable=..., jax=True)
+    helpers.check_overfit(model, x, y, loss=..., accuracy=..., bar=1.0, max_steps=300)
+
+`run_model_test` builds the model by its registered name, checks the exact trainable count, gives it
+random unit-scale weights and BatchNorm statistics (so outputs are O(1) and a comparison of near-zero
+outputs cannot pass by accident), runs it forward, and round-trips it through `get_config` (the whole
+config and the outputs), a `.keras` file, a SavedModel and, in a subprocess, the JAX backend. Each
+check compares outputs of the same weights, so a dropped config key, a lost weight or a backend
+difference fails it.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -15,68 +29,220 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def random_inputs(model: keras.Model, batch: int = 2, seed: int = 0) -> np.ndarray:
+# --- small pieces ------------------------------------------------------------------------------
+
+
+def trainable_count(model: keras.Model) -> int:
+    """Trainable parameters (BN gamma/beta included, moving statistics not), as papers count them."""
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+
+
+def random_inputs(model: keras.Model, batch: int = 2, seed: int = 0, scale: float = 1.0) -> np.ndarray:
+    """Normal noise of the model's input shape (free sizes become 64)."""
     shape = [batch] + [d or 64 for d in model.inputs[0].shape[1:]]
-    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    return (scale * np.random.default_rng(seed).normal(size=shape)).astype(np.float32)
 
 
-def check_config_round_trip(model: keras.Model) -> keras.Model:
-    """from_config(get_config()) rebuilds the same architecture (same parameter count and output shape)."""
-    clone = type(model).from_config(model.get_config())
-    assert clone.count_params() == model.count_params()
+def randomise_weights(model: keras.layers.Layer, seed: int = 0) -> None:
+    """Random weights of unit gain and BatchNorm statistics away from their initial values.
+
+    Kernels get N(0, 1/fan_in), so activations keep their scale through the depth; gamma and the
+    moving variance U(0.5, 1.5); beta, biases and moving means N(0, 0.1). A fresh model (zero biases,
+    unit BN statistics, mean 0 / variance 1) would let a lost BN statistic or bias pass a round trip.
+    """
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        kind = v.path.split("/")[-1]
+        shape = tuple(v.shape)
+        if kind in ("gamma", "moving_variance"):
+            value = rng.uniform(0.5, 1.5, shape)
+        elif kind in ("beta", "moving_mean", "bias") or len(shape) < 2:
+            value = rng.normal(0.0, 0.1, shape)
+        elif "depthwise" in kind or (len(shape) == 4 and shape[-1] == 1):
+            value = rng.normal(0.0, float(np.prod(shape[:2])) ** -0.5, shape)
+        else:
+            value = rng.normal(0.0, float(np.prod(shape[:-1])) ** -0.5, shape)
+        v.assign(value.astype(v.dtype))
+
+
+def outputs_of(model: Any, inputs: Any) -> list[np.ndarray]:
+    """The model's outputs in inference mode as a flat list of arrays (dict outputs in key order)."""
+    return [np.asarray(o) for o in keras.tree.flatten(model(inputs, training=False))]
+
+
+def assert_outputs_close(got: list[np.ndarray], expected: list[np.ndarray], atol: float, what: str) -> float:
+    assert len(got) == len(expected), f"{what}: {len(got)} outputs, expected {len(expected)}"
+    worst = 0.0
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        assert g.shape == e.shape, f"{what}: output {i} has shape {g.shape}, expected {e.shape}"
+        diff = float(np.max(np.abs(g.astype(np.float64) - e))) if e.size else 0.0
+        assert diff <= atol, f"{what}: output {i} differs by {diff:.3g} (> {atol})"
+        worst = max(worst, diff)
+    return worst
+
+
+def json_config(model: keras.layers.Layer) -> dict:
+    """get_config() as it comes back from a .keras file's JSON (tuples become lists)."""
+    return json.loads(json.dumps(model.get_config()))
+
+
+# --- the round trips ---------------------------------------------------------------------------
+
+
+def check_config_round_trip(model: keras.Model, inputs: Any = None, atol: float = 1e-6) -> keras.Model:
+    """from_config(JSON of get_config()) has the same whole config, and the same outputs on the same weights."""
+    config = json_config(model)
+    params = inspect.signature(type(model).__init__).parameters.values()
+    missing = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self" and p.name not in config]
+    assert not missing, f"{type(model).__name__}.get_config() lacks constructor arguments {missing}"
+    clone = type(model).from_config(config)
+    assert json_config(clone) == config, "from_config(get_config()) changed the config"
+    assert [tuple(v.shape) for v in clone.weights] == [tuple(v.shape) for v in model.weights]
+    if inputs is not None:
+        clone.set_weights(model.get_weights())
+        assert_outputs_close(outputs_of(clone, inputs), outputs_of(model, inputs), atol, "config round trip")
     return clone
 
 
-def check_keras_round_trip(model: keras.Model, tmp_path, inputs: np.ndarray) -> None:
-    """A .keras file reloads (safe_mode on) to identical outputs."""
+def check_keras_round_trip(model: keras.Model, tmp_path, inputs: Any, atol: float = 1e-6) -> None:
+    """A .keras file reloads (safe_mode on) as the same class, config and outputs."""
     path = os.path.join(str(tmp_path), "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(inputs, training=False)), np.asarray(model(inputs, training=False)), atol=1e-6)
+    assert type(loaded) is type(model)
+    assert json_config(loaded) == json_config(model)
+    assert_outputs_close(outputs_of(loaded, inputs), outputs_of(model, inputs), atol, ".keras round trip")
 
 
-def check_jax_parity(model: keras.Model, tmp_path, inputs: np.ndarray, atol: float = 1e-4, build: str = "") -> float:
-    """Runs the same weights under KERAS_BACKEND=jax in a subprocess; returns the max |difference|.
+def check_saved_model_round_trip(model: keras.Model, tmp_path, inputs: np.ndarray, atol: float = 1e-5) -> None:
+    """`model.export()` writes a SavedModel whose `serve` endpoint gives the model's outputs."""
+    import tensorflow as tf
 
-    `build` is a Python expression that rebuilds the model there (default: from_config of its class).
+    path = os.path.join(str(tmp_path), "saved_model")
+    model.export(path, format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(path)  # keep a reference: its variables die with the object
+    served = loaded.serve(tf.constant(inputs))
+    got = [np.asarray(o) for o in keras.tree.flatten(served)]
+    assert_outputs_close(got, outputs_of(model, inputs), atol, "SavedModel round trip")
+
+
+_JAX_SCRIPT = """
+import json, sys
+import numpy as np
+import keras
+assert keras.backend.backend() == "jax", keras.backend.backend()
+module = __import__({module!r}, fromlist=["x"])
+model = getattr(module, {cls!r}).from_config(json.load(open(sys.argv[1])))
+model.load_weights(sys.argv[2])
+outputs = keras.tree.flatten(model(np.load(sys.argv[3]), training=False))
+np.savez(sys.argv[4], *[np.asarray(o) for o in outputs])
+if {no_tf!r}:
+    assert "tensorflow" not in sys.modules, "{module} imported tensorflow: the GPU machine has none"
+"""
+
+
+def check_jax_parity(
+    model: keras.Model, tmp_path, inputs: np.ndarray, atol: float = 1e-4, without_tensorflow: bool = True
+) -> float:
+    """The same config and weights under KERAS_BACKEND=jax (a subprocess) give the same outputs.
+
+    without_tensorflow: also assert the model's module imports no TensorFlow (GPU numbers are taken on
+    a machine without it). Returns the max |difference|.
     """
-    weights = os.path.join(str(tmp_path), "parity.weights.h5")
-    model.save_weights(weights)
-    np.save(os.path.join(str(tmp_path), "inputs.npy"), inputs)
-    cls = type(model)
-    with open(os.path.join(str(tmp_path), "config.json"), "w") as f:
+    tmp = str(tmp_path)
+    files = [os.path.join(tmp, n) for n in ("jax_config.json", "jax.weights.h5", "jax_inputs.npy", "jax_out.npz")]
+    with open(files[0], "w") as f:
         json.dump(model.get_config(), f)
-    build = build or f"__import__('{cls.__module__}', fromlist=['x']).{cls.__name__}.from_config(config)"
-    script = textwrap.dedent(
-        f"""
-        import json, sys, numpy as np
-        sys.path.insert(0, {REPO!r})
-        import keras
-        assert keras.backend.backend() == "jax", keras.backend.backend()
-        config = json.load(open({os.path.join(str(tmp_path), 'config.json')!r}))
-        model = {build}
-        model.load_weights({weights!r})
-        out = model(np.load({os.path.join(str(tmp_path), 'inputs.npy')!r}), training=False)
-        np.save({os.path.join(str(tmp_path), 'jax_out.npy')!r}, np.asarray(out))
-        """
-    )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    jax_out = np.load(os.path.join(str(tmp_path), "jax_out.npy"))
-    diff = float(np.max(np.abs(jax_out - np.asarray(model(inputs, training=False)))))
-    assert diff <= atol, f"TF vs JAX max |difference| {diff} > {atol}"
-    return diff
+    model.save_weights(files[1])
+    np.save(files[2], inputs)
+    cls = type(model)
+    script = textwrap.dedent(_JAX_SCRIPT.format(module=cls.__module__, cls=cls.__name__, no_tf=without_tensorflow))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
+    proc = subprocess.run([sys.executable, "-c", script, *files], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(files[3]) as data:
+        got = [data[f"arr_{i}"] for i in range(len(data.files))]
+    return assert_outputs_close(got, outputs_of(model, inputs), atol, "TF vs JAX")
 
 
-def check_model(model: keras.Model, tmp_path, jax: bool = False, keras_file: bool = True) -> np.ndarray:
-    """The shared model check; returns the model's outputs on random inputs."""
-    inputs = random_inputs(model)
-    outputs = np.asarray(model(inputs, training=False))
-    assert np.all(np.isfinite(outputs))
-    check_config_round_trip(model)
+# --- the one call ------------------------------------------------------------------------------
+
+
+def run_model_test(
+    name: str,
+    tmp_path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    inputs: np.ndarray | None = None,
+    expected_trainable: int | None = None,
+    expected_output_shapes: list[tuple] | None = None,
+    keras_file: bool = True,
+    saved_model: bool = True,
+    jax: bool = False,
+    jax_without_tensorflow: bool = True,
+    atol: float = 1e-5,
+    jax_atol: float = 1e-4,
+    seed: int = 0,
+) -> keras.Model:
+    """The shared model test (keras-hub's run_backbone_test in spirit); returns the randomised model.
+
+    name, overrides: the registered variant and constructor overrides (tiny widths, 32-64 px inputs).
+    inputs: the batch to run (default: unit normal noise of the input shape, batch 2).
+    expected_trainable: the exact trainable parameter count at these overrides (from the spec, not the code).
+    expected_output_shapes: shapes of the flattened outputs.
+    keras_file / saved_model / jax: which round trips to run (jax spawns a subprocess: ~20-60 s).
+    """
+    from official.core import registry
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = registry.create_model(name, **(overrides or {}))
+    if expected_trainable is not None:
+        assert trainable_count(model) == expected_trainable, (
+            f"{name}: {trainable_count(model):,} trainable parameters, expected {expected_trainable:,}"
+        )
+    randomise_weights(model, seed)
+    inputs = random_inputs(model, seed=seed) if inputs is None else inputs
+    outputs = outputs_of(model, inputs)
+    assert outputs and all(np.all(np.isfinite(o)) for o in outputs), f"{name}: non-finite outputs"
+    assert max(float(np.max(np.abs(o))) for o in outputs if o.size) > 1e-3, f"{name}: all outputs ~0 prove nothing"
+    if expected_output_shapes is not None:
+        assert [o.shape for o in outputs] == [tuple(s) for s in expected_output_shapes]
+    check_config_round_trip(model, inputs, atol)
     if keras_file:
-        check_keras_round_trip(model, tmp_path, inputs)
+        check_keras_round_trip(model, tmp_path, inputs, atol)
+    if saved_model:
+        check_saved_model_round_trip(model, tmp_path, inputs, atol)
     if jax:
-        check_jax_parity(model, tmp_path, inputs)
-    return outputs
+        check_jax_parity(model, tmp_path, inputs, jax_atol, jax_without_tensorflow)
+    return model
+
+
+def check_overfit(
+    model: keras.Model,
+    x: Any,
+    y: Any,
+    *,
+    loss: Any,
+    accuracy: Callable[[keras.Model], float],
+    bar: float,
+    max_steps: int,
+    learning_rate: float = 1e-3,
+    batch_size: int | None = None,
+    chunk: int = 20,
+) -> int:
+    """Trains on (x, y) until `accuracy(model)` (inference mode, the caller's metric) reaches `bar`.
+
+    Fails when `max_steps` Adam steps are not enough. Returns the steps used. jit_compile stays off:
+    XLA is 2-5x slower on these CPUs (the XLA step has its own test per method).
+    """
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, jit_compile=False)
+    batch = batch_size or len(keras.tree.flatten(x)[0])
+    steps, value = 0, accuracy(model)
+    while steps < max_steps and value < bar:
+        n = min(chunk, max_steps - steps)
+        model.fit(x, y, batch_size=batch, epochs=steps + n, initial_epoch=steps, verbose=0, shuffle=False)
+        steps += n
+        value = accuracy(model)
+    assert value >= bar, f"metric {value:.4f} < {bar} after {steps} steps"
+    return steps

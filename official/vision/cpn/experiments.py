@@ -10,7 +10,7 @@ from official.core.config import (
     model_config,
 )
 from official.core.registry import register_experiment
-from official.tasks.detection_input import DetectionDataConfig, DetectionTaskConfig
+from official.tasks.detection_config import DetectionDataConfig, DetectionTaskConfig
 
 
 def coco_data(split: str, training: bool) -> DetectionDataConfig:

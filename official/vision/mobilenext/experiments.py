@@ -1,6 +1,12 @@
 """MobileNeXt experiments: the official ImageNet recipe and the digits pipe-check of `make demo`."""
 
-from official.core.config import ExperimentConfig, ExportConfig, OptimizerConfig, ScheduleConfig, TrainerConfig
+from official.core.config import (
+    ExperimentConfig,
+    ExportConfig,
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainerConfig,
+)
 from official.core.registry import register_experiment
 from official.tasks.classification_experiments import classification_experiment, digits_experiment
 

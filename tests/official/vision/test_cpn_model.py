@@ -42,5 +42,13 @@ def test_detect_is_fixed_size(model):
 
 @pytest.mark.slow
 @pytest.mark.jax
-def test_shared_checks_and_jax_parity(model, tmp_path):
-    helpers.check_model(model, tmp_path, jax=True)
+def test_model_kit_and_jax_parity(tmp_path):
+    # Issue 24: 398,598 trainable parameters at 3 classes (the README's 406,221 is the 80-class count).
+    helpers.run_model_test(
+        "cpn_dla34tiny",
+        tmp_path,
+        overrides=dict(num_classes=3, input_size=64, flip_test=False),
+        inputs=np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32),
+        expected_trainable=398_598,
+        jax=True,
+    )

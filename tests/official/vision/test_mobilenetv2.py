@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from official.core import registry
-from tests.helpers import check_model
+from tests import helpers
 
 
 @pytest.mark.parametrize("name,alpha", [("mobilenetv2_100", 1.0), ("mobilenetv2_035", 0.35)])
@@ -27,10 +27,17 @@ def test_batchnorm_momentum_is_pytorch_like():
     assert momenta == {0.9}
 
 
-def test_shared_checks_and_jax_parity(tmp_path):
-    model = registry.create_model("mobilenetv2_035", classes=10, input_shape=(32, 32, 3))
-    outputs = check_model(model, tmp_path, jax=True)
-    assert outputs.shape == (2, 10)
+@pytest.mark.jax
+def test_model_kit_and_jax_parity(tmp_path):
+    reference = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_shape=(32, 32, 3), classes=10)
+    helpers.run_model_test(
+        "mobilenetv2_035",
+        tmp_path,
+        overrides=dict(classes=10, input_shape=(32, 32, 3)),
+        expected_trainable=helpers.trainable_count(reference),
+        expected_output_shapes=[(2, 10)],
+        jax=True,
+    )
 
 
 def test_first_and_last_blocks_follow_table_2():

@@ -12,6 +12,7 @@ import pytest
 
 from official.core import registry
 from official.vision.mobilenext.model import MobileNeXt, SandglassBlock, block_plan
+from tests import helpers
 
 # Spec card, "params of official code" column (trainable weights incl. BN gamma/beta and the classifier).
 PARAMS = {
@@ -23,8 +24,7 @@ PARAMS = {
 }
 
 
-def trainable_count(model: keras.Model) -> int:
-    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+trainable_count = helpers.trainable_count
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
@@ -131,18 +131,6 @@ def np_bn(x, gamma, beta, mean, var, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
-def randomise(block, rng):
-    for v in block.weights:
-        kind = v.path.split("/")[-1]
-        if kind == "moving_variance":
-            value = rng.uniform(0.5, 1.5, v.shape)
-        elif kind == "gamma":
-            value = rng.uniform(0.5, 1.5, v.shape)
-        else:
-            value = rng.normal(0, 0.3, v.shape)
-        v.assign(value.astype("float32"))
-
-
 def bn_params(bn):
     return [np.asarray(t, "float64") for t in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)]
 
@@ -161,7 +149,7 @@ def test_block_matches_numpy_reference(kwargs, in_shape):
     block = SandglassBlock(**kwargs)
     x = rng.normal(size=in_shape).astype("float32")
     block.build(x.shape)
-    randomise(block, rng)
+    helpers.randomise_weights(block, seed=2)
     y = np.asarray(block(x, training=False))
 
     ref = x.astype("float64")
@@ -186,9 +174,7 @@ def test_block_matches_numpy_reference(kwargs, in_shape):
 
 def test_config_round_trip_and_initialisers():
     model = MobileNeXt(width=0.5, identity_divisor=2, classes=7, input_shape=(48, 48, 3), dropout=0.1)
-    clone = MobileNeXt.from_config(model.get_config())
-    assert clone.get_config() == model.get_config()
-    assert trainable_count(clone) == trainable_count(model)
+    helpers.check_config_round_trip(model, np.ones((1, 48, 48, 3), "float32"))  # fresh weights: whole config
     bn = model.blocks[3].reduce_bn
     assert (bn.epsilon, bn.momentum) == (1e-5, 0.9)
     dense = np.asarray(model.get_layer("logits").kernel)

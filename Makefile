@@ -8,7 +8,9 @@ EXPERIMENT ?= mobilenext_035_digits
 DATA_DIR ?= data/digits
 RUN_DIR ?= runs/$(EXPERIMENT)
 EXPORT_DIR ?= exports
-PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500 -m "not benchmark"
+PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500 -m "not benchmark" --durations=15
+# The edit loop: unit tests only (no training runs, no JAX subprocesses, no benchmarks), under 5 minutes.
+FAST_ARGS ?= -n 2 --dist loadfile --timeout 600 -m "not slow and not jax and not benchmark" --durations=10
 
 STAMP := $(VENV)/.installed
 # pip install -e . also compiles these into official/ops/kernels/_zoo_ops.so (setup.py).
@@ -16,7 +18,7 @@ KERNEL_SOURCES := $(wildcard official/ops/kernels/*.cc official/ops/kernels/*.h)
 # TensorFlow C++ start-up chatter (CPU features, missing CUDA) hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test check-benchmarks install lint clean
+.PHONY: demo test test-fast ci-time check-benchmarks install lint clean
 
 install: $(STAMP)
 
@@ -48,6 +50,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest $(FAST_ARGS)
+
+# Times the whole suite as CI runs it and records it (per test file) in benchmarks/results/ci_time.json.
+ci-time: $(STAMP)
+	$(PY) -m benchmarks.ci_time --out benchmarks/results/ci_time.json -- $(PYTEST_ARGS)
 
 # The benchmark scripts' --smoke modes (CPU, JAX backend, TensorFlow import forbidden): a few minutes.
 check-benchmarks: $(STAMP)

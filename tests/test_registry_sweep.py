@@ -1,21 +1,31 @@
 """Every registered model, found through the registry (a new model is swept without touching this file).
 
-Each builds with its defaults, runs forward on random weights, and round-trips get_config (whole config
-and outputs) and a .keras file. Inputs are the model's own fixed size, or 128x128 where it takes any
-size; models above 30M parameters skip the .keras file (hundreds of MB) and above 50M the forward
-pass, but still round-trip their config.
+Each builds with its defaults, has the parameter counts (and, for classifiers, the MAdds) recorded in
+the model table that `python -m tools.list` prints (official/core/model_table.json), runs forward on
+random weights, and round-trips get_config (whole config and outputs) and a .keras file. Inputs are the
+model's own fixed size, or 128x128 where it takes any size; models above 30M parameters skip the .keras
+file (hundreds of MB); above 50M they are built by weight shape only (nothing allocated: Hourglass-104
+takes ~1 s instead of ~4 s and 0.9 GB), counted and round-trip their config, without a forward pass.
+The table must also name every registered model and experiment with its task and defaults, hold the
+counts of each experiment's model, and README.md's Models table must be `tools.list --markdown`.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
-from official.core import registry
+from official.core import model_table, registry
 from tests import helpers
 
 MODELS = registry.list_models()
+EXPERIMENTS = registry.list_experiments()
+TABLE = model_table.load()
+RECOUNT = "python -m tools.list --recount --pattern="
 KERAS_FILE_MAX_PARAMS = 30_000_000
 FORWARD_MAX_PARAMS = 50_000_000  # the Hourglass CPNs: a CPU forward pass alone takes a minute
 
@@ -25,16 +35,43 @@ def test_zoo_has_the_models_and_experiments_of_the_open_issues():
     assert "mobilenetv2_035_digits" in registry.list_experiments()
 
 
+def _recorded(kind: str, name: str) -> dict:
+    recorded = TABLE[kind].get(name)
+    assert recorded is not None, f"{name} is not in official/core/model_table.json; run `{RECOUNT}{name}`"
+    return recorded
+
+
+def _check_counts(kind: str, name: str, recorded: dict, counted: dict) -> None:
+    wrong = {k: (recorded.get(k), v) for k, v in counted.items() if recorded.get(k) != v}
+    assert not wrong, (
+        f"{kind} {name}: official/core/model_table.json differs from a rebuild "
+        f"({', '.join(f'{k} {r!r} recorded, {v!r} built' for k, (r, v) in wrong.items())}); run `{RECOUNT}{name}`"
+    )
+
+
+def _counts(model) -> dict:
+    trainable, total = model_table.weight_counts(model)
+    return {"trainable": trainable, "total": total}
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_model_builds_runs_and_round_trips(name, tmp_path):
     keras.backend.clear_session()
-    model = registry.create_model(name)
-    assert helpers.trainable_count(model) > 0
-    if model.count_params() > FORWARD_MAX_PARAMS:
-        helpers.check_config_round_trip(model)
+    recorded = _recorded("models", name)
+    if recorded["total"] > FORWARD_MAX_PARAMS:  # by shape only: the clone of the round trip too
+        with model_table.shape_only():
+            model = registry.create_model(name)
+            _check_counts("model", name, recorded, _counts(model))
+            assert helpers.trainable_count(model) > 0
+            helpers.check_config_round_trip(model)
         return
-    helpers.randomise_weights(model)
+    model = registry.create_model(name)
+    _check_counts("model", name, recorded, _counts(model))
+    assert helpers.trainable_count(model) > 0
     shape = [d or 128 for d in model.inputs[0].shape[1:]]
+    if recorded["madds"] is not None:
+        _check_counts("model", name, recorded, {"madds": model_table.madds(model, recorded["input"])})
+    helpers.randomise_weights(model)
     images = np.random.default_rng(0).uniform(0, 1, size=[1, *shape]).astype(np.float32)
     outputs = helpers.outputs_of(model, images)
     assert outputs and all(np.all(np.isfinite(o)) for o in outputs)
@@ -48,3 +85,45 @@ def test_experiments_resolve_to_registered_models():
         cfg = registry.get_experiment(name)
         assert cfg.model.name in MODELS, f"{name}: model {cfg.model.name} is not registered"
         assert cfg.task.name in registry.list_tasks(), f"{name}: task {cfg.task.name} is not registered"
+
+
+# --- the rest of the recorded model table (tools.list) -------------------------------------------
+
+
+def _without_counts(entries: dict) -> dict:
+    return {n: {k: v for k, v in e.items() if k not in ("trainable", "total", "madds")} for n, e in entries.items()}
+
+
+def test_model_table_names_every_registered_model_and_experiment():
+    """Names, families, tasks, defaults and experiment links as the registry has them (nothing is built)."""
+    derived = model_table.derive()
+    for key in ("families", "models", "experiments"):
+        recorded, expected = _without_counts(TABLE[key]), _without_counts(derived[key])
+        assert recorded == expected, (
+            f"official/core/model_table.json '{key}' is out of date: missing {sorted(set(expected) - set(recorded))}, "
+            f"stale {sorted(set(recorded) - set(expected))}, differing "
+            f"{sorted(n for n in set(recorded) & set(expected) if recorded[n] != expected[n])}; run `{RECOUNT}'*'`"
+        )
+    for name, entry in derived["models"].items():
+        assert (TABLE["models"][name]["madds"] is not None) == model_table.wants_madds(entry), (
+            f"{name}: MAdds recorded for a model without them, or missing; run `{RECOUNT}{name}`"
+        )
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_model_counts_are_recorded(name):
+    """The model each experiment's config builds, counted by weight shape (its variant is really built above)."""
+    _check_counts("experiment", name, _recorded("experiments", name), model_table.count_experiment(name))
+
+
+def test_readme_models_table_is_tools_list_markdown():
+    with open(model_table.README_PATH, encoding="utf-8") as f:
+        block = model_table.readme_block(f.read())
+    assert block is not None, f"README.md lacks the lines {model_table.README_BEGIN} ... {model_table.README_END}"
+    proc = subprocess.run([sys.executable, "-m", "tools.list", "--markdown"], cwd=model_table.REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert block == proc.stdout, (
+        "README.md's Models table differs from `python -m tools.list --markdown`: put that output between "
+        f"its markers, or run `{RECOUNT}'*'` (which rewrites both)"
+    )

@@ -1,10 +1,12 @@
-"""CPN-DLA34-tiny: build, forward, config / .keras round trips, TF == JAX, packed output contract."""
+"""CPN-DLA34-tiny: build, forward, config / .keras round trips, TF == JAX, packed output contract,
+planted corners detected at their cells (with and without the flip test)."""
 
 import numpy as np
 import pytest
 
 from official.core import registry
 from official.vision.cpn.head import PACKED_COLUMNS, unpack_proposals
+from tests import detection_helpers as dh
 from tests import helpers
 
 
@@ -38,6 +40,25 @@ def test_detect_is_fixed_size(model):
     for b in range(2):
         s = dets["scores"][b, : n[b]]
         assert np.all(np.diff(s) <= 1e-6)  # soft-NMS returns detections best first
+
+
+def test_detect_returns_exactly_the_planted_pairs():
+    # A random CPN detects nothing (every grouping score < 0.2): plant corners so detections must come out.
+    planted = dh.plant_corner_detector(registry.create_model("cpn_dla34tiny", num_classes=3, input_size=64, flip_test=False))
+    seen = ((9, 1), (13, 5))  # red top-left corner cell, green bottom-right cell
+    mirrored_only = ((13, 2), (8, 8))  # green left of red: a box only in the flip test's mirrored view
+    images = np.stack([dh.corner_image(64, 64, [seen], 1.0), dh.corner_image(64, 64, [mirrored_only], 1.0)])
+    for flip in (False, True):
+        dets = {k: np.asarray(v) for k, v in planted.detect(images.astype(np.float32), flip=flip).items()}
+        assert list(dets["num_detections"]) == [1, int(flip)], (flip, dets["num_detections"])
+        np.testing.assert_allclose(dets["boxes"][0, 0], dh.expected_box(seen, 64), atol=1e-3)
+        if flip:
+            np.testing.assert_allclose(
+                dets["boxes"][1, 0], dh.expected_box(mirrored_only, 64, mirrored=True), atol=1e-3,
+                err_msg="a pair seen only in the mirrored view must come back at its mirrored position",
+            )
+        assert np.all(dets["classes"][dets["valid"]] == dh.PLANTED_CLASS)
+        np.testing.assert_allclose(dets["scores"][dets["valid"]], dh.PLANTED_SCORE, atol=1e-4)
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ it builds no model and imports neither Keras nor TensorFlow. Counts are at each 
 defaults: trainable parameters (what papers, timm and PyTorch's `parameters()` count, BN gamma/beta
 included) and the Keras total, which adds BatchNorm's moving mean and variance (what `model.summary()`
 and keras.applications report); MAdds for classifiers at their input (`tools.profile`).
-`--recount` imports the zoo, rebuilds the matching variants by weight shape (nothing is allocated),
-and rewrites the table and README.md's "Models" table; tests/test_registry_sweep.py fails when either
-is out of date.
+`--recount` imports the zoo, rebuilds the matching variants by weight shape (nothing is allocated;
+classifiers are really built for their MAdds), and rewrites the table and README.md's "Models" table;
+tests/test_registry_sweep.py fails when either is out of date.
 """
 
 from __future__ import annotations

@@ -316,21 +316,27 @@ def recount(pattern: str = "*", old: dict[str, Any] | None = None, log: Any = pr
     """
     table = derive()
     old = old or {"models": {}, "experiments": {}}
-    matched = [n for n in table["models"] if fnmatch.fnmatch(n, pattern)]
-    matched_x = [n for n, e in table["experiments"].items() if fnmatch.fnmatch(n, pattern) or e["model"] in matched]
+    matched = {n for n in table["models"] if fnmatch.fnmatch(n, pattern)}
+    matched_x = {n for n, e in table["experiments"].items() if fnmatch.fnmatch(n, pattern) or e["model"] in matched}
     if not matched and not matched_x:
         raise TableError(f"--pattern={pattern}: no registered model or experiment matches")
-    for kind, names, counter in (("models", matched, count_model), ("experiments", matched_x, None)):
-        for name, entry in table[kind].items():
-            if name in names:
-                counted = counter(name, entry) if counter else count_experiment(name)
-                log(f"counted {name}: {counted}")
-            elif name in old[kind]:
-                keys = ("trainable", "total", "madds") if kind == "models" else ("trainable", "total")
-                counted = {k: old[kind][name].get(k) for k in keys}
-            else:
-                raise TableError(f"{name} has no recorded counts; recount it (--pattern={name}) or all (--pattern='*')")
-            entry.update(counted)
+    for kind, names in (("models", matched), ("experiments", matched_x)):
+        missing = sorted(set(table[kind]) - names - set(old[kind]))
+        if missing:  # checked before anything is built
+            raise TableError(
+                f"{', '.join(missing)}: no recorded counts to keep; recount them too (--pattern='*' recounts all)"
+            )
+    for name, entry in table["models"].items():
+        entry.update(count_model(name, entry) if name in matched else
+                     {k: old["models"][name].get(k) for k in ("trainable", "total", "madds")})
+        if name in matched:
+            log(f"counted {name}: {_shape(entry)}: {entry['trainable']:,} trainable, {entry['total']:,} total, "
+                f"MAdds {_madds(entry['madds'])}")
+    for name, entry in table["experiments"].items():
+        entry.update(count_experiment(name) if name in matched_x else
+                     {k: old["experiments"][name].get(k) for k in ("trainable", "total")})
+        if name in matched_x:
+            log(f"counted {name}: {_shape(entry)}: {entry['trainable']:,} trainable, {entry['total']:,} total")
     return table
 
 

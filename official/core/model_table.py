@@ -15,9 +15,10 @@ per experiment: model, task, classes, input and the counts of the model its conf
 the paper (the "(Author et al., VENUE YEAR)" of the model module's first docstring line) and the card.
 
 `python -m tools.list --recount [--pattern=...]` rebuilds the named variants (by weight shapes only, under
-`keras.StatelessScope`: no weight is allocated, so 212M parameters take a second), re-derives every name,
-task and experiment, and rewrites the JSON and the README's "Models" table. tests/test_registry_sweep.py
-rebuilds every variant and fails when a recorded entry or the README table is out of date.
+`keras.StatelessScope`: no weight is allocated, so 212M parameters take a second; classifiers are really
+built for their MAdds), re-derives every name, task and experiment, and rewrites the JSON and the README's
+"Models" table. tests/test_registry_sweep.py rebuilds every variant (really, or by shape above 50M
+parameters) and fails when a recorded entry or the README table is out of date.
 """
 
 from __future__ import annotations

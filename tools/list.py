@@ -16,6 +16,8 @@ tests/test_registry_sweep.py fails when either is out of date.
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from absl import flags
 
@@ -89,12 +91,16 @@ def main(argv: list[str]) -> int:
     if FLAGS.task != "*" and FLAGS.task not in tasks:
         raise UserError(f"--task={FLAGS.task}: no model of this task (tasks: {', '.join(tasks)})")
     table = model_table.select(table, FLAGS.pattern, FLAGS.task)
-    if FLAGS.markdown:
-        print(model_table.markdown(table), end="")
-    elif FLAGS.json:
-        print(json.dumps(table, indent=1))
-    else:
-        _print_plain(table, FLAGS.no_params)
+    try:
+        if FLAGS.markdown:
+            print(model_table.markdown(table), end="")
+        elif FLAGS.json:
+            print(json.dumps(table, indent=1))
+        else:
+            _print_plain(table, FLAGS.no_params)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `tools.list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

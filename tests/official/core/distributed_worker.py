@@ -3,11 +3,14 @@
 Used by test_trainer.py in subprocesses (logical CPU devices and TF_CONFIG must be set before TF starts).
 BatchNorm is left out on purpose: per-replica batch statistics would make mirrored and single-device
 losses differ for reasons that have nothing to do with the trainer.
+`--record=PATH` also writes (JSON) a digest of every training example this process's input pipeline
+produced, so a test can see which examples each worker trained on.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -15,54 +18,63 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
 
+def record_training_examples(seen: list[str]) -> None:
+    """Makes every training pipeline the image-classification task builds append a digest of each
+    example (its preprocessed pixels) to `seen` as the trainer reads it."""
+    import numpy as np
+    import tensorflow as tf
+
+    from official.tasks.image_classification import ImageClassificationTask
+
+    build = ImageClassificationTask.build_inputs
+
+    def digest(images: tf.Tensor) -> np.ndarray:
+        seen.extend(hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()[:16] for x in images.numpy())
+        return np.int32(0)
+
+    def recording(self, data, training, global_batch_size, input_context=None):
+        ds = build(self, data, training, global_batch_size, input_context=input_context)
+        if not training:
+            return ds
+
+        def tap(images, labels):
+            done = tf.py_function(digest, [images], tf.int32)
+            with tf.control_dependencies([done]):
+                return tf.identity(images), labels
+
+        return ds.map(tap)
+
+    ImageClassificationTask.build_inputs = recording
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--strategy", required=True)
     parser.add_argument("--model_dir", required=True)
-    parser.add_argument("--data", required=True, help="digits folder with train/ and val/")
+    parser.add_argument("--data", required=True, help="ImageNet-layout folder with train/ and val/ (10 classes)")
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=32, help="global batch size")
     parser.add_argument("--logical_cpus", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--record", default="", help="JSON file for the digests of the examples trained on")
     args = parser.parse_args()
 
-    import keras
     import numpy as np
 
-    from official.core import config as config_lib
-    from official.core import registry, trainer
+    from official.core import trainer
+    from tests.tiny_models import tiny_experiment
 
-    @keras.saving.register_keras_serializable(package="tests")
-    class TinyConvNet(keras.Model):
-        def __init__(self, classes: int = 10, input_shape: tuple[int, int, int] = (32, 32, 3), **kwargs):
-            inputs = keras.Input(input_shape)
-            x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
-            x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
-            x = keras.layers.GlobalAveragePooling2D()(x)
-            super().__init__(inputs, keras.layers.Dense(classes)(x), **kwargs)
-
-    registry.register_variant("tiny_convnet_test", TinyConvNet)
-    data = dict(
-        image_size=32, random_resized_crop=False, horizontal_flip=False, crop_pct=1.0, deterministic=True, shuffle_buffer=1
-    )
-    cfg = config_lib.ExperimentConfig(
-        experiment="distributed_worker",
-        task=config_lib.TaskConfig(name="image_classification", num_classes=10),
-        model=config_lib.model_config("tiny_convnet_test"),
-        train_data=config_lib.DataConfig(path=os.path.join(args.data, "train"), **data),
-        eval_data=config_lib.DataConfig(path=os.path.join(args.data, "val"), **data),
-        trainer=config_lib.TrainerConfig(
-            train_steps=args.steps,
-            steps_per_loop=args.steps,
-            global_batch_size=32,
-            optimizer=config_lib.OptimizerConfig(name="sgd", momentum=0.9),
-            lr_schedule=config_lib.ScheduleConfig(name="constant", base_lr=0.05),
-        ),
-        runtime=config_lib.RuntimeConfig(strategy=args.strategy, num_logical_cpus=args.logical_cpus, jit_compile="false"),
-    )
+    seen: list[str] = []
+    if args.record:
+        record_training_examples(seen)
+    cfg = tiny_experiment(args.data, args.steps, args.strategy, args.batch, logical_cpus=args.logical_cpus)
     results, model = trainer.run_experiment(cfg, args.model_dir, mode="train", return_model=True)
     np.savez(args.out, *[np.asarray(w) for w in model.get_weights()])
     with open(args.out + ".json", "w") as f:
         json.dump(results, f)
+    if args.record:
+        with open(args.record, "w") as f:
+            json.dump(seen, f)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,42 @@ def test_resume_after_sigkill_continues_at_the_checkpointed_step(digits_dir, tmp
     assert iterations and int(reader.get_tensor(iterations[0])) == total
 
 
+def test_resume_restores_the_checkpointed_weights_and_optimizer_state(digits_dir, tmp_path):
+    """A second run of the same command restores the model's weights (BN statistics included) and every
+    optimizer slot from the checkpoint, not just the step counter; a fresh model differs from them."""
+    import keras
+
+    from official.core import trainer
+    from official.core.task import build_task
+    from tests.tiny_models import tiny_experiment
+
+    model_dir = str(tmp_path / "run")
+    cfg = tiny_experiment(digits_dir, steps=4, steps_per_loop=2, global_batch_size=8, batch_norm=True)
+    results, first = trainer.run_experiment(cfg, model_dir, mode="train", return_model=True)
+    assert results["step"] == 4
+    saved = [np.asarray(w) for w in first.get_weights()]
+    saved_slots = {v.path: np.asarray(v) for v in first.optimizer.variables}
+    # The checkpoint holds these values (read back by the inference path, a plain tf.train.Checkpoint).
+    restored, _, step = trainer.restore_for_inference(cfg, model_dir)
+    assert step == 4
+    for a, b in zip(restored.get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    keras.backend.clear_session()
+    results, resumed = trainer.run_experiment(cfg, model_dir, mode="train", return_model=True)
+    assert results["step"] == 4 and "train_seconds" not in results  # restored at 4: nothing left to train
+    keras.utils.set_random_seed(cfg.runtime.seed)
+    initial = build_task(cfg).build_model().get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(initial, saved, strict=True)), "training left a weight as built"
+    for i, (a, b) in enumerate(zip(resumed.get_weights(), saved, strict=True)):
+        np.testing.assert_array_equal(a, b, err_msg=f"weight {i} after resume is not the checkpointed value")
+    slots = {v.path: np.asarray(v) for v in resumed.optimizer.variables}
+    assert slots.keys() == saved_slots.keys()
+    for path, value in saved_slots.items():
+        np.testing.assert_array_equal(slots[path], value, err_msg=f"optimizer variable {path} after resume")
+    assert all(np.any(v != 0) for v in saved_slots.values()), "an optimizer slot is still zero: nothing to check"
+
+
 def _run_worker(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, WORKER, *args], cwd=REPO, env=env or ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
@@ -118,17 +154,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _small_folder(digits_dir: str, root: str) -> str:
+    """16 of the digits images (2 of classes 0-5, 1 of classes 6-9) in the ImageNet layout, train/ = val/."""
+    import shutil
+
+    classes = sorted(os.listdir(os.path.join(digits_dir, "train")))
+    assert len(classes) == 10
+    for split in ("train", "val"):
+        for c, name in enumerate(classes):
+            os.makedirs(os.path.join(root, split, name))
+            for f in sorted(os.listdir(os.path.join(digits_dir, "train", name)))[: 2 if c < 6 else 1]:
+                shutil.copy(os.path.join(digits_dir, "train", name, f), os.path.join(root, split, name, f))
+    return root
+
+
 @pytest.mark.slow
-def test_two_process_multi_worker_ends_with_identical_weights(digits_dir, tmp_path):
+def test_two_process_multi_worker_shards_the_data_and_matches_one_device(digits_dir, tmp_path):
+    """Two workers train on disjoint halves that together cover the data, and end where one device
+    training on the global batch ends. With 16 examples and a global batch of 16 every step is a
+    full-batch step, so the one-device run is the same computation whatever order each pipeline reads."""
     import json
 
+    data = _small_folder(digits_dir, str(tmp_path / "data"))
     workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    common = [f"--data={data}", "--steps=3", "--batch=16"]
     procs = []
     for i in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
         env = {**ENV, "TF_CONFIG": tf_config}
-        procs.append(_run_worker(["--strategy=multi_worker", f"--model_dir={tmp_path / f'w{i}'}", f"--data={digits_dir}",
-                                  "--steps=3", f"--out={tmp_path / f'w{i}.npz'}"], env=env))
+        procs.append(_run_worker(["--strategy=multi_worker", f"--model_dir={tmp_path / f'w{i}'}", *common,
+                                  f"--out={tmp_path / f'w{i}.npz'}", f"--record={tmp_path / f'w{i}.seen'}"], env=env))
+    procs.append(_run_worker(["--strategy=one_device", f"--model_dir={tmp_path / 'one'}", *common,
+                              f"--out={tmp_path / 'one.npz'}", f"--record={tmp_path / 'one.seen'}"]))
     logs = []
     for p in procs:
         try:
@@ -138,9 +195,18 @@ def test_two_process_multi_worker_ends_with_identical_weights(digits_dir, tmp_pa
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-3000:]
     assert "CollectiveAllReduceStrategy x 2 replica(s)" in logs[0]  # MultiWorkerMirroredStrategy's class
+    seen = {name: set(json.load(open(tmp_path / f"{name}.seen"))) for name in ("w0", "w1", "one")}
+    assert len(seen["one"]) == 16, f"the one-device run saw {len(seen['one'])} distinct examples, expected 16"
+    assert not seen["w0"] & seen["w1"], f"both workers trained on {len(seen['w0'] & seen['w1'])} of the same examples"
+    assert seen["w0"] | seen["w1"] == seen["one"], "the two workers' shards do not cover the data"
+    assert len(seen["w0"]) == len(seen["w1"]) == 8
     w0, w1 = _weights(str(tmp_path / "w0.npz")), _weights(str(tmp_path / "w1.npz"))
-    assert len(w0) == len(w1) > 0
+    one = _weights(str(tmp_path / "one.npz"))
+    assert len(w0) == len(w1) == len(one) > 0
     for a, b in zip(w0, w1, strict=True):
         np.testing.assert_array_equal(a, b)
-    # and training moved the weights away from a fresh initialisation of the same seed
-    assert json.load(open(str(tmp_path / "w0.npz") + ".json"))["step"] == 3
+    for i, (a, b) in enumerate(zip(w0, one, strict=True)):
+        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=f"weight {i}: 2 workers != one device on the global batch")
+    results = [json.load(open(str(tmp_path / f"{n}.npz") + ".json")) for n in ("w0", "one")]
+    assert results[0]["step"] == results[1]["step"] == 3
+    assert abs(results[0]["loss"] - results[1]["loss"]) < 1e-5, (results[0]["loss"], results[1]["loss"])

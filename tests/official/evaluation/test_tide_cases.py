@@ -10,12 +10,12 @@ import io
 import json
 
 import pytest
+import tidecv  # required (pyproject extra "dev"): a missing install fails, never skips
 from pycocotools import mask as mask_utils
 
 from official.evaluation.tide import TIDE, Data, tide_breakdown
 from official.evaluation.tide.synthetic import random_case
 
-tidecv = pytest.importorskip("tidecv")
 MAIN = ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss"]
 
 

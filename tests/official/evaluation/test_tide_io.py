@@ -99,7 +99,8 @@ def test_empty_predictions_miss_everything(small):
 
 
 def test_matches_tidecv_coco_loaders(tmp_path, monkeypatch, small):
-    tidecv = pytest.importorskip("tidecv")
+    import tidecv  # required (pyproject extra "dev"): a missing install fails, never skips
+
     monkeypatch.setenv("TIDE_PATH", str(tmp_path / "tidecv_home"))
     gt_path, pred_path = _write(tmp_path, "gt.json", small[0]), _write(tmp_path, "pred.json", small[1])
     ours = tide_breakdown(gt_path, pred_path)

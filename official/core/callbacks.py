@@ -3,7 +3,8 @@
 Checkpoints are `tf.train.Checkpoint`s of the model and optimizer (optimizer.iterations is the global
 step), written at the end of every loop of `steps_per_loop` steps by a `CheckpointManager` that keeps the
 last k. In multi-worker runs every worker must take part in saving; non-chief workers write to a
-throw-away folder, as Model Garden does.
+throw-away folder, as Model Garden does, and every worker restores from the chief's MODEL_DIR/checkpoints
+(MODEL_DIR on a filesystem all workers share), so all replicas resume at the same step and weights.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ class CheckpointCallback(keras.callbacks.Callback):
         if not chief:
             directory = os.path.join(model_dir, ".tmp_workers", worker or "worker")
         self.directory = directory
+        self.restore_directory = os.path.join(model_dir, "checkpoints")  # the chief's, for every worker
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
         self.optimizer = optimizer
 
     def restore(self) -> int:
-        """Restores the newest checkpoint if any; returns the restored step (0 when starting fresh)."""
-        latest = self.manager.latest_checkpoint
-        if latest is None and not self.chief:
-            return 0
+        """Restores the newest checkpoint of MODEL_DIR/checkpoints if any (on every worker: a non-chief
+        one that started fresh while the chief resumed would run other steps and weights); returns the
+        restored step (0 when starting fresh)."""
+        latest = tf.train.latest_checkpoint(self.restore_directory)
         if latest is not None:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return int(self.optimizer.iterations.numpy())

@@ -120,6 +120,38 @@ def test_resume_restores_the_checkpointed_weights_and_optimizer_state(digits_dir
     assert all(np.any(v != 0) for v in saved_slots.values()), "an optimizer slot is still zero: nothing to check"
 
 
+def test_every_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
+    """Multi-worker resume: a non-chief worker (same MODEL_DIR, its own throw-away save folder) restores
+    the chief's newest checkpoint, so every replica restarts at the same step with the same weights."""
+    import keras
+
+    from official.core import callbacks
+    from tests.tiny_models import TinyConvNet
+
+    def model_and_optimizer(seed: int):
+        keras.utils.set_random_seed(seed)
+        model = TinyConvNet(batch_norm=True)
+        optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+        optimizer.build(model.trainable_variables)
+        return model, optimizer
+
+    model_dir = str(tmp_path)
+    model, optimizer = model_and_optimizer(0)
+    for v in optimizer.variables:
+        v.assign(np.full(v.shape, 7).astype(v.dtype))  # step 7, non-zero slots
+    chief = callbacks.CheckpointCallback(model_dir, model, optimizer, 2, chief=True)
+    chief.on_epoch_end(0)
+    fresh, fresh_optimizer = model_and_optimizer(1)
+    worker = callbacks.CheckpointCallback(model_dir, fresh, fresh_optimizer, 2, chief=False, worker="worker_1")
+    assert worker.restore() == 7, "the worker did not resume at the chief's step"
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fresh_optimizer.variables, optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    worker.on_epoch_end(0)  # its own save goes to a throw-away folder, not the chief's checkpoints
+    assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == ["checkpoint", "ckpt-7.data-00000-of-00001", "ckpt-7.index"]
+
+
 def _run_worker(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, WORKER, *args], cwd=REPO, env=env or ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)

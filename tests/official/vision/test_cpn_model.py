@@ -22,9 +22,9 @@ def test_packed_proposals_contract(model):
     rows = {k: np.asarray(v) for k, v in unpack_proposals(packed).items()}
     assert set(np.unique(rows["classes"])) <= {0, 1, 2}
     kept = rows["valid"]
-    # Kept rows carry a fused score in (0, 1.25]; rejected rows exactly -1.
+    # Kept rows carry a fused score (s_c + 0.5)(s_r + 0.5) - 0.25 in (0, 2) (both scores in (0, 1)); rejected rows -1.
     assert np.all(rows["scores"][~kept] == -1.0)
-    assert np.all((rows["scores"][kept] > 0) & (rows["scores"][kept] <= 1.25))
+    assert np.all((rows["scores"][kept] > 0) & (rows["scores"][kept] < 2.0))
     # Valid proposals are boxes with x2 >= x1 - 1 and y2 >= y1 - 1 (offsets move corners by < 1 cell = 4 px).
     boxes = rows["boxes"][kept]
     assert np.all(boxes[:, 2] - boxes[:, 0] > -4.0 * 2) and np.all(boxes[:, 3] - boxes[:, 1] > -4.0 * 2)

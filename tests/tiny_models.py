@@ -3,7 +3,8 @@
 Seconds per run on 2 CPU cores, so tests can train, kill, resume and compare strategies in process or
 in subprocesses (tests/official/core/distributed_worker.py). BatchNorm is optional: per-replica batch
 statistics would make mirrored and single-device runs differ for reasons unrelated to the trainer, but
-a resume test wants BN moving statistics among the weights it checks.
+a resume test wants BN moving statistics among the weights it checks. The model is registered only on
+request: `register()` in a subprocess, `registered(monkeypatch)` for one in-process test.
 """
 
 from __future__ import annotations
@@ -31,8 +32,20 @@ class TinyConvNet(keras.Model):
         super().__init__(inputs, keras.layers.Dense(classes)(x), **kwargs)
 
 
-if NAME not in registry.list_models():
-    registry.register_variant(NAME, TinyConvNet)
+def register() -> None:
+    """Registers TinyConvNet as NAME for the rest of the process (a worker subprocess)."""
+    if NAME not in registry.list_models():
+        registry.register_variant(NAME, TinyConvNet)
+
+
+def registered(monkeypatch) -> None:
+    """Registers TinyConvNet as NAME for one test only (`monkeypatch` undoes it), so registry-wide
+    tests that run later in the same pytest process never see a test model."""
+    if NAME in registry.list_models():
+        return
+    build = registry.register_variant(NAME, TinyConvNet)
+    del registry._MODELS[NAME]
+    monkeypatch.setitem(registry._MODELS, NAME, build)
 
 
 def tiny_experiment(

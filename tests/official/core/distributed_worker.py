@@ -62,8 +62,9 @@ def main() -> None:
     import numpy as np
 
     from official.core import trainer
-    from tests.tiny_models import tiny_experiment
+    from tests.tiny_models import register, tiny_experiment
 
+    register()
     seen: list[str] = []
     if args.record:
         record_training_examples(seen)

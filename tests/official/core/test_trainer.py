@@ -109,15 +109,16 @@ def test_resume_after_sigkill_continues_at_the_checkpointed_step(digits_dir, tmp
     assert iterations and int(reader.get_tensor(iterations[0])) == total
 
 
-def test_resume_restores_the_checkpointed_weights_and_optimizer_state(digits_dir, tmp_path):
+def test_resume_restores_the_checkpointed_weights_and_optimizer_state(digits_dir, tmp_path, monkeypatch):
     """A second run of the same command restores the model's weights (BN statistics included) and every
     optimizer slot from the checkpoint, not just the step counter; a fresh model differs from them."""
     import keras
 
     from official.core import trainer
     from official.core.task import build_task
-    from tests.tiny_models import tiny_experiment
+    from tests.tiny_models import registered, tiny_experiment
 
+    registered(monkeypatch)
     model_dir = str(tmp_path / "run")
     cfg = tiny_experiment(digits_dir, steps=4, steps_per_loop=2, global_batch_size=8, batch_norm=True)
     results, first = trainer.run_experiment(cfg, model_dir, mode="train", return_model=True)

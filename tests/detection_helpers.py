@@ -158,6 +158,7 @@ def write_coco_split(root: str, split: str, images: list[np.ndarray], boxes: lis
 
 SCENE_INPUT = 64  # network input side
 SCENE_FACTOR = 0.4  # a 160 px long side is resized to 64: one cell = 10 original pixels
+SCENE_MAX_DETECTIONS = 10
 CATEGORY_IDS = (1, 3, 7)  # COCO category ids of class indices 0, 1, 2 (the planted class -> 7)
 # (height, width, pairs seen in the image, pairs seen only in the flip test's mirrored view). Two pairs
 # of one class in one image would also pair with each other (in one of the two views), so one each.
@@ -183,11 +184,13 @@ def write_scene(root: str, split: str = "val") -> str:
 
 
 def scene_experiment(root: str, annotations: str, flip_test: bool = True, extra: str = "") -> Any:
-    """The tiny-CPN shapes experiment reading the scene (train and eval), input 64, flip test on."""
+    """The tiny-CPN shapes experiment reading the scene (train and eval), input 64, flip test on, 10
+    detections per image (the scene has one; soft-NMS runs one loop step per output row)."""
     from official.core import config as config_lib
 
     override = (f"train_data.path={root}/val,train_data.annotations={annotations},eval_data.path={root}/val,"
-                f"eval_data.annotations={annotations},model.flip_test={str(flip_test).lower()}")
+                f"eval_data.annotations={annotations},model.flip_test={str(flip_test).lower()},"
+                f"model.max_detections={SCENE_MAX_DETECTIONS}")
     cfg = config_lib.resolve("cpn_dla34tiny_shapes", [], override + ("," + extra if extra else ""))
     assert cfg.eval_data.image_size == SCENE_INPUT == cfg.model.input_size
     return cfg

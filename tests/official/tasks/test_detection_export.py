@@ -31,7 +31,8 @@ def test_saved_model_and_tflite(tmp_path):
     loaded = tf.saved_model.load(saved)
     encoded = [tf.io.read_file(os.path.join(data, "val", f)).numpy() for f in sorted(os.listdir(f"{data}/val"))]
     out = {k: v.numpy() for k, v in loaded.signatures["serving_default"](image_bytes=tf.constant(encoded)).items()}
-    assert out["boxes"].shape == (3, 100, 4) and out["scores"].shape == (3, 100)
+    m = dh.SCENE_MAX_DETECTIONS
+    assert out["boxes"].shape == (3, m, 4) and out["scores"].shape == (3, m)
     dh.check_scene_serving(out, "SavedModel serving_default")
     # tools.evaluate --saved_model: the "proposals" body + the task's post-processing (flip, unmap, ids).
     post = task._postprocess_fn()

@@ -44,7 +44,9 @@ def test_detect_is_fixed_size(model):
 
 def test_detect_returns_exactly_the_planted_pairs():
     # A random CPN detects nothing (every grouping score < 0.2): plant corners so detections must come out.
-    planted = dh.plant_corner_detector(registry.create_model("cpn_dla34tiny", num_classes=3, input_size=64, flip_test=False))
+    planted = dh.plant_corner_detector(
+        registry.create_model("cpn_dla34tiny", num_classes=3, input_size=64, flip_test=False, max_detections=10)
+    )
     seen = ((9, 1), (13, 5))  # red top-left corner cell, green bottom-right cell
     mirrored_only = ((13, 2), (8, 8))  # green left of red: a box only in the flip test's mirrored view
     images = np.stack([dh.corner_image(64, 64, [seen], 1.0), dh.corner_image(64, 64, [mirrored_only], 1.0)])

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from official.core.base_model import ZooLayer, ZooModel
@@ -131,8 +132,33 @@ def block_plan(width: float = 1.0, stages: tuple[SandglassStage, ...] = STAGES) 
     return plans
 
 
-def _bn(name: str, momentum: float, epsilon: float) -> layers.BatchNormalization:
-    return layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=name)
+def _bn(name: str, momentum: float, epsilon: float, fused: bool = False) -> layers.BatchNormalization | None:
+    """The BatchNorm after a conv, or None in a fused copy (its conv then has the folded bias)."""
+    return None if fused else layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=name)
+
+
+def _norm(bn: layers.BatchNormalization | None, x, training):
+    return x if bn is None else bn(x, training=training)
+
+
+def fold_batchnorm(conv: layers.Layer, bn: layers.BatchNormalization, target: layers.Layer) -> None:
+    """Writes conv followed by inference-mode bn into `target` (same conv with a bias), in float64:
+    kernel * gamma / sqrt(var + eps) per output channel, bias beta - mean * gamma / sqrt(var + eps)."""
+    kernel = np.asarray(keras.ops.convert_to_numpy(conv.kernel), np.float64)
+    gamma, beta, mean, var = (
+        np.asarray(keras.ops.convert_to_numpy(v), np.float64)
+        for v in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)
+    )
+    scale = gamma / np.sqrt(var + bn.epsilon)
+    if isinstance(conv, layers.DepthwiseConv2D):  # (kh, kw, channels, 1)
+        kernel = kernel * scale[None, None, :, None]
+    else:  # (kh, kw, in, out)
+        kernel = kernel * scale
+    bias = beta - mean * scale
+    if conv.use_bias:
+        bias = bias + scale * np.asarray(keras.ops.convert_to_numpy(conv.bias), np.float64)
+    target.kernel.assign(kernel.astype("float32"))
+    target.bias.assign(bias.astype("float32"))
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
@@ -152,6 +178,8 @@ class SandglassBlock(ZooLayer):
         residual: add the identity shortcut (needs input channels == filters and stride 1).
         identity_divisor: the shortcut covers the first C // identity_divisor channels.
         bn_momentum, bn_epsilon: BatchNorm settings (Keras convention).
+        fused_bn: no BatchNorm layers; every conv has a bias instead (the inference copy made by
+            `MobileNeXt.fuse_batchnorm`).
     """
 
     def __init__(
@@ -165,6 +193,7 @@ class SandglassBlock(ZooLayer):
         identity_divisor: int = 1,
         bn_momentum: float = 0.9,
         bn_epsilon: float = 1e-5,
+        fused_bn: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -183,18 +212,18 @@ class SandglassBlock(ZooLayer):
         self.last_depthwise = last_depthwise
         self.residual = residual
         self.identity_divisor = identity_divisor
-        bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
+        bn = {"momentum": bn_momentum, "epsilon": bn_epsilon, "fused": fused_bn}
         self.dw1 = self.dw1_bn = self.dw2 = self.dw2_bn = None
         if first_depthwise:
             self.dw1 = layers.DepthwiseConv2D(
-                3, padding="same", use_bias=False, depthwise_initializer=depthwise_init(), name="dw1"
+                3, padding="same", use_bias=fused_bn, depthwise_initializer=depthwise_init(), name="dw1"
             )
             self.dw1_bn = _bn("dw1_bn", **bn)
         self.reduce = layers.Conv2D(
-            hidden_filters, 1, use_bias=False, kernel_initializer=conv_init(), name="reduce"
+            hidden_filters, 1, use_bias=fused_bn, kernel_initializer=conv_init(), name="reduce"
         )
         self.reduce_bn = _bn("reduce_bn", **bn)
-        self.expand = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=conv_init(), name="expand")
+        self.expand = layers.Conv2D(filters, 1, use_bias=fused_bn, kernel_initializer=conv_init(), name="expand")
         self.expand_bn = _bn("expand_bn", **bn)
         if last_depthwise:
             # PyTorch pads 1 on every side; Keras "same" would pad bottom/right only at stride 2.
@@ -202,7 +231,7 @@ class SandglassBlock(ZooLayer):
                 3,
                 strides=strides,
                 padding="same" if strides == 1 else "valid",
-                use_bias=False,
+                use_bias=fused_bn,
                 depthwise_initializer=depthwise_init(),
                 name="dw2",
             )
@@ -213,31 +242,32 @@ class SandglassBlock(ZooLayer):
         if self.residual and channels != self.filters:
             raise ValueError(f"{self.name}: residual needs {self.filters} input channels, got {channels}")
         shape = tuple(input_shape)
-        if self.dw1 is not None:
-            self.dw1.build(shape)
-            self.dw1_bn.build(shape)
-        self.reduce.build(shape)
         hidden_shape = shape[:-1] + (self.hidden_filters,)
-        self.reduce_bn.build(hidden_shape)
-        self.expand.build(hidden_shape)
         out_shape = shape[:-1] + (self.filters,)
-        self.expand_bn.build(out_shape)
-        if self.dw2 is not None:
-            pad = 2 if self.strides == 2 else 0  # the explicit symmetric padding of call()
-            self.dw2.build(tuple(None if d is None else d + pad for d in out_shape[:-1]) + (self.filters,))
-            self.dw2_bn.build(self.compute_output_shape(input_shape))
+        pad = 2 if self.strides == 2 else 0  # the explicit symmetric padding of call()
+        for conv, bn, conv_shape, bn_shape in (
+            (self.dw1, self.dw1_bn, shape, shape),
+            (self.reduce, self.reduce_bn, shape, hidden_shape),
+            (self.expand, self.expand_bn, hidden_shape, out_shape),
+            (self.dw2, self.dw2_bn, tuple(None if d is None else d + pad for d in out_shape[:-1]) + (self.filters,),
+             self.compute_output_shape(input_shape)),
+        ):
+            if conv is not None:
+                conv.build(conv_shape)
+                if bn is not None:
+                    bn.build(bn_shape)
         self.built = True
 
     def call(self, inputs, training=None):
         x = inputs
         if self.dw1 is not None:
-            x = ops.relu6(self.dw1_bn(self.dw1(x), training=training))
-        x = self.reduce_bn(self.reduce(x), training=training)  # linear bottleneck: no activation
-        x = ops.relu6(self.expand_bn(self.expand(x), training=training))
+            x = ops.relu6(_norm(self.dw1_bn, self.dw1(x), training))
+        x = _norm(self.reduce_bn, self.reduce(x), training)  # linear bottleneck: no activation
+        x = ops.relu6(_norm(self.expand_bn, self.expand(x), training))
         if self.dw2 is not None:
             if self.strides == 2:
                 x = ops.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-            x = self.dw2_bn(self.dw2(x), training=training)  # no activation after the last depthwise
+            x = _norm(self.dw2_bn, self.dw2(x), training)  # no activation after the last depthwise
         if not self.residual:
             return x
         if self.identity_divisor == 1:
@@ -270,6 +300,8 @@ class MobileNeXt(ZooModel):
         dropout: dropout rate before the classifier (official 0.2).
         bn_momentum: BatchNorm moving-average momentum (Keras convention: 0.9 = PyTorch 0.1).
         bn_epsilon: BatchNorm epsilon (PyTorch's 1e-5, needed for converted weights).
+        fused_bn: build without BatchNorm layers, every conv with a bias: the inference copy that
+            `fuse_batchnorm()` fills (not for training).
     """
 
     def __init__(
@@ -283,6 +315,7 @@ class MobileNeXt(ZooModel):
         dropout: float = 0.2,
         bn_momentum: float = 0.9,
         bn_epsilon: float = 1e-5,
+        fused_bn: bool = False,
         **kwargs,
     ):
         if pooling not in (None, "avg", "max"):
@@ -291,9 +324,10 @@ class MobileNeXt(ZooModel):
         inputs = keras.Input(shape=tuple(input_shape), name="images")
         x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
         x = layers.Conv2D(
-            stem_width(width), 3, strides=2, use_bias=False, kernel_initializer=conv_init(), name="stem_conv"
+            stem_width(width), 3, strides=2, use_bias=fused_bn, kernel_initializer=conv_init(), name="stem_conv"
         )(x)
-        x = _bn("stem_bn", **bn)(x)
+        if not fused_bn:
+            x = _bn("stem_bn", **bn)(x)
         x = layers.ReLU(6.0, name="stem_relu")(x)
         stride, pyramid = 2, {}
         for i, plan in enumerate(block_plan(width)):
@@ -306,6 +340,7 @@ class MobileNeXt(ZooModel):
                 residual=plan.residual,
                 identity_divisor=identity_divisor,
                 name=f"block{i}",
+                fused_bn=fused_bn,
                 **{f"bn_{k}": v for k, v in bn.items()},
             )(x)
             stride *= plan.strides
@@ -332,6 +367,28 @@ class MobileNeXt(ZooModel):
     def blocks(self) -> list[SandglassBlock]:
         """The sandglass blocks in order (20 for the official table)."""
         return [layer for layer in self.layers if isinstance(layer, SandglassBlock)]
+
+    def fuse_batchnorm(self) -> MobileNeXt:
+        """An inference copy with every BatchNorm folded into the conv before it (`fused_bn=True`).
+
+        The same function in exact arithmetic (float32: logits within ~1e-5 of this model's); on a GPU
+        the conv + bias + activation can then run as one fused kernel where conv, BN and activation were
+        separate passes over memory. Dropout is inactive at inference, so the copy is for inference only.
+        """
+        if self.constructor_args["fused_bn"]:
+            return self
+        args = dict(self.constructor_args, fused_bn=True)
+        fused = type(self)(**args, name=f"{self.name}_fused")
+        fold_batchnorm(self.get_layer("stem_conv"), self.get_layer("stem_bn"), fused.get_layer("stem_conv"))
+        for block, target in zip(self.blocks, fused.blocks, strict=True):
+            for conv in ("dw1", "reduce", "expand", "dw2"):
+                if getattr(block, conv) is not None:
+                    fold_batchnorm(getattr(block, conv), getattr(block, f"{conv}_bn"), getattr(target, conv))
+        for layer in self.layers:  # the classifier, whatever else carries weights outside the blocks
+            if layer.weights and not isinstance(layer, (SandglassBlock, layers.BatchNormalization)) \
+                    and layer.name != "stem_conv":
+                fused.get_layer(layer.name).set_weights(layer.get_weights())
+        return fused
 
     def feature_pyramid(self) -> keras.Model:
         """A model sharing these weights whose outputs are {"P2": stride 4, ..., "P5": stride 32}."""

@@ -1,17 +1,28 @@
-"""GPU training and inference throughput: MobileNeXt-1.0 (Keras on JAX) beside timm's mobilenetv2_100.
+"""GPU training and inference throughput: MobileNeXt-1.0 (Keras on JAX) beside the authors' own module.
 
     KERAS_BACKEND=jax python benchmarks/gpu_throughput.py [--batch 256] [--steps 50] [--warmup 10]
+        [--mnext_py PATH] [--peers jax,mnext_eager,mnext_compile,mnext_compile_frozen,timm_mbv2_compile]
     KERAS_BACKEND=jax JAX_PLATFORMS=cpu python benchmarks/gpu_throughput.py --smoke   # tiny, CPU is fine
 
 One process, one GPU, bf16, 224x224, images/s of
-  - MobileNeXt-1.0, Keras 3 on JAX: "mixed_bfloat16" policy, a jitted stateless train step
-    (stateless_call + jax.value_and_grad + SGD Nesterov momentum written in jax) and a jitted forward;
-  - timm mobilenetv2_100 in PyTorch, eager and torch.compile: channels_last, bf16 autocast, SGD Nesterov.
-Each figure is (batch x timed steps) / seconds after warm-up steps (compilation included in warm-up),
-synchronised with block_until_ready / torch.cuda.synchronize. A peer that fails (missing timm, a
-torch.compile error, out of memory) records its error string and the others still run.
+  - jax: MobileNeXt-1.0, Keras 3 on JAX, "mixed_bfloat16" policy: a jitted stateless train step
+    (stateless_call + jax.value_and_grad + SGD Nesterov momentum written in jax, buffers donated), a
+    jitted forward of the model as trained (BatchNorm a separate op), and a jitted forward of its
+    `fuse_batchnorm()` copy (BN folded into the conv kernels and biases: the same function, the form
+    to serve); with XLA's cost analysis of each compiled step and the convs' FLOPs counted from the
+    jaxpr (cuDNN calls carry no cost in XLA's analysis);
+  - mnext_eager / mnext_compile: the same architecture as the authors wrote it, their
+    `mobilenext/codebase/models/mnext.py` (github.com/zhoudaquan/rethinking_bottleneck_design), loaded by
+    path from --mnext_py at run time (it is not part of this repository), PyTorch eager and
+    torch.compile; mnext_compile_frozen: inference only, torch.compile with inductor's freezing, which
+    folds BatchNorm into the convs as `fuse_batchnorm()` does (the like-with-like peer of the fused step);
+  - timm_mbv2_eager / timm_mbv2_compile: timm's mobilenetv2_100, the equal-MAdds reference.
+PyTorch peers: channels_last, bf16 autocast, SGD Nesterov. Each figure is (batch x timed steps) /
+seconds after warm-up steps (compilation included in warm-up), synchronised with block_until_ready /
+torch.cuda.synchronize. A peer that fails (a missing file or package, a compile error, out of memory)
+records its error string and the others still run.
 
-Runs without TensorFlow: it imports only keras, jax, numpy, torch, timm and the model file itself
+Runs without TensorFlow: it imports only keras, jax, numpy, torch, timm and the model files themselves
 (loaded by path, so neither the registry nor the experiment configs are imported).
 """
 
@@ -43,7 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first (compilation happens here)")
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (the official recipe's)")
-    p.add_argument("--peers", default="jax,torch_eager,torch_compile", help="comma-separated subset to run")
+    p.add_argument("--peers", default="jax,mnext_eager,mnext_compile,mnext_compile_frozen,timm_mbv2_compile",
+                   help=f"comma-separated subset of {', '.join(PEERS)}")
+    p.add_argument("--mnext_py", default=os.environ.get("MNEXT_PY", os.path.join(REPO, ".peer", "mnext.py")),
+                   help="the authors' mobilenext/codebase/models/mnext.py (fetched separately, not in this repo)")
     p.add_argument("--smoke", action="store_true", help="batch 2, 64x64, 2 steps: checks the script, times nothing")
     p.add_argument("--out", default=None, help="results JSON (default benchmarks/results/gpu_throughput.json; "
                    "with --smoke, gpu_throughput_smoke.json in the temp folder)")
@@ -56,14 +70,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_mobilenext():
-    """official/vision/mobilenext/model.py by path (its package __init__ would import the configs)."""
-    path = os.path.join(REPO, "official", "vision", "mobilenext", "model.py")
-    spec = importlib.util.spec_from_file_location("mobilenext_model", path)
+def load_module(path: str, name: str):
+    """A Python file by path (the zoo's model.py without its package __init__, or the authors' file)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    return module.MobileNeXt
+    return module
+
+
+def load_mobilenext():
+    """official/vision/mobilenext/model.py by path (its package __init__ would import the configs)."""
+    return load_module(os.path.join(REPO, "official", "vision", "mobilenext", "model.py"), "mobilenext_model").MobileNeXt
+
+
+def xla_cost(jitted, *args) -> dict:
+    """XLA's cost analysis of the compiled step: flops and bytes accessed (custom calls such as cuDNN
+    convolutions are opaque to it: their FLOPs are missing, see conv_flops)."""
+    cost = jitted.lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return {"flops": float(cost.get("flops", 0.0)), "bytes_accessed": float(cost.get("bytes accessed", 0.0))}
+
+
+def conv_flops(fn, *args) -> float:
+    """2 x multiply-adds of every convolution and matmul in the forward jaxpr of `fn`."""
+    import jax
+    import numpy as np
+
+    total = 0.0
+
+    def visit(jaxpr):
+        nonlocal total
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "conv_general_dilated":
+                out, kernel = eqn.outvars[0].aval, eqn.invars[1].aval
+                spec = eqn.params["dimension_numbers"].rhs_spec  # (out, in, spatial...) positions
+                per_output = np.prod([kernel.shape[i] for i in spec[1:]])  # in/groups x kh x kw
+                total += 2.0 * np.prod(out.shape) * per_output
+            elif eqn.primitive.name == "dot_general":
+                (contract, _), _ = eqn.params["dimension_numbers"]
+                lhs = eqn.invars[0].aval
+                total += 2.0 * np.prod(eqn.outvars[0].aval.shape) * np.prod([lhs.shape[i] for i in contract])
+            for sub in jax.core.jaxprs_in_params(eqn.params) if hasattr(jax.core, "jaxprs_in_params") else ():
+                visit(sub)
+            for value in eqn.params.values():
+                inner = getattr(value, "jaxpr", None)
+                if inner is not None and hasattr(inner, "eqns"):
+                    visit(inner)
+
+    visit(jax.make_jaxpr(fn)(*args).jaxpr)
+    return total
 
 
 def timed(step, steps: int, warmup: int, sync) -> float:
@@ -113,6 +171,10 @@ def bench_jax(args: argparse.Namespace) -> dict:
     train = jax.jit(train_step, donate_argnums=(0, 1, 2))
     infer = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
     state = {"tv": trainable, "ntv": non_trainable, "vel": velocity}
+    flops_forward = conv_flops(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0],
+                               trainable, non_trainable, x)
+    cost = {"train": xla_cost(train, trainable, non_trainable, velocity, x, y),
+            "inference": xla_cost(infer, trainable, non_trainable, x)}
 
     def one_train():
         state["tv"], state["ntv"], state["vel"], loss = train(state["tv"], state["ntv"], state["vel"], x, y)
@@ -129,25 +191,69 @@ def bench_jax(args: argparse.Namespace) -> dict:
     seconds = timed(lambda: infer(state["tv"], state["ntv"], x), args.steps, args.warmup,
                     lambda out: out.block_until_ready())
     result["inference_images_per_s"] = args.batch * args.steps / seconds
+
+    # The serving form: BatchNorm folded into the convs (model.fuse_batchnorm()), same weights.
+    for variable, value in zip(model.trainable_variables + model.non_trainable_variables,
+                               state["tv"] + state["ntv"], strict=True):
+        variable.assign(value)
+    fused = model.fuse_batchnorm()
+    ftv = [v.value for v in fused.trainable_variables]
+    fntv = [v.value for v in fused.non_trainable_variables]
+    infer_fused = jax.jit(lambda tv, ntv, x: fused.stateless_call(tv, ntv, x, training=False)[0])
+    cost["inference_fused"] = xla_cost(infer_fused, ftv, fntv, x)
+    fused_logits = infer_fused(ftv, fntv, x)
+    result["fused_max_abs_logit_diff"] = float(jnp.max(jnp.abs(fused_logits - logits)))
+    result["fused_max_rel_logit_diff"] = result["fused_max_abs_logit_diff"] / float(jnp.max(jnp.abs(logits)))
+    result["fused_top1_agreement"] = float(jnp.mean(jnp.argmax(fused_logits, -1) == jnp.argmax(logits, -1)))
+    seconds = timed(lambda: infer_fused(ftv, fntv, x), args.steps, args.warmup, lambda out: out.block_until_ready())
+    result["inference_fused_images_per_s"] = args.batch * args.steps / seconds
+
+    # Roofline inputs: model FLOPs (convs + matmuls; a train step ~ 3x the forward) and XLA's cost analysis.
+    result["model_flops_per_image"] = flops_forward / args.batch
+    for name, key, factor in (("train", "train_images_per_s", 3.0), ("inference", "inference_images_per_s", 1.0),
+                              ("inference_fused", "inference_fused_images_per_s", 1.0)):
+        step_s = args.batch / result[key]
+        cost[name]["step_ms"] = 1000 * step_s
+        cost[name]["model_flop_per_s"] = factor * flops_forward / step_s
+        cost[name]["xla_bytes_per_s"] = cost[name]["bytes_accessed"] / step_s
+        cost[name]["xla_flop_per_s"] = cost[name]["flops"] / step_s
+    result["cost"] = cost
     return result
 
 
-# --- timm mobilenetv2_100, PyTorch ---------------------------------------------------------------------
+# --- PyTorch peers: the authors' mnext.py, timm mobilenetv2_100 ----------------------------------------
 
 
-def bench_torch(args: argparse.Namespace, compiled: bool) -> dict:
+def authors_mnext(args: argparse.Namespace):
+    """(module, description) of MobileNeXt-1.0 from the authors' file, loaded by path."""
+    module = load_module(args.mnext_py, "authors_mnext")
+    return module.mnext(num_classes=1000, width_mult=1.0), "authors' mnext.py MobileNeXt-1.0"
+
+
+def timm_mbv2(args: argparse.Namespace):
     import timm
+
+    return timm.create_model("mobilenetv2_100", num_classes=1000), f"timm {timm.__version__} mobilenetv2_100"
+
+
+def bench_torch(args: argparse.Namespace, factory, compiled: bool, frozen: bool = False) -> dict:
+    """Train + inference images/s of a PyTorch model; `frozen`: inference only, inductor freezing on."""
     import torch
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sync = (lambda out: torch.cuda.synchronize()) if device.type == "cuda" else (lambda out: None)
     torch.manual_seed(0)
-    model = timm.create_model("mobilenetv2_100", num_classes=1000).to(device, memory_format=torch.channels_last)
-    result = {"framework": f"torch {torch.__version__} / timm {timm.__version__}", "model": "timm mobilenetv2_100",
+    model, description = factory(args)
+    model = model.to(device, memory_format=torch.channels_last)
+    result = {"framework": f"torch {torch.__version__}", "model": description,
               "params": int(sum(p.numel() for p in model.parameters())), "device": str(device),
-              "compiled": compiled}
+              "compiled": compiled, "frozen": frozen}
     if device.type == "cuda":
         result["device"] = torch.cuda.get_device_name(device)
+    if frozen:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True  # parameters become constants: conv-BN folding at inference
     net = torch.compile(model) if compiled else model
     x = torch.randn(args.batch, 3, args.image_size, args.image_size, device=device).to(
         memory_format=torch.channels_last)
@@ -164,11 +270,12 @@ def bench_torch(args: argparse.Namespace, compiled: bool) -> dict:
         opt.step()
         return loss
 
-    model.train()
-    result["first_loss"] = float(one_train().detach())  # the fixed batch is memorised: the loss must fall
-    seconds = timed(one_train, args.steps, args.warmup, sync)
-    result["train_images_per_s"] = args.batch * args.steps / seconds
-    result["final_loss"] = float(one_train().detach())
+    if not frozen:
+        model.train()
+        result["first_loss"] = float(one_train().detach())  # the fixed batch is memorised: the loss must fall
+        seconds = timed(one_train, args.steps, args.warmup, sync)
+        result["train_images_per_s"] = args.batch * args.steps / seconds
+        result["final_loss"] = float(one_train().detach())
     model.eval()
 
     def one_infer():
@@ -177,13 +284,20 @@ def bench_torch(args: argparse.Namespace, compiled: bool) -> dict:
 
     seconds = timed(one_infer, args.steps, args.warmup, sync)
     result["inference_images_per_s"] = args.batch * args.steps / seconds
+    if frozen:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = False
     return result
 
 
 PEERS = {
     "jax": lambda a: bench_jax(a),
-    "torch_eager": lambda a: bench_torch(a, compiled=False),
-    "torch_compile": lambda a: bench_torch(a, compiled=True),
+    "mnext_eager": lambda a: bench_torch(a, authors_mnext, compiled=False),
+    "mnext_compile": lambda a: bench_torch(a, authors_mnext, compiled=True),
+    "mnext_compile_frozen": lambda a: bench_torch(a, authors_mnext, compiled=True, frozen=True),
+    "timm_mbv2_eager": lambda a: bench_torch(a, timm_mbv2, compiled=False),
+    "timm_mbv2_compile": lambda a: bench_torch(a, timm_mbv2, compiled=True),
 }
 
 
@@ -214,18 +328,34 @@ def main(argv: list[str] | None = None) -> int:
                              "traceback": traceback.format_exc()[-4000:]}
         results[name]["wall_s"] = time.perf_counter() - t0
         print(f"{name}: done in {results[name]['wall_s']:.0f} s", flush=True)
-    header = f"{'peer':<15} {'model':<22} {'train img/s':>12} {'infer img/s':>12}  note"
+    header = f"{'peer':<21} {'model':<36} {'train img/s':>12} {'infer img/s':>12}  note"
     print(f"\nbatch {args.batch}, {args.image_size}x{args.image_size}, bf16, {args.steps} timed steps "
           f"after {args.warmup} warm-up\n{header}\n{'-' * len(header)}")
     for name, r in results.items():
         if "error" in r:
-            print(f"{name:<15} {'-':<22} {'-':>12} {'-':>12}  {r['error'][:120]}")
-        else:
-            print(f"{name:<15} {r['model']:<22} {r['train_images_per_s']:>12.1f} "
-                  f"{r['inference_images_per_s']:>12.1f}  loss {r['first_loss']:.2f} -> {r['final_loss']:.2f}, "
-                  f"{r['framework']}, {r['device']}")
+            print(f"{name:<21} {'-':<36} {'-':>12} {'-':>12}  {r['error'][:120]}")
+            continue
+        train = f"{r['train_images_per_s']:>12.1f}" if "train_images_per_s" in r else f"{'-':>12}"
+        loss = f"loss {r['first_loss']:.2f} -> {r['final_loss']:.2f}, " if "first_loss" in r else ""
+        print(f"{name:<21} {r['model'][:36]:<36} {train} {r['inference_images_per_s']:>12.1f}  {loss}{r['framework']}")
+        if "inference_fused_images_per_s" in r:
+            print(f"{name + ' (fused BN)':<21} {r['model'][:36]:<36} {'-':>12} {r['inference_fused_images_per_s']:>12.1f}  "
+                  f"fuse_batchnorm(): logits max diff {r['fused_max_rel_logit_diff']:.2g} of max |logit|, "
+                  f"top-1 agreement {r['fused_top1_agreement']:.3f}")
+    zoo, peer, frozen = (results.get(k, {}) for k in ("jax", "mnext_compile", "mnext_compile_frozen"))
+    ratios = {}
+    if "error" not in zoo and zoo and "error" not in peer and peer:
+        ratios["train_vs_authors_compiled"] = zoo["train_images_per_s"] / peer["train_images_per_s"]
+        ratios["inference_vs_authors_compiled"] = zoo["inference_images_per_s"] / peer["inference_images_per_s"]
+    if "error" not in zoo and zoo and "error" not in frozen and frozen:
+        ratios["inference_fused_vs_authors_compiled_frozen"] = (
+            zoo["inference_fused_images_per_s"] / frozen["inference_images_per_s"])
+    for key, value in ratios.items():
+        print(f"{key}: {value:.2f}x")
     payload = {
-        "command": "KERAS_BACKEND=jax python benchmarks/gpu_throughput.py" + (" --smoke" if args.smoke else ""),
+        "command": "KERAS_BACKEND=jax python benchmarks/gpu_throughput.py" + (" --smoke" if args.smoke else "")
+        + f" --peers {','.join(peers)}",
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "smoke": args.smoke,
         "settings": {"batch": args.batch, "image_size": args.image_size, "steps": args.steps,
                      "warmup": args.warmup, "precision": "bf16 (keras mixed_bfloat16 / torch autocast)",
@@ -233,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "tensorflow_imported": "tensorflow" in sys.modules},
         "results": results,
+        "ratios": ratios,
     }
     _write_json_atomic(payload, args.out)
     print(f"\nwrote {args.out}")

@@ -102,7 +102,10 @@ class RuntimeConfig:
     strategy: str = "auto"  # auto | one_device | mirrored | multi_worker (reads TF_CONFIG)
     mixed_precision: str = "float32"  # float32 | mixed_float16 | mixed_bfloat16
     jit_compile: str | bool = "auto"  # auto (XLA only where a GPU is present) | true | false
-    seed: int = 0  # seeds Python, NumPy, TF and Keras
+    seed: int = 0  # seeds Python, NumPy, TF and Keras: initial weights, file and example shuffles, augmentation
+    deterministic: bool = False  # bit-identical reruns: ordered tf.data maps (+ TF op determinism on GPU)
+    intra_op_threads: int = 0  # TF threads inside one op (0 = one per core); fixed, results match across core counts
+    inter_op_threads: int = 0  # TF ops run concurrently (0 = one per core)
     num_logical_cpus: int = 0  # > 1 splits the CPU into n logical devices (tests of mirrored on CPU)
 
 

@@ -63,12 +63,17 @@ def build_dataset(
     seed: int | None = None,
     source: ClassificationSource | None = None,
     drop_remainder: bool | None = None,
+    deterministic: bool = False,
 ) -> tf.data.Dataset:
     """Batched (image, label) pairs; repeated forever and shuffled when training.
 
-    `batch_size` is the global batch; with an input context it becomes the per-replica batch.
+    `batch_size` is the global batch; with an input context it becomes the per-replica batch. Training
+    element i of the (seeded) shuffled stream is augmented with the i-th seed of a stream seeded by
+    `seed`, so its crop does not depend on thread timing; the parallel map keeps element order only when
+    `deterministic` or `cfg.deterministic` (reproducible batches, a little slower) or when evaluating.
     """
     source = source or open_source(cfg, input_context, shuffle=training, seed=seed)
+    pipeline_id = input_context.input_pipeline_id if input_context is not None else 0
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     ds = image_decode.filter_decodable(source.examples, source.skipped)
@@ -76,13 +81,22 @@ def build_dataset(
         ds = ds.cache()
     if training:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    preprocess = image_preprocessing.preprocess_train if training else image_preprocessing.preprocess_eval
+        # One augmentation stream per input pipeline, so workers do not draw the same crops.
+        aug_seed = None if seed is None else seed + 1_000_003 * pipeline_id
+        seeds = tf.data.Dataset.random(seed=aug_seed).batch(2, drop_remainder=True)
+        ds = tf.data.Dataset.zip(ds, seeds)
 
-    def to_pair(example: dict) -> tuple[tf.Tensor, tf.Tensor]:
-        image = preprocess(image_decode.decode_rgb(example["encoded"]), cfg)
-        return image, tf.cast(example["label"], tf.int32)
+        def to_pair(example: dict, element_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            image = image_preprocessing.preprocess_train(image_decode.decode_rgb(example["encoded"]), cfg, element_seed)
+            return image, tf.cast(example["label"], tf.int32)
+    else:
 
-    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=cfg.deterministic or not training)
+        def to_pair(example: dict) -> tuple[tf.Tensor, tf.Tensor]:
+            image = image_preprocessing.preprocess_eval(image_decode.decode_rgb(example["encoded"]), cfg)
+            return image, tf.cast(example["label"], tf.int32)
+
+    ordered = deterministic or cfg.deterministic or not training
+    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=ordered)
     ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=training if drop_remainder is None else drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -49,6 +49,7 @@ class ImageClassificationTask(Task):
             input_context=input_context,
             seed=self.config.runtime.seed,
             source=self._source(data, input_context, training),
+            deterministic=self.config.runtime.deterministic,
         )
 
     def num_examples(self, data) -> int | None:

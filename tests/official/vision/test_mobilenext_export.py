@@ -101,7 +101,8 @@ def test_int8_agrees_with_keras_on_digits_val(trained, tmp_path):
     keras_top1 = float(np.mean(ref.argmax(-1) == val_labels))
     assert keras_top1 >= 0.8, f"the fixture model is undertrained ({keras_top1:.3f} val top-1)"
     # The exporter's own check sees 64 images (one disagreement = 1.6 points): its bar here is 0.9; the
-    # assertion that matters is the agreement over the whole val set below (0.959 measured at b36643a).
+    # assertion that matters is the agreement over the whole val set below (the 20-epoch fixture of 5189805:
+    # Keras 97.3%, 0.984 on the 64 images, 0.989 over val; the former 10-epoch one: 0.9375 and 0.959).
     export_cfg = dataclasses.replace(cfg.export, verify_examples=64, min_top1_agreement=0.9)
     path, report = export.export_tflite(model, task, str(tmp_path), "mnx", export_cfg, 32, "int8")
     assert report["top1_agreement"] >= 0.9

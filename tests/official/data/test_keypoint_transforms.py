@@ -76,6 +76,34 @@ def test_box_to_center_scale_fits_aspect_ratio():
     )
 
 
+def test_eval_box_extension_like_rsn():
+    # RSN attribute.py TEST: COCO x (1 + 0.01 * 9) in width, x (1 + 0.015 * 9) in height; MPII x 1.25.
+    for size, cfg, want in (
+        ((100.0, 40.0), kaug.COCO_AUGMENT, (109.0, 109.0 / 0.75)),
+        ((30.0, 80.0), kaug.COCO_AUGMENT, (90.8 * 0.75, 90.8)),
+        ((50.0, 50.0), kaug.MPII_AUGMENT, (62.5, 62.5 / 0.75)),
+    ):
+        center, scale = kaug.person_box([3.0, 4.0], size, cfg, 0.75)
+        np.testing.assert_allclose(scale.numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(center.numpy(), [3.0, 4.0])
+
+
+def test_train_box_extension_ranges():
+    ratios = np.array(
+        [
+            kaug.extend_box([10.0, 10.0], kaug.COCO_AUGMENT, True, tf.constant([s, 9])).numpy() / 10
+            for s in range(64)
+        ]
+    )
+    # width x 1.05 x (1 + U * 0.6), height x 1.05 x (1 + U * 0.8)  (RSN attribute.py COCO.TRAIN)
+    assert ratios[:, 0].min() >= 1.05 - 1e-6 and ratios[:, 0].max() <= 1.05 * 1.6 + 1e-6
+    assert ratios[:, 1].min() >= 1.05 - 1e-6 and ratios[:, 1].max() <= 1.05 * 1.8 + 1e-6
+    assert ratios[:, 0].max() > 1.05 * 1.5 and ratios[:, 1].max() > 1.05 * 1.7
+    np.testing.assert_allclose(
+        kaug.extend_box([10.0, 20.0], kaug.MPII_AUGMENT, True, 1).numpy(), [12.5, 25.0]
+    )
+
+
 def test_warp_is_exact_bilinear_and_agrees_with_cv2():
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:50, 0:40]
@@ -122,6 +150,9 @@ def test_keypoint_constants():
     assert COCO.flip_pairs == tuple((i, i + 1) for i in range(1, 17, 2))
     assert MPII.flip_pairs == ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
     assert all(COCO.flip_index[COCO.flip_index[i]] == i for i in range(17))
+    # RSN attribute.py half-body sets: COCO upper 0-12 (hips count as upper), MPII upper 7-15.
+    assert COCO.upper_body_ids == tuple(range(13)) and COCO.is_upper_body.count(False) == 4
+    assert MPII.upper_body_ids == tuple(range(7, 16)) and MPII.lower_body_ids == tuple(range(7))
     from pycocotools.cocoeval import Params
 
     np.testing.assert_allclose(COCO_SIGMAS, Params(iouType="keypoints").kpt_oks_sigmas, rtol=0, atol=1e-12)
@@ -162,12 +193,20 @@ def test_half_body_selects_one_joint_set_like_rsn():
         assert scale[0] <= max(extent[0] * 1.6, extent[1] * 1.8 * 0.75) + 1e-3
         np.testing.assert_allclose(scale[0] / scale[1], 0.75, rtol=1e-6)
     assert chosen == {8, 4}, "both halves must be drawn over 24 seeds"
-    # RSN's rule: a set with <= 3 joints is used only when the other one has <= 3 as well.
-    for upper_n, lower_n, want in ((8, 3, 8), (3, 4, 4), (3, 3, 3), (2, 2, 0)):
-        _, _, ok, sel = kaug.half_body_box(
-            _half_body_person(upper_n, lower_n), COCO, cfg, 0.75, tf.constant([3, 1])
-        )
-        assert int(sel.numpy().sum()) == (want or 2) and bool(ok.numpy()) == (want >= 3)
+    # RSN's rule: upper if the coin says so and it has > 3 joints; else lower if it has > 3; else upper,
+    # which must have >= 3 joints. (upper count, lower count) -> (chosen set, ok), whatever the coin.
+    for upper_n, lower_n, want_set, want_ok in (
+        (8, 3, "upper", True),
+        (3, 4, "lower", True),
+        (3, 2, "upper", True),
+        (2, 2, "upper", False),
+    ):
+        kp = _half_body_person(upper_n, lower_n)
+        want_sel = (kp[:, 2] > 0) & (upper_set if want_set == "upper" else ~upper_set)
+        for s in range(8):
+            _, _, ok, sel = kaug.half_body_box(kp, COCO, cfg, 0.75, tf.constant([s, 1]))
+            np.testing.assert_array_equal(sel.numpy(), want_sel)
+            assert bool(ok.numpy()) == want_ok
 
 
 def test_augment_person_is_seeded_and_within_ranges():

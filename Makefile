@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 EXTRAS ?= dev,export,jax,convert
 # The demo trains the zoo's flagship at width 0.35 on scikit-learn's handwritten digits (real scans).
 EXPERIMENT ?= mobilenext_035_digits
-DATA_DIR ?= data/digits
+# runtime.data_dir (--data_dir): the experiment reads DATA_DIR/digits/{train,val}.
+DATA_DIR ?= data
 RUN_DIR ?= runs/$(EXPERIMENT)
 EXPORT_DIR ?= exports
 PYTEST_ARGS ?= -n 2 --dist loadfile --timeout 1500 -m "not benchmark" --durations=15
@@ -33,17 +34,16 @@ $(STAMP): pyproject.toml setup.py $(KERNEL_SOURCES)
 demo: $(STAMP)
 	@start=$$(date +%s); \
 	set -e; \
-	$(PY) -m tools.make_digits --out $(DATA_DIR); \
+	$(PY) -m tools.make_digits --out $(DATA_DIR)/digits; \
 	rm -rf $(RUN_DIR) $(EXPORT_DIR)/$(EXPERIMENT) $(EXPORT_DIR)/tflite/$(EXPERIMENT)_int8.tflite; \
 	$(PY) -m tools.train --experiment=$(EXPERIMENT) --model_dir=$(RUN_DIR) --mode=train_and_eval \
-	  --params_override=train_data.path=$(DATA_DIR)/train,eval_data.path=$(DATA_DIR)/val,trainer.validation_every_n_loops=0; \
+	  --data_dir=$(DATA_DIR) --params_override=trainer.validation_every_n_loops=0; \
 	$(PY) -m tools.export --experiment=$(EXPERIMENT) --model_dir=$(RUN_DIR) --export_dir=$(EXPORT_DIR) \
-	  --formats=saved_model,tflite --quantize=int8 --version=1 \
-	  --params_override=train_data.path=$(DATA_DIR)/train,eval_data.path=$(DATA_DIR)/val; \
+	  --formats=saved_model,tflite --quantize=int8 --version=1 --data_dir=$(DATA_DIR); \
 	$(PY) -m tools.evaluate --experiment=$(EXPERIMENT) --saved_model=$(EXPORT_DIR)/$(EXPERIMENT)/1 \
-	  --json=$(RUN_DIR)/demo/saved_model.json --params_override=eval_data.path=$(DATA_DIR)/val; \
+	  --json=$(RUN_DIR)/demo/saved_model.json --data_dir=$(DATA_DIR); \
 	$(PY) -m tools.evaluate --experiment=$(EXPERIMENT) --tflite=$(EXPORT_DIR)/tflite/$(EXPERIMENT)_int8.tflite \
-	  --json=$(RUN_DIR)/demo/tflite_int8.json --params_override=eval_data.path=$(DATA_DIR)/val; \
+	  --json=$(RUN_DIR)/demo/tflite_int8.json --data_dir=$(DATA_DIR); \
 	$(PY) -m tools.check_demo --keras=$(RUN_DIR)/eval_results.json --saved_model=$(RUN_DIR)/demo/saved_model.json \
 	  --tflite=$(RUN_DIR)/demo/tflite_int8.json; \
 	echo "demo wall time: $$(( $$(date +%s) - start )) s (after installation)"

@@ -45,9 +45,20 @@ _SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
 _PRE_INIT_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 # Expected on a machine without an NVIDIA device; kept where one exists (then they explain a CPU-only run).
 _NO_GPU_MESSAGES = ("Could not find cuda drivers", "failed call to cuInit")
+# Logged at error level, but only a notice: TF falls back to its Eigen kernels on CPUs without AVX-512.
+_BENIGN_ERRORS = ("oneDNN supports DT_INT64 only on platforms with AVX-512",)
 # TFLite's own logger and the int8 quantiser print these at info level, whatever TF_CPP_MIN_LOG_LEVEL says.
 _TFLITE_INFO = ("INFO: Created TensorFlow Lite", "fully_quantize: ")
 _REQUIRED = re.compile(r"Flag --(\w+) must have a value other than None")
+
+
+def define_data_dir_flag() -> None:
+    """`--data_dir`, shared by the tools that read an experiment's data (train, evaluate, export)."""
+    flags.DEFINE_string(
+        "data_dir", None,
+        "Root of the experiment's relative data paths (runtime.data_dir; default ./data): e.g. "
+        "shapes/train becomes DATA_DIR/shapes/train. Absolute paths are used as given.",
+    )
 
 
 def fail(message: str) -> NoReturn:
@@ -131,7 +142,7 @@ def _is_noise(line: str, min_level: int, gpu_present: bool) -> bool:
     if match is None:
         return False
     severity = _SEVERITY[match[1]]
-    if severity < min_level:
+    if severity < min_level or (min_level >= 2 and severity == 2 and match[2].startswith(_BENIGN_ERRORS)):
         return True
     return not gpu_present and min_level >= 2 and severity < 3 and match[2].startswith(_NO_GPU_MESSAGES)
 

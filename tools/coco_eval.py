@@ -3,14 +3,14 @@ r"""COCO metrics of a results file against a ground-truth file, through pycocoto
     python -m tools.coco_eval --gt instances_val2017.json --pred detections.json \
         [--iou_type bbox|segm|keypoints] [--json metrics.json] [--proposals --max_proposals 1000]
 
-Prints pycocotools' summary and the metrics; `--json` writes them as fractions (0-1):
+Prints pycocotools' summary table once (plus AR@N with --proposals, per-class AP with --per_class, and a
+line on any -1: COCO's value where no ground-truth object falls in that area range); `--json` writes
+the metrics as fractions (0-1):
 {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"} for bbox/segm
 (keypoints: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl), plus "AR@N" keys with --proposals.
 """
 
 from __future__ import annotations
-
-import json
 
 from absl import flags
 
@@ -80,14 +80,17 @@ def main(argv: list[str]) -> None:
         FLAGS.per_class,
     )
     for key, value in metrics.items():
-        if not isinstance(value, dict):
-            print(f"{key:>10s} {value:.4f}")
+        if key.startswith("AR@"):
+            print(f" Proposal recall (class-agnostic) {key:>10s} = {value:.3f}")
+    for name, ap in metrics.get("per_class_AP", {}).items():
+        print(f" AP of {name:<24s} = {ap:.3f}")
+    absent = [k for k, v in metrics.items() if v == -1.0]
+    if absent:
+        print(f" -1 ({', '.join(absent)}): no ground-truth object in that area range "
+              "(small < 32^2 px, medium 32^2-96^2, large > 96^2)")
     if FLAGS.json:
         write_json(metrics, FLAGS.json)
         print(f"wrote {FLAGS.json}")
-    else:
-        print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)}))
-
 
 if __name__ == "__main__":
     define_flags()

@@ -30,6 +30,7 @@ def define_flags() -> None:
     flags.DEFINE_enum("quantize", None, ["none", "float16", "dynamic", "int8"], "TFLite quantisation (default: export.quantize).")
     flags.DEFINE_integer("version", None, "TF Serving version folder (default: one above the highest present).")
     flags.DEFINE_integer("image_size", None, "Serving input size (default: the eval image size).")
+    _cli.define_data_dir_flag()
     flags.mark_flags_as_required(["experiment", "model_dir"])
 
 
@@ -38,19 +39,19 @@ def main(argv: list[str]) -> int:
     from official.core import config as config_lib
     from official.core import export, trainer
 
-    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
+    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override, FLAGS.data_dir)
     for flag, key in (("formats", "export.formats"), ("quantize", "export.quantize"), ("version", "export.version"),
                       ("image_size", "export.image_size")):
         if getattr(FLAGS, flag) is not None:
             config_lib.set_value(cfg, key, getattr(FLAGS, flag))
     name = FLAGS.name or FLAGS.experiment
     size = cfg.export.image_size or cfg.eval_data.image_size
-    with _cli.naming_config_keys(cfg):
+    # quiet_stderr: the TFLite converter's and interpreter's info lines, TF's oneDNN notice.
+    with _cli.naming_config_keys(cfg), _cli.quiet_stderr():
         model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
         print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {size}x{size}")
         try:
-            with _cli.quiet_stderr():  # the TFLite converter's and interpreter's info lines
-                done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
+            done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
         except export.ExportError as err:
             print(f"error: export failed, nothing written: {' '.join(str(err).split())}", file=sys.stderr)
             return 1

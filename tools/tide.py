@@ -7,7 +7,7 @@ r"""TIDE error analysis of COCO-format detections: where the AP went, as dAP per
 Prints the AP line and the Main Errors / Special Error tables (tidecv's layout); --json writes
 {"ap50", "main", "special", "counts"} (plus "ap_range" / "area" when asked), dAP in AP points.
 Bad input (a file that is not COCO JSON, an unknown image or category, a negative box, a score
-outside [0, 1]) stops with a message naming the file and the index of the entry; exit status 2.
+not finite) stops with a message naming the file and the index of the entry; exit status 2.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ def define_flags() -> None:
     flags.DEFINE_enum(
         "mixed_precision", None, ["float32", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy (overrides runtime.mixed_precision)."
     )
+    _cli.define_data_dir_flag()
     flags.mark_flags_as_required(["experiment", "model_dir"])
 
 
@@ -38,7 +39,7 @@ def resolve_from_flags():
     """The experiment config from --experiment, --config_file, --params_override and runtime flags."""
     from official.core import config as config_lib
 
-    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override)
+    cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override, FLAGS.data_dir)
     for key in ("strategy", "jit_compile", "mixed_precision"):
         value = getattr(FLAGS, key)
         if value is not None:

@@ -13,7 +13,7 @@ import os
 import re
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Any, ClassVar, Literal, Union
 
 import yaml
 
@@ -35,6 +35,9 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class DataConfig:
+    # Fields holding a file or folder: relative values resolve against runtime.data_dir (`anchor_data_paths`).
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("path",)
+
     source: str = "imagefolder"  # imagefolder (a folder per class) | tfrecord (image/encoded, image/class/label)
     path: str = ""  # dataset root folder, or a TFRecord file pattern such as /data/train-*
     image_size: int = 224  # square output size fed to the model
@@ -107,6 +110,7 @@ class RuntimeConfig:
     intra_op_threads: int = 0  # TF threads inside one op (0 = one per core); fixed, results match across core counts
     inter_op_threads: int = 0  # TF ops run concurrently (0 = one per core)
     num_logical_cpus: int = 0  # > 1 splits the CPU into n logical devices (tests of mirrored on CPU)
+    data_dir: str = "data"  # root of relative data paths (train_data/eval_data path, annotations); relative = from the working directory
 
 
 @dataclasses.dataclass
@@ -341,10 +345,38 @@ def save_yaml(obj: Any, path: str) -> None:
     os.replace(tmp, path)
 
 
+def _is_absolute(path: str) -> bool:
+    return os.path.isabs(path) or "://" in path  # gs://, s3://, hdfs:// patterns are used as given
+
+
+def anchor_data_paths(cfg: ExperimentConfig) -> ExperimentConfig:
+    """Makes every relative data path absolute under `runtime.data_dir` (in place; returns `cfg`).
+
+    Experiments name their data relative to a data root (`shapes/train`, `coco/annotations/...`), as
+    mmdetection's `data_root` does, so one `--data_dir` moves all of them and a tool runs from any
+    folder. The result is absolute, so the saved `MODEL_DIR/config.yaml` reloads the same files
+    from anywhere; absolute values and URLs are kept as they are.
+    """
+    root = os.path.expanduser(cfg.runtime.data_dir or ".")
+    for f in dataclasses.fields(cfg):
+        data = getattr(cfg, f.name)
+        if not isinstance(data, DataConfig):
+            continue
+        for name in type(data).PATH_FIELDS:
+            value = getattr(data, name)
+            if value and not _is_absolute(value):
+                setattr(data, name, os.path.abspath(os.path.join(root, os.path.expanduser(value))))
+    return cfg
+
+
 def resolve(
-    experiment: str, config_files: list[str] | tuple[str, ...] = (), params_override: str = ""
+    experiment: str,
+    config_files: list[str] | tuple[str, ...] = (),
+    params_override: str = "",
+    data_dir: str | None = None,
 ) -> ExperimentConfig:
-    """Registered defaults -> YAML files -> overrides, each step type-checked."""
+    """Registered defaults -> YAML files -> overrides (-> `data_dir`, the `--data_dir` flag), each step
+    type-checked; relative data paths then resolve against `runtime.data_dir` (`anchor_data_paths`)."""
     from official.core import registry
 
     cfg = registry.get_experiment(experiment)
@@ -353,8 +385,10 @@ def resolve(
         apply_yaml_file(cfg, path)
     if params_override:
         apply_overrides(cfg, params_override)
+    if data_dir:
+        cfg.runtime.data_dir = data_dir
     cfg.experiment = experiment
-    return cfg
+    return anchor_data_paths(cfg)
 
 
 def model_config(name: str, **values: Any) -> ModelConfig:

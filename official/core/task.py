@@ -16,10 +16,13 @@ import keras
 from official.core import config as config_lib
 from official.core import registry
 from official.core.errors import BadValueError
+from official.core.file_io import write_json
 
 
 class Task:
     """Base Task; subclasses implement `build_inputs` and usually the losses and metrics."""
+
+    supports_tide = False  # whether `evaluate(..., tide=True)` can add a TIDE breakdown (detections)
 
     def __init__(self, config: config_lib.ExperimentConfig):
         self.config = config
@@ -66,14 +69,17 @@ class Task:
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate(
-        self, model: keras.Model, dataset: Any, steps: int | None = None, tide: bool = False
+        self, model: keras.Model, dataset: Any, steps: int | None = None, tide: bool = False,
+        predictions_out: str | None = None,
     ) -> dict[str, Any]:
         """Metrics of `model` on `dataset` (the eval_results.json payload; nested dicts allowed).
 
-        `tide=True` asks detection tasks to add the TIDE error breakdown under the key "tide".
+        `tide=True` asks detection tasks to add the TIDE error breakdown under the key "tide";
+        `predictions_out` is a path for the task's predictions file (detection: COCO results JSON).
         """
-        if tide:
-            raise BadValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
+        self.check_tide(tide)
+        if predictions_out:
+            return self._evaluate_uncompiled(model, dataset, steps, predictions_out)
         if not model.compiled:
             return self._evaluate_uncompiled(model, dataset, steps)
         with warnings.catch_warnings():
@@ -82,14 +88,22 @@ class Task:
             results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
         return {k: float(v) for k, v in results.items()}
 
-    def _evaluate_uncompiled(self, model: keras.Model, dataset: Any, steps: int | None) -> dict[str, float]:
-        """Loss and metrics of a model restored for inference, without compiling it.
+    def check_tide(self, tide: bool) -> None:
+        """A one-line error when TIDE is asked of a task that has no detections to break down."""
+        if tide and not self.supports_tide:
+            raise BadValueError(f"--tide needs a detection task; {type(self).__name__} has no detections")
+
+    def _evaluate_uncompiled(
+        self, model: keras.Model, dataset: Any, steps: int | None, predictions_out: str | None = None
+    ) -> dict[str, float]:
+        """Loss and metrics of a model restored for inference, without compiling it (+ its predictions).
 
         Compiling would attach an optimizer whose slots a deferred checkpoint restore could fill with
         the training optimizer's values, so the loop is written out instead.
         """
         loss_fn = self.build_losses()
         metrics = [keras.metrics.Mean(name="loss"), *self.build_metrics()]
+        records: list[dict[str, Any]] = []
         for i, (inputs, labels) in enumerate(dataset):
             if steps is not None and i >= steps:
                 break
@@ -97,13 +111,35 @@ class Task:
             metrics[0].update_state(loss_fn(labels, outputs))
             for metric in metrics[1:]:
                 metric.update_state(labels, outputs)
+            if predictions_out:
+                records.extend(self.prediction_records(outputs, labels, len(records)))
+        if predictions_out:
+            write_json(records, predictions_out)
         return {m.name: float(m.result()) for m in metrics}
 
+    def prediction_records(self, outputs: Any, labels: Any, start: int) -> list[dict[str, Any]]:
+        """One JSON object per example of a batch (the `--predictions_out` file); `start` = examples before."""
+        raise NotImplementedError(f"{type(self).__name__} does not write a predictions file")
+
     def evaluate_predict_fn(
-        self, predict_fn: Callable[[Any], Any], dataset: Any, steps: int | None = None
-    ) -> dict[str, float]:
+        self, predict_fn: Callable[[Any], Any], dataset: Any, steps: int | None = None, tide: bool = False,
+        predictions_out: str | None = None,
+    ) -> dict[str, Any]:
         """Metrics of an exported artifact's predict function (SavedModel, TFLite) on `dataset`."""
         raise NotImplementedError(f"{type(self).__name__} cannot evaluate exported artifacts")
+
+    def saved_model_predict_fn(self, loaded: Any) -> Callable[[Any], Any]:
+        """A loaded SavedModel as the predict function `evaluate_predict_fn` takes."""
+        raise NotImplementedError(f"{type(self).__name__} cannot evaluate SavedModels")
+
+    def evaluate_saved_model(
+        self, loaded: Any, global_batch_size: int, steps: int | None = None, tide: bool = False,
+        predictions_out: str | None = None,
+    ) -> dict[str, Any]:
+        """Metrics of a loaded SavedModel on the eval data (tasks whose serving input differs from the
+        model's, such as encoded images, override this to score `serving_default` itself)."""
+        dataset = self.build_inputs(self.config.eval_data, False, global_batch_size)
+        return self.evaluate_predict_fn(self.saved_model_predict_fn(loaded), dataset, steps, tide, predictions_out)
 
     # --- export ------------------------------------------------------------------------------
     def serving_signatures(self, model: keras.Model, image_size: int) -> dict[str, tuple[Callable, list]]:

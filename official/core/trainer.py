@@ -114,10 +114,7 @@ def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool) -> keras.Mod
 
 
 def _write_json(path: str, payload: dict) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(payload, path, indent=2, sort_keys=True)
 
 
 def _print_table(title: str, metrics: dict[str, Any]) -> None:

@@ -196,6 +196,18 @@ def tfrecord_dataset(
     return ds.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
+def encoded_dataset(file_pattern: str) -> tf.data.Dataset:
+    """{"image_id": int64, "image_bytes": string} per record, undecoded, in sorted shard order (the
+    eval order of `tfrecord_dataset`): what a served model receives."""
+    ds = tf.data.TFRecordDataset(_match(file_pattern))
+
+    def pick(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        f = tf.io.parse_single_example(serialized, {k: FEATURES[k] for k in ("image/encoded", "image/source_id")})
+        return {"image_id": f["image/source_id"], "image_bytes": f["image/encoded"]}
+
+    return ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
 def load_category_map(file_pattern: str) -> dict[str, Any]:
     """The `PREFIX.categories.json` written next to the shards matching `file_pattern`:
     {"categories", "index_to_id", "num_images", "num_shards", "source", "skipped_annotations"}."""

@@ -30,6 +30,7 @@ from absl import logging
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from official.core.file_io import write_json  # noqa: F401  (re-exported: tools import it from here)
 from official.data.coco_annotations import CocoAnnotations, CocoFormatError
 
 IOU_TYPES = ("bbox", "segm", "keypoints")
@@ -44,18 +45,6 @@ def _quiet(fn: Any, *args: Any) -> tuple[Any, str]:
     with contextlib.redirect_stdout(buf):
         out = fn(*args)
     return out, buf.getvalue()
-
-
-def write_json(value: Any, path: str) -> str:
-    """Writes any JSON value to `path` via a temp name (renamed when complete); returns path."""
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
-    return path
 
 
 def write_results(results: list[dict[str, Any]], path: str) -> str:

@@ -27,7 +27,7 @@ def digits_data(split: str, training: bool) -> DataConfig:
     """The embedded digits set (`python -m tools.make_digits`): 32x32, no flips (digits are not symmetric)."""
     return DataConfig(
         source="imagefolder",
-        path=f"data/digits/{split}",
+        path=f"digits/{split}",
         image_size=32,
         shuffle_buffer=2048,
         cache=True,
@@ -43,7 +43,7 @@ def imagenet_data(split: str, training: bool) -> DataConfig:
     """ImageNet-1k folders (one sub-folder per synset); eval resizes to 224 / crop_pct and centre-crops 224."""
     return DataConfig(
         source="imagefolder",
-        path=f"data/imagenet/{split}",
+        path=f"imagenet/{split}",
         image_size=224,
         shuffle_buffer=10_000,
         random_resized_crop=training,

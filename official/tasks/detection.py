@@ -5,8 +5,9 @@ assignment depend on the model's own outputs), so `compile_model` compiles witho
 `fit` trains through that method, under tf.distribute and XLA alike. The model contract:
 `model(images)` -> packed pre-NMS proposals (the exported network body), `model.detect(images,
 image_sizes)` -> fixed-size detections (boxes in input pixels, contiguous classes, scores,
-num_detections). Exported artifacts (SavedModel "proposals", TFLite) are evaluated through the same
-post-processing (today CPN's `decode.postprocess`, the only detector of the zoo).
+num_detections). A SavedModel is scored through `serving_default` (encoded images in, as TF Serving
+runs it); the TFLite body (pre-NMS proposals) through the same post-processing as `detect` (today
+CPN's `decode.postprocess`, the only detector of the zoo).
 Evaluation maps boxes back to original pixels, classes to COCO category ids, and runs pycocotools.
 """
 
@@ -23,7 +24,7 @@ from official.core.registry import register_task
 from official.core.task import Task
 from official.data import box_augment, coco
 from official.data.coco_annotations import CocoAnnotations
-from official.evaluation.coco import CocoEvaluator
+from official.evaluation.coco import CocoEvaluator, write_results
 from official.tasks import detection_input
 from official.tasks.detection_input import DetectionDataConfig, DetectionTaskConfig  # noqa: F401  (re-exported)
 
@@ -31,6 +32,8 @@ from official.tasks.detection_input import DetectionDataConfig, DetectionTaskCon
 @register_task("detection")
 class DetectionTask(Task):
     """2D object detection on COCO-format data (see the module docstring)."""
+
+    supports_tide = True
 
     # --- data --------------------------------------------------------------------------------
     def build_inputs(self, data, training, global_batch_size, input_context=None):
@@ -81,7 +84,12 @@ class DetectionTask(Task):
             seen.extend(int(v) for v in x["image_id"].numpy())
         return evaluator.results, seen
 
-    def _metrics(self, results: list[dict], seen: list[int], complete: bool, tide: bool) -> dict[str, Any]:
+    def _metrics(self, results: list[dict], seen: list[int], complete: bool, tide: bool,
+                 predictions_out: str | None = None) -> dict[str, Any]:
+        """COCO metrics (+ TIDE) of COCO `results` on the images `seen`; `predictions_out` gets the
+        results as a standard COCO results JSON (written via a temp name) before anything is scored."""
+        if predictions_out:
+            write_results(results, predictions_out)
         evaluator = CocoEvaluator(self.config.eval_data.annotations)
         metrics: dict[str, Any] = evaluator.evaluate(results, image_ids=None if complete else seen)
         metrics["images"] = float(len(seen))
@@ -105,7 +113,8 @@ class DetectionTask(Task):
             gt = data
         return tide_breakdown(gt, results)
 
-    def evaluate(self, model: keras.Model, dataset, steps: int | None = None, tide: bool = False) -> dict[str, Any]:
+    def evaluate(self, model: keras.Model, dataset, steps: int | None = None, tide: bool = False,
+                 predictions_out: str | None = None) -> dict[str, Any]:
         """COCO box AP of `model.detect` on `dataset` (an eval `build_inputs`), + TIDE when asked."""
         if keras.backend.backend() == "tensorflow":
             detect = tf.function(lambda images, sizes: model.detect(images, sizes))
@@ -115,7 +124,7 @@ class DetectionTask(Task):
                 return model.detect(np.asarray(images), np.asarray(sizes))
 
         results, seen = self._collect(detect, dataset, steps)
-        return self._metrics(results, seen, steps is None, tide)
+        return self._metrics(results, seen, steps is None, tide, predictions_out)
 
     def _postprocess_fn(self) -> Callable:
         """Packed proposals of images (+ mirrors) -> detections, with the experiment model's settings."""
@@ -125,24 +134,47 @@ class DetectionTask(Task):
         m = self.config.model
         flip = bool(getattr(m, "flip_test", False))
 
-        def run(predict: Callable, images, sizes) -> dict:
-            batch = int(images.shape[0])
-            views = np.concatenate([images, images[:, :, ::-1]], 0) if flip else np.asarray(images)
-            packed = tf.convert_to_tensor(np.asarray(predict(views), np.float32))
+        @tf.function
+        def post(packed, sizes):  # traced once per batch size: soft-NMS eagerly was 5x slower
             return decode.postprocess(
-                unpack_proposals(packed), batch, m.input_size, flip, tf.convert_to_tensor(sizes), m.pre_nms_top_k,
+                unpack_proposals(packed), sizes.shape[0], m.input_size, flip, sizes, m.pre_nms_top_k,
                 m.max_detections, m.soft_nms_sigma, m.merge_weight_exp or None, m.nms_iou,
             )
 
+        def run(predict: Callable, images, sizes) -> dict:
+            views = np.concatenate([images, images[:, :, ::-1]], 0) if flip else np.asarray(images)
+            packed = tf.convert_to_tensor(np.asarray(predict(views), np.float32))
+            return post(packed, tf.convert_to_tensor(sizes))
+
         return run
 
-    def evaluate_predict_fn(self, predict_fn: Callable, dataset, steps: int | None = None) -> dict[str, Any]:
-        """COCO AP of an artifact whose `predict_fn(images) -> packed proposals` (SavedModel, TFLite)."""
+    def evaluate_predict_fn(self, predict_fn: Callable, dataset, steps: int | None = None, tide: bool = False,
+                            predictions_out: str | None = None) -> dict[str, Any]:
+        """COCO AP of an artifact whose `predict_fn(images) -> packed proposals` (the TFLite body)."""
         post = self._postprocess_fn()
         results, seen = self._collect(lambda images, sizes: post(predict_fn, np.asarray(images), sizes), dataset, steps)
-        return self._metrics(results, seen, steps is None, False)
+        return self._metrics(results, seen, steps is None, tide, predictions_out)
+
+    def evaluate_saved_model(self, loaded: Any, global_batch_size: int, steps: int | None = None, tide: bool = False,
+                             predictions_out: str | None = None) -> dict[str, Any]:
+        """COCO AP of the SavedModel's `serving_default`, the graph TF Serving runs: the eval images'
+        encoded bytes in, detections in original pixels with COCO category ids out."""
+        serve = loaded.signatures["serving_default"]
+        evaluator = CocoEvaluator(self.config.eval_data.annotations)
+        to_index = {cid: i for i, cid in enumerate(evaluator.index_to_id)}
+        seen: list[int] = []
+        for i, batch in enumerate(detection_input.encoded_dataset(self.config.eval_data, global_batch_size)):
+            if steps is not None and i >= steps:
+                break
+            out = {k: v.numpy() for k, v in serve(image_bytes=batch["image_bytes"]).items()}
+            classes = np.vectorize(lambda c: to_index.get(int(c), -1), otypes=[np.int64])(out["classes"])
+            image_ids = batch["image_id"].numpy()
+            evaluator.add_detections(image_ids, out["boxes"], out["scores"], classes, out["num_detections"])
+            seen.extend(int(v) for v in image_ids)
+        return self._metrics(evaluator.results, seen, steps is None, tide, predictions_out)
 
     def saved_model_predict_fn(self, loaded: Any) -> Callable:
+        """The SavedModel's `proposals` signature as a predict_fn (the body, for `evaluate_predict_fn`)."""
         fn = loaded.signatures["proposals"]
         return lambda images: fn(images=tf.constant(images, tf.float32))["proposals"].numpy()
 

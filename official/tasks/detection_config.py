@@ -13,6 +13,8 @@ from official.core.config import DataConfig, TaskConfig
 
 @dataclasses.dataclass
 class DetectionDataConfig(DataConfig):
+    PATH_FIELDS = ("path", "annotations")  # resolved against runtime.data_dir
+
     source: str = "coco"  # coco (instances JSON + image folder) | tfrecord (shards of tools.coco_to_tfrecord)
     path: str = ""  # image folder (coco) or TFRecord file pattern (tfrecord)
     annotations: str = ""  # COCO instances JSON: labels of the coco source and the evaluation ground truth

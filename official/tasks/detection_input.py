@@ -98,3 +98,21 @@ def build_dataset(
         ds = ds.map(lambda ex: eval_example(ex, data.image_size), num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(batch)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def encoded_dataset(data: DetectionDataConfig, global_batch_size: int) -> tf.data.Dataset:
+    """One pass of {"image_id": int64 [B], "image_bytes": string [B]}: the eval images' encoded files,
+    in reader order, as TF Serving receives them (`tools.evaluate --saved_model` scores serving_default)."""
+    if data.source == "tfrecord":
+        ds = coco_tfrecord.encoded_dataset(data.path)
+    elif data.source == "coco":
+        if not data.annotations:
+            raise ConfigError(f"{data.path}: data.annotations (the COCO instances JSON) is required for source=coco")
+        anns = coco.CocoAnnotations.load(data.annotations)
+        paths = coco.image_paths(anns, data.path)
+        ids = [int(img["id"]) for img in anns.images]
+        ds = tf.data.Dataset.from_tensor_slices({"image_id": tf.constant(ids, tf.int64), "path": paths})
+        ds = ds.map(lambda ex: {"image_id": ex["image_id"], "image_bytes": tf.io.read_file(ex["path"])})
+    else:
+        raise ConfigError(f"eval_data.source: expected coco or tfrecord, got {data.source!r}")
+    return ds.batch(global_batch_size).prefetch(tf.data.AUTOTUNE)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from official.core.file_io import write_json
 from official.core.registry import register_task
 from official.core.task import Task
 from official.data import classification_input, image_decode, image_preprocessing
@@ -71,15 +72,33 @@ class ImageClassificationTask(Task):
             metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
         return metrics
 
-    def evaluate_predict_fn(self, predict_fn: Callable, dataset, steps=None) -> dict[str, float]:
+    def prediction_records(self, outputs, labels, start: int) -> list[dict[str, Any]]:
+        """{"index", "label", "prediction", "probability"} per example, in eval order (`index` counts
+        from 0 over the eval set; the readers' order is fixed, so it names the same image every run)."""
+        probs = np.asarray(keras.ops.softmax(keras.ops.cast(outputs, "float32"), axis=-1))
+        labels = np.asarray(labels).reshape(-1)
+        top = np.argmax(probs, -1)
+        return [
+            {"index": start + i, "label": int(labels[i]), "prediction": int(top[i]), "probability": float(probs[i, top[i]])}
+            for i in range(len(labels))
+        ]
+
+    def evaluate_predict_fn(self, predict_fn: Callable, dataset, steps=None, tide: bool = False,
+                            predictions_out: str | None = None) -> dict[str, float]:
         """Top-1 of an artifact's `predict_fn(normalised images) -> logits` over `dataset`."""
+        self.check_tide(tide)
         correct = total = 0
+        records: list[dict[str, Any]] = []
         for i, (images, labels) in enumerate(dataset):
             if steps is not None and i >= steps:
                 break
             logits = np.asarray(predict_fn(images.numpy()))
             correct += int(np.sum(np.argmax(logits, -1) == labels.numpy()))
             total += int(labels.shape[0])
+            if predictions_out:
+                records.extend(self.prediction_records(logits, labels.numpy(), len(records)))
+        if predictions_out:
+            write_json(records, predictions_out)
         return {"top1": correct / max(total, 1), "examples": float(total)}
 
     def saved_model_predict_fn(self, loaded) -> Callable[[np.ndarray], np.ndarray]:

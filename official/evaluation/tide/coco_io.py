@@ -165,8 +165,8 @@ def _prediction_problem(i: int, det: Any, gt: CocoGroundTruth) -> str | None:
         return f"image_id {det['image_id']!r} is not in the ground truth's images"
     if det["category_id"] not in gt.category_ids or isinstance(det["category_id"], bool):
         return f"category_id {det['category_id']!r} is not in the ground truth's categories"
-    if not _is_number(det["score"]) or not 0.0 <= det["score"] <= 1.0:
-        return f"score {det['score']!r} is outside [0, 1]"
+    if not _is_number(det["score"]):  # any finite score: scores only rank, as in tidecv / pycocotools
+        return f"score {det['score']!r} is not a finite number"
     if gt.mode == "bbox" or "bbox" in det:
         return _box_problem(det.get("bbox"))
     if "segmentation" not in det:
@@ -198,7 +198,7 @@ def load_predictions(source: str | list[dict[str, Any]], gt: CocoGroundTruth, na
     if not (known_img and known_cls and _numeric_types(set(map(type, scores)))):
         raise fail()
     score_arr = np.asarray(scores, dtype=np.float64).reshape(len(dets))
-    if not np.all((score_arr >= 0.0) & (score_arr <= 1.0)):
+    if not np.isfinite(score_arr).all():
         raise fail()
     boxes: Any = None
     has_box = [("bbox" in d) for d in dets]

@@ -4,7 +4,8 @@ Stage 1 (CPNDet `_generate_bboxes`): sigmoid heatmaps, 3x3 max-pool peak NMS, th
 each type over all classes and cells, every (top-left, bottom-right) pair as a proposal on the
 integer output grid with score s_c = (s_tl + s_br) / 2; a pair is invalid (score - 1) when the two
 classes differ or the bottom-right corner is left of or above the top-left one (equal coordinates
-are allowed). Proposals keep the top-left corner's class.
+are allowed), on the grid and again after the sub-cell offsets refine the corners
+(`reject_inverted`). Proposals keep the top-left corner's class.
 Stage 2 fusion (CPNDet `_filter_bboxes`): proposals with grouping score >= threshold get
 (s_c + 0.5) * (s_region[class] + 0.5) - 0.25; the others are rejected.
 Flip test (CPNDet test/coco.py): detections of the flipped image are mirrored back; each detection's
@@ -118,6 +119,19 @@ def refine_boxes(pairs: dict, tl_offsets, br_offsets):
     tl_off = ops.take(tl_off, pairs["tl_rank"], axis=1)
     br_off = ops.take(br_off, pairs["br_rank"], axis=1)
     return pairs["boxes"] + ops.concatenate([tl_off, br_off], axis=-1)
+
+
+def reject_inverted(pairs: dict, refined) -> dict:
+    """Marks pairs whose REFINED box (B, K*K, 4) has x2 < x1 or y2 < y1 invalid (score - 1, as
+    `pair_corners` does on the grid). CornerNet's `_decode`, which CPNDet's decoding follows, tests
+    widths and heights after adding the offsets: grid corners in the same cell or column pass the
+    grid test, and their offsets can still invert the box (issue 24: 8 of 1,228 shapes detections)."""
+    inverted = ops.logical_or(refined[..., 2] < refined[..., 0], refined[..., 3] < refined[..., 1])
+    newly = ops.logical_and(pairs["valid"], inverted)
+    out = dict(pairs)
+    out["valid"] = ops.logical_and(pairs["valid"], ops.logical_not(inverted))
+    out["scores"] = pairs["scores"] - ops.cast(newly, pairs["scores"].dtype)
+    return out
 
 
 def fuse_scores(corner_score, region_score):

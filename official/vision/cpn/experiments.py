@@ -17,8 +17,8 @@ def coco_data(split: str, training: bool) -> DetectionDataConfig:
     """COCO in the CornerNet layout (spec "Data"): trainval2014 / minival2014 (35k/5k split)."""
     return DetectionDataConfig(
         source="coco",
-        path=f"data/coco/images/{split}",
-        annotations=f"data/coco/annotations/instances_{split}.json",
+        path=f"coco/images/{split}",
+        annotations=f"coco/annotations/instances_{split}.json",
         image_size=511,
         horizontal_flip=training,
     )
@@ -78,8 +78,8 @@ def shapes_data(split: str, training: bool) -> DetectionDataConfig:
     """The easy shapes split (SHAPES_COMMAND): 64 px images, 3 classes, light augmentation."""
     return DetectionDataConfig(
         source="coco",
-        path=f"data/shapes/{split}",
-        annotations=f"data/shapes/annotations/instances_{split}.json",
+        path=f"shapes/{split}",
+        annotations=f"shapes/annotations/instances_{split}.json",
         image_size=64,
         max_boxes=8,  # the easy split holds at most 2 objects
         cache=True,

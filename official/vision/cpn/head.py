@@ -102,6 +102,7 @@ class CPNProposalHead(keras.layers.Layer):
         last = self.stacks - 1
         pairs = decode.corner_proposals(feats[f"tl_heat{last}"], feats[f"br_heat{last}"], self.top_k, self.nms_kernel)
         refined = decode.refine_boxes(pairs, feats[f"tl_off{last}"], feats[f"br_off{last}"])
+        pairs = decode.reject_inverted(pairs, refined)
         rows = {
             "grid": pairs["boxes"],
             "boxes": refined * self.scale,

@@ -37,8 +37,9 @@ def _write(tmp_path, name, obj):
     ("image_id", 999_999, "image_id 999999 is not in the ground truth's images"),
     ("category_id", 77, "category_id 77 is not in the ground truth's categories"),
     ("bbox", [10, 10, -5, 20], "bbox has negative size"),
-    ("score", 1.5, "score 1.5 is outside [0, 1]"),
-    ("score", -0.1, "score -0.1 is outside [0, 1]"),
+    ("score", float("nan"), "score nan is not a finite number"),
+    ("score", float("inf"), "score inf is not a finite number"),
+    ("score", "0.5", "score '0.5' is not a finite number"),
 ])
 def test_bad_prediction_names_file_and_index(tmp_path, small, field, value, message):
     gt, preds = small
@@ -98,12 +99,23 @@ def test_empty_predictions_miss_everything(small):
     assert result["ap50"] == 0.0 and result["counts"]["Miss"] == result["counts"]["GroundTruth"] > 0
 
 
-def test_matches_tidecv_coco_loaders(tmp_path, monkeypatch, small):
+@pytest.mark.parametrize("score_map", ["as_is", "cpn_fused"])
+def test_matches_tidecv_coco_loaders(tmp_path, monkeypatch, small, score_map):
+    """`cpn_fused`: scores mapped into CPN's (s_c + 0.5)(s_r + 0.5) - 0.25 range [-0.25, 2] (issue 24:
+    TIDE rejected scores above 1); only the ranking matters, so the breakdown must not change."""
     import tidecv  # required (pyproject extra "dev"): a missing install fails, never skips
 
     monkeypatch.setenv("TIDE_PATH", str(tmp_path / "tidecv_home"))
-    gt_path, pred_path = _write(tmp_path, "gt.json", small[0]), _write(tmp_path, "pred.json", small[1])
+    preds = copy.deepcopy(small[1])
+    if score_map == "cpn_fused":
+        for p in preds:
+            p["score"] = 2.25 * p["score"] - 0.25
+        assert max(p["score"] for p in preds) > 1.5 and min(p["score"] for p in preds) < 0
+    gt_path, pred_path = _write(tmp_path, "gt.json", small[0]), _write(tmp_path, "pred.json", preds)
     ours = tide_breakdown(gt_path, pred_path)
+    if score_map == "cpn_fused":
+        same = tide_breakdown(small[0], small[1])
+        assert ours["main"] == pytest.approx(same["main"], abs=1e-9) and ours["ap50"] == pytest.approx(same["ap50"], abs=1e-9)
     with contextlib.redirect_stdout(io.StringIO()):
         tide = tidecv.TIDE()
         run = tide.evaluate(tidecv.datasets.COCO(gt_path), tidecv.datasets.COCOResult(pred_path), mode=tidecv.TIDE.BOX)

@@ -89,3 +89,25 @@ def test_score_fusion():
     grid = np.linspace(0.0, 1.0, 11, dtype=np.float32)
     fused = np.asarray(decode.fuse_scores(grid[:, None], grid[None, :]))
     assert np.all(np.diff(fused, axis=0) > 0) and np.all(np.diff(fused, axis=1) > 0)
+
+
+@pytest.mark.parametrize("br_off_xy,valid", [((0.1, 0.9), False), ((0.9, 0.1), False), ((0.5, 0.5), True)])
+def test_offsets_that_invert_a_grid_box_reject_it(br_off_xy, valid):
+    """Issue 24: corners in the same grid column / row pass the grid test; their offsets decide. The
+    top-left offset is (0.5, 0.5): a bottom-right offset of 0.1 in x (or y) inverts the refined box,
+    0.5 gives a zero-size box, which CornerNet's `br < tl` test keeps."""
+    tl, br = heatmaps([(4, 6, 1, 2.0)], [(4, 6, 1, 1.0)])  # both corners in cell (y 4, x 6)
+    tl_off = np.zeros((1, H, W, 2), np.float32)
+    br_off = np.zeros((1, H, W, 2), np.float32)
+    tl_off[0, 4, 6] = [0.5, 0.5]
+    br_off[0, 4, 6] = br_off_xy
+    pairs = decode.corner_proposals(tl, br, 8)
+    assert bool(np.asarray(pairs["valid"])[0, 0])  # the grid test alone lets it through
+    refined = decode.refine_boxes(pairs, tl_off, br_off)
+    checked = decode.reject_inverted(pairs, refined)
+    assert bool(np.asarray(checked["valid"])[0, 0]) is valid
+    grid_score = float(np.asarray(pairs["scores"])[0, 0])
+    np.testing.assert_allclose(float(np.asarray(checked["scores"])[0, 0]), grid_score - (0.0 if valid else 1.0), rtol=1e-6)
+    # already-rejected pairs are not pushed down twice
+    rejected = ~np.asarray(pairs["valid"])[0]
+    np.testing.assert_array_equal(np.asarray(checked["scores"])[0][rejected], np.asarray(pairs["scores"])[0][rejected])

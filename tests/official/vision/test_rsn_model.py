@@ -1,0 +1,251 @@
+"""RSN structure and numerics: exact parameter counts, output structure, RSB widths and wiring, PRM, backends.
+
+Expected counts come from the spec card (the official exps/RSN18.coco and 4XRSN18.coco modules
+instantiated) and, for RSN-50 and the PRM, from the official module with mmpose's RSN-50 layer counts
+and the official `PRM(17)` (measured outside the repo; see official/vision/rsn/variants.py). The
+Residual Steps Block is checked against a NumPy transcription of the spec's aggregation order.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import official.vision.rsn  # noqa: F401  (registers the variants)
+from official.core import registry
+from official.core.model_table import shape_only
+from official.losses.keypoint_mse import rsn_loss
+from official.vision.rsn.layers import branch_width, residual_steps_block
+from official.vision.rsn.model import RSN
+from tests import helpers
+
+PARAMS = {"rsn_18": 9_159_072, "rsn_18x4": 38_456_256, "rsn_50": 19_355_132}
+PRM_PARAMS = 5_100  # official PRM(17): conv3x3 2,652 + three conv1x1 1,020 + depthwise 9x9 1,428 (with BNs)
+BN = {"momentum": 0.9, "epsilon": 1e-5}
+
+
+@functools.cache
+def _cached(name, overrides):
+    with shape_only():  # weights shaped, never allocated: counts and structure only
+        return registry.create_model(name, **dict(overrides))
+
+
+def _by_shape(name, **overrides):
+    return _cached(name, tuple(sorted(overrides.items())))
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_exact_parameter_counts_and_output_shapes(name):
+    model = _by_shape(name)
+    assert helpers.trainable_count(model) == PARAMS[name]
+    stages = 4 if name.endswith("x4") else 1
+    shapes = {k: tuple(v.shape) for k, v in zip(model.output_names, model.outputs, strict=True)}
+    assert shapes == {"heatmaps": (None, 64, 48, 17), "stage_heatmaps": (None, stages, 4, 64, 48, 17)}
+
+
+def test_prm_parameters_and_placement():
+    assert helpers.trainable_count(_by_shape("rsn_18", use_prm=True)) == PARAMS["rsn_18"] + PRM_PARAMS
+    assert helpers.trainable_count(
+        _by_shape("rsn_tiny", use_prm=True, prm_placement="all")
+    ) == helpers.trainable_count(_by_shape("rsn_tiny")) + 2 * 4 * PRM_PARAMS
+    with pytest.raises(ValueError, match="prm_placement"):
+        RSN(prm_placement="everywhere")
+
+
+def test_residual_steps_block_widths():
+    model = _by_shape("rsn_18")
+    assert branch_width(64) == 26 and branch_width(128) == 52 and branch_width(256) == 104
+    conv1 = model.get_layer("s0_down_l0_b0_conv1_conv")
+    assert tuple(conv1.kernel.shape) == (1, 1, 64, 104)  # b = 26 from C_in = 64
+    assert tuple(model.get_layer("s0_down_l0_b0_conv2_4_4_conv").kernel.shape) == (3, 3, 26, 26)
+    # First block of level 2: input 64 channels -> b = 26 (not 52 from its 128 output), stride 2.
+    first = model.get_layer("s0_down_l1_b0_conv1_conv")
+    assert tuple(first.kernel.shape) == (1, 1, 64, 104) and first.strides == (2, 2)
+    assert tuple(model.get_layer("s0_down_l1_b0_conv3_conv").kernel.shape) == (1, 1, 104, 128)
+    assert tuple(model.get_layer("s0_down_l1_b1_conv1_conv").kernel.shape) == (1, 1, 128, 208)
+    assert tuple(model.get_layer("s0_down_l3_b0_conv1_conv").kernel.shape) == (1, 1, 256, 416)
+    # Ten 3x3 step convs per block; shortcut convs only where the shape changes.
+    assert sum(n.startswith("s0_down_l0_b0_conv2_") and n.endswith("_conv") for n in _names(model)) == 10
+    assert [n for n in _names(model) if n.endswith("_down_conv")] == [
+        f"s0_down_l{level}_b0_down_conv" for level in (1, 2, 3)
+    ]
+    assert tuple(model.get_layer("stem_conv").kernel.shape) == (7, 7, 3, 64)
+
+
+def _names(model):
+    return [layer.name for layer in model.layers]
+
+
+# --- the Residual Steps Block against a NumPy transcription ------------------------------------
+
+
+def _np_conv(x, kernel, bias, stride=1):
+    """PyTorch conv2d (pad k // 2 each side), channels-last."""
+    k = kernel.shape[0]
+    p = k // 2
+    xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    h = (x.shape[1] + 2 * p - k) // stride + 1
+    w = (x.shape[2] + 2 * p - k) // stride + 1
+    out = np.zeros((x.shape[0], h, w, kernel.shape[-1]))
+    for i in range(k):
+        for j in range(k):
+            patch = xp[:, i : i + stride * h : stride, j : j + stride * w : stride]
+            out += patch @ kernel[i, j]
+    return out + bias
+
+
+def _np_conv_bn(x, model, name, stride=1, relu=True):
+    kernel, bias = (np.asarray(v, np.float64) for v in model.get_layer(f"{name}_conv").get_weights())
+    gamma, beta, mean, var = (np.asarray(v, np.float64) for v in model.get_layer(f"{name}_bn").get_weights())
+    y = (_np_conv(x, kernel, bias, stride) - mean) / np.sqrt(var + 1e-5) * gamma + beta
+    return np.maximum(y, 0) if relu else y
+
+
+def np_rsb(x, model, name, stride):
+    """Spec card: y11=f(x1); y21=f(x2+y11), y22=f(y21); y31=f(x3+y21), y32=f(y31+y22), y33=f(y32);
+    y41=f(x4+y31), y42=f(y41+y32), y43=f(y42+y33), y44=f(y43); concat(y11, y22, y33, y44)."""
+    y = _np_conv_bn(x, model, f"{name}_conv1", stride)
+    b = y.shape[-1] // 4
+    x1, x2, x3, x4 = (y[..., i * b : (i + 1) * b] for i in range(4))
+
+    def f(t, i, j):
+        return _np_conv_bn(t, model, f"{name}_conv2_{i}_{j}")
+
+    y11 = f(x1, 1, 1)
+    y21 = f(x2 + y11, 2, 1)
+    y22 = f(y21, 2, 2)
+    y31 = f(x3 + y21, 3, 1)
+    y32 = f(y31 + y22, 3, 2)
+    y33 = f(y32, 3, 3)
+    y41 = f(x4 + y31, 4, 1)
+    y42 = f(y41 + y32, 4, 2)
+    y43 = f(y42 + y33, 4, 3)
+    y44 = f(y43, 4, 4)
+    out = _np_conv_bn(np.concatenate([y11, y22, y33, y44], -1), model, f"{name}_conv3", relu=False)
+    shortcut = x if stride == 1 else _np_conv_bn(x, model, f"{name}_down", stride, relu=False)
+    return np.maximum(out + shortcut, 0)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_residual_steps_block_matches_numpy(stride):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((7, 6, 16))
+    filters = 16 if stride == 1 else 24
+    block = keras.Model(inputs, residual_steps_block(inputs, filters, stride, "rsb", BN))
+    helpers.randomise_weights(block, seed=stride)
+    x = np.random.default_rng(stride).normal(size=(2, 7, 6, 16)).astype(np.float32)
+    got = np.asarray(block(x, training=False))
+    assert got.shape == (2, 7 if stride == 1 else 4, 6 if stride == 1 else 3, filters)
+    np.testing.assert_allclose(got, np_rsb(x.astype(np.float64), block, "rsb", stride), atol=1e-4)
+
+
+# --- the tiny variant: wiring, round trips, JAX, XLA --------------------------------------------
+
+
+def test_tiny_wiring():
+    model = _by_shape("rsn_tiny")
+    # Stage 1's input is stage 0's 256 -> 64 ("cross") conv of its finest upsample output, not the stem.
+    assert model.get_layer("s1_down_l0_b0_conv1_conv").input is model.get_layer("s0_up_cross_relu").output
+    # Cross-stage aggregation: level l of stage 1 adds skip1 (of stage 0's level feature) and skip2
+    # (of stage 0's upsample output) of the same level; the upsample unit u of level l is u = 3 - l.
+    for level in range(4):
+        add = model.get_layer(f"s1_down_l{level}_skips")
+        sources = {t._keras_history.operation.name for t in add.input}
+        assert sources == {f"s1_down_l{level}_b0_relu", f"s0_up_u{3 - level}_skip1_relu", f"s0_up_u{3 - level}_skip2_relu"}
+    assert not [n for n in _names(model) if n.startswith("s1_up") and ("skip" in n or "cross" in n)]
+
+
+def test_tiny_round_trips(tmp_path):
+    model = helpers.run_model_test(
+        "rsn_tiny",
+        tmp_path,
+        expected_output_shapes=[(2, 16, 12, 17), (2, 2, 4, 16, 12, 17)],  # flattened: heatmaps, stage_heatmaps
+        saved_model=False,  # export is the experiment's test (tools.export verifies it numerically)
+    )
+    x = helpers.random_inputs(model)
+    out = model(x, training=False)
+    np.testing.assert_array_equal(np.asarray(out["stage_heatmaps"])[:, -1, -1], np.asarray(out["heatmaps"]))
+    single = model.inference_model()
+    np.testing.assert_array_equal(np.asarray(single(x, training=False)), np.asarray(out["heatmaps"]))
+
+
+# helpers.check_jax_parity builds the model eagerly under JAX: ~300 initialisers and ~1,000 ops each
+# compiled on first use (~20 s on 2 cores for rsn_tiny). Same check, faster: weights shaped without
+# values (shape_only), filled from the TF model's file, one jitted forward (~6 s).
+_JAX_SCRIPT = """
+import json, sys
+import jax
+import keras
+import numpy as np
+from official.core.model_table import shape_only
+from official.vision.rsn.model import RSN
+assert keras.backend.backend() == "jax", keras.backend.backend()
+with shape_only():
+    model = RSN.from_config(json.load(open(sys.argv[1])))
+model.load_weights(sys.argv[2])
+outputs = jax.jit(lambda x: model(x, training=False))(np.load(sys.argv[3]))
+np.savez(sys.argv[4], *[np.asarray(o) for o in keras.tree.flatten(outputs)])
+assert "tensorflow" not in sys.modules, "the RSN modules imported tensorflow"
+"""
+
+
+@pytest.mark.jax
+def test_tiny_jax_parity(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = registry.create_model("rsn_tiny", use_prm=True)
+    helpers.randomise_weights(model, seed=2)
+    x = helpers.random_inputs(model)
+    files = [str(tmp_path / n) for n in ("config.json", "model.weights.h5", "inputs.npy", "out.npz")]
+    with open(files[0], "w") as f:
+        json.dump(model.get_config(), f)
+    model.save_weights(files[1])
+    np.save(files[2], x)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": helpers.REPO}
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_JAX_SCRIPT), *files],
+        cwd=helpers.REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(files[3]) as data:
+        got = [data[f"arr_{i}"] for i in range(len(data.files))]
+    expected = helpers.outputs_of(model, x)
+    assert max(float(np.abs(e).max()) for e in expected) > 1e-2  # not a comparison of zeros
+    helpers.assert_outputs_close(got, expected, 1e-4, "TF vs JAX")
+
+
+@pytest.mark.slow
+def test_xla_training_step():
+    """One jit_compile=True step through every RSN piece (2 stages: skips and cross conv, PRM, align-corners
+    resizes, OHKM top-k). Small widths and 2 levels: XLA's CPU compile time grows with the op count
+    (rsn_tiny's step compiles in ~100 s on 2 cores, this one in ~25 s)."""
+    keras.utils.set_random_seed(1)
+    model = RSN(
+        num_stages=2, blocks_per_level=(1, 1), level_widths=(8, 16), stem_width=8, unit_channels=16,
+        num_steps=2, use_prm=True, input_shape=(32, 32, 3),
+    )
+    optimizer = keras.optimizers.SGD(1e-5)  # the loss is in 0-255 heatmap units: large gradients
+    x = helpers.random_inputs(model)
+    rng = np.random.default_rng(0)
+    targets = rng.uniform(0, 255, size=(2, 3, 8, 8, 17)).astype(np.float32)  # 2 levels + 1 kernel
+    valid = np.full((2, 17), 2.0, np.float32)
+
+    @tf.function(jit_compile=True)
+    def step(x, targets, valid):
+        with tf.GradientTape() as tape:
+            loss = rsn_loss(model(x, training=True)["stage_heatmaps"], targets, valid)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    first = float(step(x, targets, valid))
+    second = float(step(x, targets, valid))
+    assert np.isfinite(first) and second < first

@@ -9,7 +9,6 @@ step (optimizer.iterations), so at most one loop of work is repeated.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ from official.core import config as config_lib
 from official.core import keras_compat, optimization
 from official.core import strategy as strategy_lib
 from official.core.errors import PathNotFoundError
+from official.core.file_io import write_json
 from official.core.task import Task, build_task
 
 log = logging.getLogger(__name__)

@@ -77,3 +77,26 @@ def test_model_config_follows_constructor_signature():
     assert cfg.width == 0.35 and cfg.classes == 10 and cfg.bn_momentum == 0.9
     with pytest.raises(config_lib.ConfigError, match="model.classes: expected int"):
         config_lib.model_config("mobilenetv2_035", classes="ten")
+
+
+def test_relative_data_paths_resolve_against_data_dir(tmp_path, monkeypatch):
+    """Issue 24: one --data_dir moves every relative data path (detection's annotations included);
+    absolute paths and URLs are kept; the saved config reloads the same files from another folder."""
+    monkeypatch.chdir(tmp_path)
+    default = config_lib.resolve("cpn_dla34tiny_shapes")
+    assert default.eval_data.path == str(tmp_path / "data" / "shapes" / "val")  # data root: ./data
+    root = tmp_path / "datasets"
+    cfg = config_lib.resolve(
+        "cpn_dla34tiny_shapes", params_override="train_data.path=/abs/train,eval_data.path=gs://b/val-*", data_dir=str(root)
+    )
+    assert cfg.runtime.data_dir == str(root)
+    assert cfg.train_data.annotations == str(root / "shapes" / "annotations" / "instances_train.json")
+    assert cfg.eval_data.annotations == str(root / "shapes" / "annotations" / "instances_val.json")
+    assert (cfg.train_data.path, cfg.eval_data.path) == ("/abs/train", "gs://b/val-*")
+    saved = tmp_path / "config.yaml"
+    config_lib.save_yaml(cfg, str(saved))
+    monkeypatch.chdir(tmp_path / "..")
+    again = config_lib.resolve("cpn_dla34tiny_shapes", [str(saved)])
+    assert config_lib.to_dict(again) == config_lib.to_dict(cfg)
+    yaml_root = config_lib.resolve("mobilenetv2_035_digits", params_override=f"runtime.data_dir={root}")
+    assert yaml_root.train_data.path == str(root / "digits" / "train")  # the config key works as the flag does

@@ -19,12 +19,19 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import torch
 
 import official.vision.rsn  # noqa: F401  (registers the variants)
 from official.core import registry
 from official.core.model_table import shape_only
 from official.losses.keypoint_mse import rsn_loss
-from official.vision.rsn.layers import branch_width, residual_steps_block
+from official.vision.rsn.layers import (
+    branch_width,
+    pose_refine_machine,
+    residual_steps_block,
+    stem,
+    upsample_module,
+)
 from official.vision.rsn.model import RSN
 from tests import helpers
 
@@ -148,6 +155,87 @@ def test_residual_steps_block_matches_numpy(stride):
     np.testing.assert_allclose(got, np_rsb(x.astype(np.float64), block, "rsb", stride), atol=1e-4)
 
 
+def test_stem_matches_numpy():
+    """conv7x7/2 pad 3 + BN + ReLU, maxpool 3x3/2 pad 1 (-inf padding), PyTorch's symmetric padding."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 12, 3))
+    top = keras.Model(inputs, stem(inputs, 8, BN))
+    helpers.randomise_weights(top, seed=5)
+    x = np.random.default_rng(5).normal(size=(2, 16, 12, 3))
+    y = _np_conv_bn(x, top, "stem", stride=2)
+    padded = np.pad(y, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-np.inf)
+    pooled = np.max([padded[:, i : i + 8 : 2, j : j + 6 : 2] for i in range(3) for j in range(3)], axis=0)
+    np.testing.assert_allclose(np.asarray(top(x.astype(np.float32), training=False)), pooled, atol=1e-4)
+
+
+def _torch_resize(x, size):
+    """F.interpolate(bilinear, align_corners=True), the official code's resize, channels-last float64."""
+    t = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    out = torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=True)
+    return out.numpy().transpose(0, 2, 3, 1)
+
+
+def np_upsample(features, model, name="up", out_size=(8, 6)):
+    """Spec card upsample module, coarse -> fine: out = ReLU(BN(conv1x1(level)) [+ BN(conv1x1(resize(prev)))]);
+    heatmap = resize(BN(conv3x3(ReLU(BN(conv1x1(out)))))); skip1 = cbr(level), skip2 = cbr(out);
+    cross = cbr(finest out)."""
+    heatmaps, skip1, skip2, out = [], [], [], None
+    for u, x in enumerate(reversed(features)):
+        unit = f"{name}_u{u}"
+        y = _np_conv_bn(x, model, f"{unit}_lateral", relu=False)
+        if u > 0:
+            y = y + _np_conv_bn(_torch_resize(out, x.shape[1:3]), model, f"{unit}_up", relu=False)
+        out = np.maximum(y, 0)
+        head = _np_conv_bn(_np_conv_bn(out, model, f"{unit}_res1"), model, f"{unit}_res2", relu=False)
+        heatmaps.append(_torch_resize(head, out_size))
+        skip1.insert(0, _np_conv_bn(x, model, f"{unit}_skip1"))
+        skip2.insert(0, _np_conv_bn(out, model, f"{unit}_skip2"))
+    return heatmaps, skip1, skip2, _np_conv_bn(out, model, f"{name}_cross")
+
+
+def test_upsample_module_matches_numpy():
+    keras.utils.set_random_seed(0)
+    shapes = [(8, 6, 8), (4, 3, 12), (2, 2, 16)]  # fine -> coarse levels (3 here; the code has 4)
+    inputs = [keras.Input(shape) for shape in shapes]
+    heatmaps, skip1, skip2, cross = upsample_module(inputs, 12, 5, (8, 6), "up", BN, gen_skip=True, cross_channels=8)
+    module = keras.Model(inputs, [heatmaps, skip1, skip2, cross])
+    helpers.randomise_weights(module, seed=4)
+    rng = np.random.default_rng(4)
+    x = [rng.normal(size=(2, *shape)).astype(np.float32) for shape in shapes]
+    got = keras.tree.flatten(module(x, training=False))
+    expected = keras.tree.flatten(np_upsample([t.astype(np.float64) for t in x], module))
+    helpers.assert_outputs_close([np.asarray(g) for g in got], expected, 1e-4, "upsample module")
+
+
+def _sigmoid(t):
+    return 1.0 / (1.0 + np.exp(-t))
+
+
+def np_prm(x, model, name="prm"):
+    """Spec card / official PRM: x' = conv3x3+BN+ReLU(x); a_c = sigmoid(cbr1x1(cbr1x1(GAP(x'))));
+    a_s = sigmoid(BN+ReLU(depthwise9x9(cbr1x1(x')))); x' * (1 + a_c * a_s)."""
+    x1 = _np_conv_bn(x, model, f"{name}_conv1")
+    a_c = _np_conv_bn(x1.mean(axis=(1, 2), keepdims=True), model, f"{name}_channel1")
+    a_c = _sigmoid(_np_conv_bn(a_c, model, f"{name}_channel2"))
+    a_s = _np_conv_bn(x1, model, f"{name}_spatial1")
+    kernel, bias = (np.asarray(v, np.float64) for v in model.get_layer(f"{name}_spatial2_conv").get_weights())
+    padded = np.pad(a_s, ((0, 0), (4, 4), (4, 4), (0, 0)))
+    h, w = a_s.shape[1:3]
+    depthwise = sum(padded[:, i : i + h, j : j + w] * kernel[i, j, :, 0] for i in range(9) for j in range(9)) + bias
+    gamma, beta, mean, var = (np.asarray(v, np.float64) for v in model.get_layer(f"{name}_spatial2_bn").get_weights())
+    a_s = _sigmoid(np.maximum((depthwise - mean) / np.sqrt(var + 1e-5) * gamma + beta, 0))
+    return x1 * (1 + a_c * a_s)
+
+
+def test_pose_refine_machine_matches_numpy():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((10, 8, 5))
+    prm = keras.Model(inputs, pose_refine_machine(inputs, "prm", BN))
+    helpers.randomise_weights(prm, seed=3)
+    x = np.random.default_rng(3).normal(size=(2, 10, 8, 5)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(prm(x, training=False)), np_prm(x.astype(np.float64), prm), atol=1e-4)
+
+
 # --- the tiny variant: wiring, round trips, JAX, XLA --------------------------------------------
 
 
@@ -161,21 +249,34 @@ def test_tiny_wiring():
         add = model.get_layer(f"s1_down_l{level}_skips")
         sources = {t._keras_history.operation.name for t in add.input}
         assert sources == {f"s1_down_l{level}_b0_relu", f"s0_up_u{3 - level}_skip1_relu", f"s0_up_u{3 - level}_skip2_relu"}
+        unit = f"s0_up_u{3 - level}"
+        # skip1 convs stage 0's level feature, skip2 the unit's output (after the sum and ReLU).
+        assert model.get_layer(f"{unit}_skip1_conv").input is model.get_layer(f"s0_down_l{level}_b0_relu").output
+        assert model.get_layer(f"{unit}_skip2_conv").input is model.get_layer(f"{unit}_relu").output
     assert not [n for n in _names(model) if n.startswith("s1_up") and ("skip" in n or "cross" in n)]
 
 
-def test_tiny_round_trips(tmp_path):
-    model = helpers.run_model_test(
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """rsn_tiny with the PRM (every piece of the graph), randomised, after the shared model kit's checks:
+    forward, exact output shapes, get_config / from_config and .keras round trips on the same weights."""
+    return helpers.run_model_test(
         "rsn_tiny",
-        tmp_path,
+        tmp_path_factory.mktemp("rsn_tiny"),
+        overrides=dict(use_prm=True),
         expected_output_shapes=[(2, 16, 12, 17), (2, 2, 4, 16, 12, 17)],  # flattened: heatmaps, stage_heatmaps
         saved_model=False,  # export is the experiment's test (tools.export verifies it numerically)
     )
-    x = helpers.random_inputs(model)
-    out = model(x, training=False)
+
+
+def test_tiny_round_trips_and_outputs(tiny):
+    x = helpers.random_inputs(tiny)
+    out = tiny(x, training=False)
     np.testing.assert_array_equal(np.asarray(out["stage_heatmaps"])[:, -1, -1], np.asarray(out["heatmaps"]))
-    single = model.inference_model()
+    single = tiny.inference_model()
     np.testing.assert_array_equal(np.asarray(single(x, training=False)), np.asarray(out["heatmaps"]))
+    # The PRM refines only the final prediction: the other levels are the plain heads' resized maps.
+    assert [layer.name for layer in tiny.layers if layer.name.endswith("_prm_out")] == ["s1_u3_prm_out"]
 
 
 # helpers.check_jax_parity builds the model eagerly under JAX: ~300 initialisers and ~1,000 ops each
@@ -199,11 +300,9 @@ assert "tensorflow" not in sys.modules, "the RSN modules imported tensorflow"
 
 
 @pytest.mark.jax
-def test_tiny_jax_parity(tmp_path):
-    keras.utils.set_random_seed(0)
-    model = registry.create_model("rsn_tiny", use_prm=True)
-    helpers.randomise_weights(model, seed=2)
-    x = helpers.random_inputs(model)
+def test_tiny_jax_parity(tiny, tmp_path):
+    model = tiny
+    x = helpers.random_inputs(model, seed=1)
     files = [str(tmp_path / n) for n in ("config.json", "model.weights.h5", "inputs.npy", "out.npz")]
     with open(files[0], "w") as f:
         json.dump(model.get_config(), f)
@@ -224,13 +323,13 @@ def test_tiny_jax_parity(tmp_path):
 
 @pytest.mark.slow
 def test_xla_training_step():
-    """One jit_compile=True step through every RSN piece (2 stages: skips and cross conv, PRM, align-corners
-    resizes, OHKM top-k). Small widths and 2 levels: XLA's CPU compile time grows with the op count
-    (rsn_tiny's step compiles in ~100 s on 2 cores, this one in ~25 s)."""
+    """One jit_compile=True step through the RSN pieces (2 stages: skips and cross conv, align-corners
+    resizes, OHKM top-k). Small widths, 2 levels, 2 steps: XLA's CPU compile time grows with the op count
+    (rsn_tiny's step compiles in ~100 s on 2 cores, this one in ~8 s; the PRM would add ~5 s)."""
     keras.utils.set_random_seed(1)
     model = RSN(
         num_stages=2, blocks_per_level=(1, 1), level_widths=(8, 16), stem_width=8, unit_channels=16,
-        num_steps=2, use_prm=True, input_shape=(32, 32, 3),
+        num_steps=2, input_shape=(32, 32, 3),
     )
     optimizer = keras.optimizers.SGD(1e-5)  # the loss is in 0-255 heatmap units: large gradients
     x = helpers.random_inputs(model)

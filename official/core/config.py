@@ -70,10 +70,10 @@ class OptimizerConfig:
 
 @dataclasses.dataclass
 class ScheduleConfig:
-    name: str = "cosine"  # constant | cosine | step
+    name: str = "cosine"  # constant | cosine | step | linear (to min_lr at the end, RSN)
     base_lr: float = 0.1  # peak learning rate (for trainer.lr_reference_batch if that is set)
     warmup_epochs: float = 0.0  # linear warm-up length
-    warmup_start_lr: float = 0.0  # learning rate at step 0 of the warm-up
+    warmup_start_lr: float = 0.0  # learning rate at step 0 of the warm-up (scaled like base_lr)
     min_lr: float = 0.0  # cosine floor
     cooldown_epochs: float = 0.0  # epochs at min_lr after the cosine (timm's cooldown)
     decay_epochs: float = 30.0  # step: epochs between decays
@@ -122,7 +122,7 @@ class ExportConfig:
     representative_examples: int = 128  # int8 calibration examples from the experiment's data
     verify_examples: int = 32  # examples re-run through each artifact to check it
     atol: float = 1e-4  # max |difference| allowed for float artifacts
-    min_top1_agreement: float = 0.95  # int8 artifacts: top-1 agreement with Keras required
+    min_top1_agreement: float = 0.95  # int8 artifacts: agreement with Keras required (top-1; keypoints: peaks within a cell)
     warmup_requests: int = 2  # TF Serving warmup records written
 
 

@@ -137,17 +137,19 @@ def _publish_bytes(data: bytes, path: str) -> None:
 def export_tflite(
     model: keras.Model, task: Task, export_dir: str, name: str, cfg: ExportConfig, image_size: int, quantize: str
 ) -> tuple[str, dict[str, Any]]:
-    """Converts, verifies (float: max diff; int8/dynamic: top-1 agreement) and writes the .tflite."""
+    """Converts the task's export body, verifies it (float: max diff; int8/dynamic: the task's agreement
+    measure) and writes the .tflite."""
     representative = None
     if quantize == "int8":
 
         def representative():
             return task.representative_dataset(cfg.representative_examples, image_size)
 
-    data = convert_tflite(model, quantize, representative)
+    body = task.export_body(model)
+    data = convert_tflite(body, quantize, representative)
     inputs = task.verification_inputs(cfg.verify_examples, image_size)
     try:
-        report = verify_tflite(data, model, inputs, quantize, cfg.atol, cfg.min_top1_agreement)
+        report = verify_tflite(data, body, inputs, quantize, cfg.atol, cfg.min_top1_agreement, task.quantized_agreement)
     except ValueError as err:
         raise ExportError(str(err)) from err
     report["ops"] = tflite_op_names(data)
@@ -160,10 +162,11 @@ def export_tflite(
 def export_onnx_model(
     model: keras.Model, task: Task, export_dir: str, name: str, cfg: ExportConfig, image_size: int
 ) -> tuple[str, dict[str, float]]:
-    data = export_onnx.convert_onnx(model)
+    body = task.export_body(model)
+    data = export_onnx.convert_onnx(body)
     inputs = task.verification_inputs(cfg.verify_examples, image_size)
     try:
-        report = export_onnx.verify_onnx(data, model, inputs, cfg.atol)
+        report = export_onnx.verify_onnx(data, body, inputs, cfg.atol)
     except ValueError as err:
         raise ExportError(str(err)) from err
     path = os.path.join(export_dir, "onnx", f"{name}.onnx")

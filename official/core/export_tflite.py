@@ -97,26 +97,31 @@ def tflite_op_names(tflite_bytes: bytes) -> list[str]:
 
 
 def verify_tflite(
-    tflite_bytes: bytes, model: keras.Model, inputs: np.ndarray, quantize: str, atol: float, min_agreement: float
+    tflite_bytes: bytes, model: keras.Model, inputs: np.ndarray, quantize: str, atol: float, min_agreement: float,
+    agreement_fn: Callable[[np.ndarray, np.ndarray], float | None] | None = None,
 ) -> dict[str, float]:
     """Re-runs `inputs` through the artifact; raises if it disagrees with Keras beyond tolerance.
 
     Float artifacts are compared by max |difference| (float16: tolerance scaled by 10 and by the
-    output magnitude); quantised ones by top-1 agreement.
+    output magnitude); quantised ones by `agreement_fn(keras, tflite)` (the task's: top-1 agreement
+    for classifiers, keypoint peaks within a cell for heatmaps), which must reach `min_agreement`.
     """
     ref = np.asarray(model(inputs, training=False), np.float32)
     got = run_tflite(tflite_bytes, inputs)
     max_diff = float(np.max(np.abs(ref - got)))
     report = {"max_abs_diff": max_diff}
-    if ref.ndim == 2:  # classifier logits: top-1 agreement means something only there
-        agreement = float(np.mean(np.argmax(ref, -1) == np.argmax(got, -1)))
-        report["top1_agreement"] = agreement
-    elif quantize in ("int8", "dynamic"):
-        raise ValueError(f"TFLite {quantize}: verified by top-1 agreement of classifier logits, but the model's "
-                         f"output has shape {ref.shape}; export with quantize=none or float16")
+    if agreement_fn is None:
+        agreement = float(np.mean(np.argmax(ref, -1) == np.argmax(got, -1))) if ref.ndim == 2 else None
+    else:
+        agreement = agreement_fn(ref, got)
+    if agreement is not None:
+        report["top1_agreement" if ref.ndim == 2 else "agreement"] = agreement
     if quantize in ("int8", "dynamic"):
+        if agreement is None:
+            raise ValueError(f"TFLite {quantize}: no agreement measure for outputs of shape {ref.shape}; "
+                             "export with quantize=none or float16")
         if not agreement >= min_agreement:
-            raise ValueError(f"TFLite {quantize}: top-1 agreement {agreement:.3f} < required {min_agreement:.3f}")
+            raise ValueError(f"TFLite {quantize}: agreement with Keras {agreement:.3f} < required {min_agreement:.3f}")
     else:
         tol = atol if quantize == "none" else 10 * atol * max(1.0, float(np.max(np.abs(ref))))
         if not max_diff <= tol:

@@ -18,7 +18,7 @@ from official.core.config import ConfigError, OptimizerConfig, ScheduleConfig, T
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
 class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up, then cosine (or step) decay, then a constant cool-down at the floor."""
+    """Linear warm-up, then cosine (or step, or linear) decay, then a constant cool-down at the floor."""
 
     def __init__(
         self,
@@ -55,8 +55,14 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
             decayed = self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1.0 + ops.cos(math.pi * progress))
         elif self.name == "step":
             decayed = self.base_lr * ops.power(self.decay_rate, ops.floor(after / self.decay_steps))
+        elif self.name == "linear":  # RSN's LambdaLR: straight down to min_lr at the last step
+            span = float(max(self.total_steps - self.warmup_steps - self.cooldown_steps, 1))
+            progress = ops.minimum(after / span, 1.0)
+            decayed = self.base_lr + (self.min_lr - self.base_lr) * progress
         else:
-            raise ConfigError(f"trainer.lr_schedule.name: expected constant, cosine or step, got {self.name!r}")
+            raise ConfigError(
+                f"trainer.lr_schedule.name: expected constant, cosine, step or linear, got {self.name!r}"
+            )
         if self.warmup_steps > 0:
             return ops.where(step < self.warmup_steps, warmup_lr, decayed)
         return decayed
@@ -82,7 +88,7 @@ def build_schedule(cfg: ScheduleConfig, steps_per_epoch: int, total_steps: int, 
         base_lr=cfg.base_lr * lr_scale,
         total_steps=total_steps,
         warmup_steps=int(round(cfg.warmup_epochs * steps_per_epoch)),
-        warmup_start_lr=cfg.warmup_start_lr,
+        warmup_start_lr=cfg.warmup_start_lr * lr_scale,
         min_lr=cfg.min_lr,
         cooldown_steps=int(round(cfg.cooldown_epochs * steps_per_epoch)),
         decay_steps=int(round(cfg.decay_epochs * steps_per_epoch)),

@@ -146,6 +146,20 @@ class Task:
         """`{signature_name: (fn, input_signature)}` for the SavedModel; must include serving_default."""
         raise NotImplementedError(f"{type(self).__name__} must implement serving_signatures")
 
+    def export_body(self, model: keras.Model) -> keras.Model:
+        """The network that TFLite and ONNX hold (the model itself unless it has training-only outputs)."""
+        return model
+
+    def quantized_agreement(self, reference: Any, quantized: Any) -> float | None:
+        """How far an int8/dynamic artifact's outputs agree with Keras' (0-1); None = no such measure.
+        Default: top-1 agreement of classifier logits (batch, classes)."""
+        import numpy as np
+
+        reference, quantized = np.asarray(reference), np.asarray(quantized)
+        if reference.ndim != 2:
+            return None
+        return float(np.mean(np.argmax(reference, -1) == np.argmax(quantized, -1)))
+
     def representative_dataset(self, num_examples: int, image_size: int) -> Iterable[list[Any]]:
         """Calibration inputs for int8 TFLite, each a list with one float32 batch of size 1."""
         raise NotImplementedError(f"{type(self).__name__} must implement representative_dataset")

@@ -14,6 +14,8 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.mobilenext",
     "official.tasks.detection",
     "official.vision.cpn",
+    "official.tasks.keypoints",
+    "official.vision.rsn",
 )
 
 _imported = False

@@ -1,3 +1,3 @@
-"""RSN (Residual Steps Network, ECCV 2020): top-down pose estimation; registers its variants."""
+"""RSN (Residual Steps Network, ECCV 2020): top-down pose estimation; registers its variants and experiments."""
 
-from official.vision.rsn import variants  # noqa: F401
+from official.vision.rsn import experiments, variants  # noqa: F401

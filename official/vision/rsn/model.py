@@ -24,6 +24,7 @@ import keras
 from keras import layers, ops
 
 from official.core.base_model import ZooLayer, ZooModel
+from official.losses.keypoint_mse import rsn_loss
 from official.vision.rsn.layers import downsample_module, pose_refine_machine, stem, upsample_module
 
 PRM_PLACEMENTS = ("final", "all")
@@ -123,6 +124,18 @@ class RSN(ZooModel):
         self.num_stages = num_stages
         self.num_levels = levels
         self.output_size = output_size
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """RSN's training objective (`losses.keypoint_mse.rsn_loss`: per-level MSE, OHKM top 8 on the
+        finest) when `y` is the keypoint task's {"targets": (B, 5, H, W, K), "valid": (B, K)}; Keras 3
+        checks y_true against y_pred's structure, so a per-output loss cannot see both. Regularisation
+        losses are added as Keras does."""
+        if not (isinstance(y, dict) and "targets" in y and "valid" in y):
+            return super().compute_loss(x, y, y_pred, sample_weight, training)
+        loss = rsn_loss(y_pred["stage_heatmaps"], y["targets"], y["valid"])
+        if self.losses:
+            loss = loss + ops.cast(ops.sum(ops.stack(self.losses)), loss.dtype)
+        return loss
 
     def inference_model(self) -> keras.Model:
         """A model sharing these weights whose only output is the final (batch, H/4, W/4, K) heatmaps."""

@@ -2,6 +2,7 @@
 
     python -m tools.profile --model mobilenext_100 --image_size 224
     python -m tools.profile --model mobilenext_100 --image_size 224 --per_layer --json /tmp/madds.json
+    python -m tools.profile --model rsn_18 --input_size 256x192
 
 Convolutions (grouped, depthwise, separable, transposed) and Dense layers are counted from the shapes
 each layer sees in one forward pass (official/core/madds.py); BN, activations and additions are not.
@@ -23,6 +24,7 @@ def define_flags() -> None:
     """Registers the CLI flags (only when run as a program, so importing this module never clashes)."""
     flags.DEFINE_string("model", None, "Registered model name, e.g. mobilenext_100 (`python -m tools.list`).")
     flags.DEFINE_integer("image_size", 224, "Square input side in pixels.")
+    flags.DEFINE_string("input_size", "", "Non-square input as HEIGHTxWIDTH (e.g. 256x192 for RSN); overrides --image_size.")
     flags.DEFINE_integer("channels", 3, "Input channels.")
     flags.DEFINE_integer("classes", 0, "Classifier outputs; 0 keeps the model's default (1000 for ImageNet).")
     flags.DEFINE_bool("per_layer", False, "Print every counted layer, not only the totals per kind.")
@@ -30,14 +32,16 @@ def define_flags() -> None:
     flags.mark_flag_as_required("model")
 
 
-def build(name: str, image_size: int, channels: int = 3, classes: int = 0):
-    """The model at the requested input size (through its `input_shape` argument when it has one)."""
+def build(name: str, image_size: int | tuple[int, int], channels: int = 3, classes: int = 0):
+    """The model at the requested input size (through its `input_shape` argument when it has one);
+    `image_size` is a square side or (height, width)."""
     from official.core import registry
 
     args = {arg for arg, _, _ in registry.builder_parameters(name)}
     overrides = {}
     if "input_shape" in args:
-        overrides["input_shape"] = (image_size, image_size, channels)
+        height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+        overrides["input_shape"] = (height, width, channels)
     if classes:
         if "classes" not in args:
             raise app.UsageError(f"--classes: model {name} has no `classes` argument")
@@ -70,10 +74,16 @@ def main(argv: list[str]) -> None:
     del argv
     from official.core.madds import count_madds
 
-    size, channels = FLAGS.image_size, FLAGS.channels
-    model = build(FLAGS.model, size, channels, FLAGS.classes)
-    report = count_madds(model, input_shape=(size, size, channels))
-    print(f"{FLAGS.model} at {size}x{size}x{channels}")
+    channels = FLAGS.channels
+    height = width = FLAGS.image_size
+    if FLAGS.input_size:
+        try:
+            height, width = (int(v) for v in FLAGS.input_size.lower().split("x"))
+        except ValueError:
+            raise app.UsageError(f"--input_size={FLAGS.input_size}: expected HEIGHTxWIDTH, e.g. 256x192") from None
+    model = build(FLAGS.model, (height, width), channels, FLAGS.classes)
+    report = count_madds(model, input_shape=(height, width, channels))
+    print(f"{FLAGS.model} at {height}x{width}x{channels}")
     print(report.table(per_layer=FLAGS.per_layer))
     if FLAGS.json:
         write_json(report, FLAGS.json, FLAGS.model)

@@ -121,7 +121,8 @@ def verify_tflite(
             raise ValueError(f"TFLite {quantize}: no agreement measure for outputs of shape {ref.shape}; "
                              "export with quantize=none or float16")
         if not agreement >= min_agreement:
-            raise ValueError(f"TFLite {quantize}: agreement with Keras {agreement:.3f} < required {min_agreement:.3f}")
+            what = "top-1 agreement" if ref.ndim == 2 else "agreement with Keras"
+            raise ValueError(f"TFLite {quantize}: {what} {agreement:.3f} < required {min_agreement:.3f}")
     else:
         tol = atol if quantize == "none" else 10 * atol * max(1.0, float(np.max(np.abs(ref))))
         if not max_diff <= tol:

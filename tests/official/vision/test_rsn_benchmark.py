@@ -58,7 +58,6 @@ def test_rsn_loss_matches_the_authors_loss_on_the_benchmark_layout():
     import types
 
     import numpy as np
-
     import torch  # required (pyproject extra "convert"): a missing install fails, never skips
     if not os.path.exists(os.path.join(RSN_DIR, "network.py")):
         pytest.skip(f"the authors' RSN code is not in {RSN_DIR} (fetched separately, git-ignored)")

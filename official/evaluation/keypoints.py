@@ -24,12 +24,12 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from pycocotools.cocoeval import Params
 
+from official.data import keypoint_constants
 from official.evaluation import coco
 
-# pycocotools' own per-keypoint constants (the values of cocodataset.org/#keypoints-eval / 10).
-COCO_SIGMAS = np.array(Params(iouType="keypoints").kpt_oks_sigmas, np.float64)
+# COCO's per-keypoint OKS constants (cocodataset.org/#keypoints-eval), one table for the zoo.
+COCO_SIGMAS = np.asarray(keypoint_constants.COCO_SIGMAS, np.float64)  # == pycocotools Params (tested)
 
 
 def _sigmas(sigmas: Any, k: int) -> np.ndarray:

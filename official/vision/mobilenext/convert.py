@@ -14,7 +14,6 @@ torch is only needed to read .pth files (`pip install eccv20-zoo[convert]`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -23,23 +22,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from official.core.errors import UserError
+from official.core.checkpoint_convert import (  # noqa: F401  (re-exported: older imports)
+    ConversionError,
+    ConversionReport,
+    read_pytorch_checkpoint,
+    unwrap_state_dict,
+)
 from official.vision.mobilenext.model import MobileNeXt
-
-
-class ConversionError(UserError, ValueError):
-    """A checkpoint does not fit the model; the message names the key."""
-
-
-@dataclasses.dataclass
-class ConversionReport:
-    """Which source tensor went to which Keras weight."""
-
-    assigned: dict[str, str]  # source key -> Keras variable path
-    skipped: list[str]  # source keys without a Keras counterpart (num_batches_tracked)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"assigned": self.assigned, "skipped": self.skipped, "tensors": len(self.assigned)}
 
 
 def _conv(w: np.ndarray) -> np.ndarray:
@@ -90,27 +79,6 @@ def weight_map(model: MobileNeXt) -> list[tuple[str, Any, Any]]:
     return entries
 
 
-def unwrap_state_dict(checkpoint: Mapping[str, Any], key: str = "") -> dict[str, Any]:
-    """The tensor dict of a checkpoint: `key` (or state_dict / model when present), 'module.' stripped."""
-    state = checkpoint
-    if key:
-        if key not in checkpoint:
-            raise ConversionError(
-                f"checkpoint has no entry '{key}' (entries: {', '.join(map(str, checkpoint))})"
-            )
-        state = checkpoint[key]
-    else:
-        for candidate in ("state_dict", "model"):
-            if isinstance(checkpoint.get(candidate), Mapping):
-                state = checkpoint[candidate]
-                break
-    out = {}
-    for name, value in state.items():
-        name = name[len("module.") :] if name.startswith("module.") else name
-        out[name] = value
-    return out
-
-
 def load_state_dict(model: MobileNeXt, state_dict: Mapping[str, Any]) -> ConversionReport:
     """Writes an official state dict (arrays or torch tensors) into `model`; strict in both directions."""
     arrays = {
@@ -146,27 +114,6 @@ def load_state_dict(model: MobileNeXt, state_dict: Mapping[str, Any]) -> Convers
             f"{len(model.weights) - len(set(assigned.values()))} Keras weights were not written"
         )
     return ConversionReport(assigned, skipped)
-
-
-def read_pytorch_checkpoint(path: str, allow_pickle: bool = False) -> dict[str, Any]:
-    """Reads a .pth / .pth.tar file with torch (weights-only unpickling unless `allow_pickle`)."""
-    try:
-        import torch
-    except ImportError as err:
-        raise ImportError(
-            "reading PyTorch checkpoints needs torch: pip install 'eccv20-zoo[convert]'"
-        ) from err
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: checkpoint does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
-    except Exception as err:
-        if allow_pickle:
-            raise ConversionError(f"{path}: torch.load failed: {err}") from err
-        raise ConversionError(
-            f"{path}: not loadable weights-only ({type(err).__name__}); timm-style checkpoints that also pickle "
-            "their training args need --allow_pickle (only for files you trust)"
-        ) from err
 
 
 def infer_model_kwargs(state_dict: Mapping[str, Any]) -> dict[str, Any]:

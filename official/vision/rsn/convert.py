@@ -50,9 +50,7 @@ from typing import Any
 
 import numpy as np
 
-# Shared checkpoint plumbing (reading .pth weights-only, unwrapping "model"/"state_dict" and "module.",
-# the error class and the mapping report) lives in the MobileNeXt converter, the first one written.
-from official.vision.mobilenext.convert import (
+from official.core.checkpoint_convert import (
     ConversionError,
     ConversionReport,
     read_pytorch_checkpoint,

@@ -52,7 +52,7 @@ def test_overfits_dotted_crops_to_subpixel_error():
     def step():
         with tf.GradientTape() as tape:
             loss = rsn_loss(model(images, training=True)["stage_heatmaps"], targets, valid)
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True))
         return loss
 
     before = error()

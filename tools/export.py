@@ -49,7 +49,8 @@ def main(argv: list[str]) -> int:
     # quiet_stderr: the TFLite converter's and interpreter's info lines, TF's oneDNN notice.
     with _cli.naming_config_keys(cfg), _cli.quiet_stderr():
         model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
-        print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {size}x{size}")
+        height, width = getattr(cfg.eval_data, "input_size", (size, size))  # keypoint crops are not square
+        print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {height}x{width}")
         try:
             done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
         except export.ExportError as err:

@@ -100,3 +100,14 @@ def test_relative_data_paths_resolve_against_data_dir(tmp_path, monkeypatch):
     assert config_lib.to_dict(again) == config_lib.to_dict(cfg)
     yaml_root = config_lib.resolve("mobilenetv2_035_digits", params_override=f"runtime.data_dir={root}")
     assert yaml_root.train_data.path == str(root / "digits" / "train")  # the config key works as the flag does
+
+
+def test_keypoint_data_paths_resolve_too(tmp_path):
+    """KeypointDataConfig adds detections and the MPII ground truth to the anchored fields."""
+    from official.tasks.keypoints_config import KeypointDataConfig
+
+    assert set(KeypointDataConfig.PATH_FIELDS) == {"path", "annotations", "detections", "ground_truth"}
+    cfg = config_lib.resolve("rsn_18_mpii", data_dir=str(tmp_path))
+    assert cfg.eval_data.ground_truth == str(tmp_path / "mpii" / "annot" / "gt_valid.mat")
+    coco = config_lib.resolve("rsn_18_coco", data_dir=str(tmp_path))
+    assert coco.eval_data.detections.startswith(str(tmp_path / "coco" / "person_detection_results"))

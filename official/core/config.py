@@ -70,14 +70,15 @@ class OptimizerConfig:
 
 @dataclasses.dataclass
 class ScheduleConfig:
-    name: str = "cosine"  # constant | cosine | step | linear (to min_lr at the end, RSN)
+    name: str = "cosine"  # constant | cosine | step | multistep (x decay_rate at each milestone) | linear (to min_lr at the end, RSN)
     base_lr: float = 0.1  # peak learning rate (for trainer.lr_reference_batch if that is set)
     warmup_epochs: float = 0.0  # linear warm-up length
     warmup_start_lr: float = 0.0  # learning rate at step 0 of the warm-up (scaled like base_lr)
     min_lr: float = 0.0  # cosine floor
     cooldown_epochs: float = 0.0  # epochs at min_lr after the cosine (timm's cooldown)
     decay_epochs: float = 30.0  # step: epochs between decays
-    decay_rate: float = 0.1  # step: multiplier at each decay
+    decay_rate: float = 0.1  # step, multistep: multiplier at each decay
+    milestones: tuple[float, ...] = ()  # multistep: epochs at which the rate is multiplied by decay_rate
 
 
 @dataclasses.dataclass

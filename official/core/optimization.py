@@ -31,6 +31,7 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
         cooldown_steps: int = 0,
         decay_steps: int = 1,
         decay_rate: float = 0.1,
+        milestones: tuple[int, ...] = (),
     ):
         self.name = name
         self.base_lr = float(base_lr)
@@ -41,6 +42,7 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
         self.cooldown_steps = int(cooldown_steps)
         self.decay_steps = max(int(decay_steps), 1)
         self.decay_rate = float(decay_rate)
+        self.milestones = tuple(int(m) for m in milestones)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
@@ -55,13 +57,16 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
             decayed = self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1.0 + ops.cos(math.pi * progress))
         elif self.name == "step":
             decayed = self.base_lr * ops.power(self.decay_rate, ops.floor(after / self.decay_steps))
+        elif self.name == "multistep":  # x decay_rate at each milestone step (PyTorch MultiStepLR, KM3D lr_step)
+            passed = sum(ops.cast(step >= m, "float32") for m in self.milestones) if self.milestones else 0.0 * step
+            decayed = self.base_lr * ops.power(self.decay_rate, passed)
         elif self.name == "linear":  # RSN's LambdaLR: straight down to min_lr at the last step
             span = float(max(self.total_steps - self.warmup_steps - self.cooldown_steps, 1))
             progress = ops.minimum(after / span, 1.0)
             decayed = self.base_lr + (self.min_lr - self.base_lr) * progress
         else:
             raise ConfigError(
-                f"trainer.lr_schedule.name: expected constant, cosine, step or linear, got {self.name!r}"
+                f"trainer.lr_schedule.name: expected constant, cosine, step, multistep or linear, got {self.name!r}"
             )
         if self.warmup_steps > 0:
             return ops.where(step < self.warmup_steps, warmup_lr, decayed)
@@ -78,6 +83,7 @@ class WarmupCosineStep(keras.optimizers.schedules.LearningRateSchedule):
             "cooldown_steps": self.cooldown_steps,
             "decay_steps": self.decay_steps,
             "decay_rate": self.decay_rate,
+            "milestones": self.milestones,
         }
 
 
@@ -93,6 +99,7 @@ def build_schedule(cfg: ScheduleConfig, steps_per_epoch: int, total_steps: int, 
         cooldown_steps=int(round(cfg.cooldown_epochs * steps_per_epoch)),
         decay_steps=int(round(cfg.decay_epochs * steps_per_epoch)),
         decay_rate=cfg.decay_rate,
+        milestones=tuple(int(round(m * steps_per_epoch)) for m in cfg.milestones),
     )
 
 

@@ -7,7 +7,7 @@ KM3D `car_pose_decode` (models/decode.py), the default (not `--faster`) path:
    a predicted keypoint moves to its nearest peak unless that peak scores below 0.1, lies outside the
    2D box, or is farther than 0.3 x the box's longer side; its keypoint score is that peak's score
    (-1 where the peak is below the threshold);
-4. alpha from the 2-bin orientation, rotation_y = alpha + atan2(u_centre - cx, fx), and the location from
+4. alpha from the 2-bin orientation (atan2 of each bin's sin/cos; KM3D's atan(sin/cos) on request), rotation_y = alpha + atan2(u_centre - cx, fx), and the location from
    the 8 corners (gen_position) by the chosen geometry; the location is moved to the bottom face;
 5. score = (centre score + sigmoid(prob) + mean keypoint score) / 3 (debugger.save_kitti_format);
    detections whose centre score is <= center_threshold are invalid (KM3D writes those above vis_thresh).
@@ -61,9 +61,14 @@ def snap_keypoints(keypoints, boxes, hm_hp, hp_offset, k: int, threshold: float)
     return ops.transpose(out, (0, 2, 1, 3)), ops.transpose(score, (0, 2, 1))
 
 
-def rotation_y_from_rot(rot, center_keypoint, P2):
-    """(B, K, 8) bin outputs and the (B, K, 2) projected-centre keypoint -> (alpha, rotation_y) (B, K)."""
-    alpha = box3d.multibin_decode(rot)
+def rotation_y_from_rot(rot, center_keypoint, P2, mode: str = "atan2"):
+    """(B, K, 8) bin outputs and the (B, K, 2) projected-centre keypoint -> (alpha, rotation_y) (B, K).
+
+    mode "atan2" reads each bin's residual as atan2(sin, cos); "km3d" as atan(sin / cos), which the
+    released code does and which is wrong by pi where the residual's cosine is negative (harmless for
+    the box's IoU, not for AOS or for which corner a keypoint is).
+    """
+    alpha = box3d.multibin_decode(rot, mode=mode)
     return alpha, box3d.rotation_y_from_alpha(alpha, center_keypoint[..., 0], P2)
 
 
@@ -76,6 +81,7 @@ def decode_detections(
     center_threshold: float = 0.3,
     geometry: str = "grm",
     gauss_newton_iterations: int = 10,
+    orientation_decode: str = "atan2",
 ) -> dict:
     """Raw head maps (model outputs) + P2 (B, 3, 4) in input pixels -> fixed-size 3D detections."""
     P2 = ops.cast(P2, "float32")
@@ -94,7 +100,7 @@ def decode_detections(
     rot = gather_cells(heads["rot"], cells)
     prob = ops.sigmoid(gather_cells(heads["prob"], cells)[..., 0])
     kps_px = kps * float(stride)  # input pixels from here on
-    alpha, rotation_y = rotation_y_from_rot(rot, kps_px[:, :, 8], P2)
+    alpha, rotation_y = rotation_y_from_rot(rot, kps_px[:, :, 8], P2, orientation_decode)
     weights = ops.concatenate([ops.ones_like(kps_px[..., :8, 0]), ops.zeros_like(kps_px[..., 8:, 0])], axis=-1)  # 8 corners
     dims, rotation_y, locations = rtm3d_geometry.solve_box(
         kps_px, weights, dims, rotation_y, P2, method=geometry, iterations=gauss_newton_iterations

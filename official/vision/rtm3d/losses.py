@@ -75,7 +75,7 @@ def exp_rampup(step, length: int):
     return ops.exp(-5.0 * ops.square(1.0 - t))
 
 
-def location_and_confidence(y_pred, y, stride: int):
+def location_and_confidence(y_pred, y, stride: int, orientation_decode: str = "atan2"):
     """Position_loss: (location L2 loss, 3D-confidence BCE loss) from the gathered predictions."""
     ind = y["ind"]
     width = y_pred["hm"].shape[2]
@@ -86,7 +86,7 @@ def location_and_confidence(y_pred, y, stride: int):
     kps = ops.reshape(gather_cells(y_pred["hps"], ind), ops.shape(dims)[:2] + (decode.NUM_KEYPOINTS, 2)) + cells[:, :, None, :]
     kps = kps * float(stride)  # input pixels, the frame of P2
     P2 = ops.cast(y["P2"], "float32")
-    _, rotation_y = decode.rotation_y_from_rot(rot, kps[:, :, 8], P2)
+    _, rotation_y = decode.rotation_y_from_rot(rot, kps[:, :, 8], P2, orientation_decode)
     weights = ops.ones_like(kps[..., 0])
     location = geometry.solve_location_grm(kps, weights, dims, rotation_y, P2)
     mask = ops.cast(ops.sum(ops.cast(y["hps_mask"], "float32"), axis=-1) > 15.0, "float32")  # >= 8 keypoints
@@ -103,7 +103,7 @@ def location_and_confidence(y_pred, y, stride: int):
     return coor, prob_loss
 
 
-def total_loss(y_pred, y, stride: int, step, rampup_steps: int):
+def total_loss(y_pred, y, stride: int, step, rampup_steps: int, orientation_decode: str = "atan2"):
     """(weighted total, {term: value}) of one batch; see the module docstring."""
     y_pred = {k: ops.cast(v, "float32") for k, v in y_pred.items()}
     ind, reg_mask = y["ind"], ops.cast(y["reg_mask"], "float32")[..., None]
@@ -117,7 +117,7 @@ def total_loss(y_pred, y, stride: int, step, rampup_steps: int):
         "dim_loss": masked_l1(gather_cells(y_pred["dim"], ind), y["dim"], reg_mask),
         "rot_loss": multibin_loss(gather_cells(y_pred["rot"], ind), y["rotbin"], y["rotres"], y["rot_mask"]),
     }
-    terms["coor_loss"], terms["prob_loss"] = location_and_confidence(y_pred, y, stride)
+    terms["coor_loss"], terms["prob_loss"] = location_and_confidence(y_pred, y, stride, orientation_decode)
     ramp = exp_rampup(step, rampup_steps)
     coor_weight = ops.where(ramp < COOR_THRESHOLD, 0.0, ramp)
     total = sum(WEIGHTS[k] * terms[k] for k in WEIGHTS) + ramp * terms["prob_loss"] + coor_weight * terms["coor_loss"]

@@ -82,6 +82,7 @@ class RTM3D(ZooModel):
         deconv_filters: widths of the transposed-conv neck ((256, 256, 256)).
         deformable: DLA-34 neck with DCNv2 (True, the released model) or plain 3x3 convs (TFLite).
         geometry: "grm" (closed-form location, KM3D) or "gauss_newton" (RTM3D's iterative fit).
+        orientation_decode: "atan2" or "km3d" (the released code's atan(sin/cos), see decode.py).
         gauss_newton_iterations: fixed iteration count of the iterative fit.
         top_k: centres decoded per image (K = 100).
         keypoint_threshold: keypoint-heatmap peaks below it are not snapped to (0.1).
@@ -104,6 +105,7 @@ class RTM3D(ZooModel):
         deconv_filters: tuple[int, ...] = (256, 256, 256),
         deformable: bool = True,
         geometry: str = "grm",
+        orientation_decode: str = "atan2",
         gauss_newton_iterations: int = 10,
         top_k: int = 100,
         keypoint_threshold: float = 0.1,
@@ -143,7 +145,9 @@ class RTM3D(ZooModel):
         if not isinstance(y, dict) or "ind" not in y:
             return super().compute_loss(x, y, y_pred, sample_weight, training)
         step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else self.confidence_rampup_steps
-        total, terms = rtm3d_losses.total_loss(y_pred, y, self.stride, step, self.confidence_rampup_steps)
+        total, terms = rtm3d_losses.total_loss(
+            y_pred, y, self.stride, step, self.confidence_rampup_steps, self.orientation_decode
+        )
         for tracker in self.loss_trackers:
             tracker.update_state(terms[tracker.name])
         total = self._aggregate_additional_loss(total)
@@ -162,5 +166,5 @@ class RTM3D(ZooModel):
         heads = self(images, training=False)
         return decode_detections(
             heads, P2, self.stride, self.top_k, self.keypoint_threshold, self.center_threshold,
-            geometry or self.geometry, self.gauss_newton_iterations,
+            geometry or self.geometry, self.gauss_newton_iterations, self.orientation_decode,
         )  # fmt: skip

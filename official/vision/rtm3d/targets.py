@@ -36,7 +36,7 @@ def project_keypoints(dimensions: tf.Tensor, locations: tf.Tensor, rotation_y: t
     x, y, z = tf.constant(_X) * length, tf.constant(_Y) * h, tf.constant(_Z) * w  # (N, 9)
     c, s = tf.cos(rotation_y)[:, None], tf.sin(rotation_y)[:, None]
     points = tf.stack([c * x + s * z, y, -s * x + c * z], -1) + locations[:, None, :]
-    hom = tf.concatenate([points, tf.ones_like(points[..., :1])], -1)
+    hom = tf.concat([points, tf.ones_like(points[..., :1])], -1)
     uvw = tf.einsum("nkj,ij->nki", hom, tf.cast(P2, tf.float32))
     depth = uvw[..., 2]
     return uvw[..., :2] / tf.where(tf.abs(depth) < 1e-6, 1e-6, depth)[..., None], depth

@@ -6,7 +6,8 @@ evaluate_object_3d_offline.cpp, eval_class + computeStatistics + getThresholds:
    truth matched to a valid detection is a true positive whose score is kept.
 2. `get_thresholds` picks from those scores (sorted, descending) up to 41 scores whose recall
    (i+1)/n_gt best approaches the grid 0, 1/40, ..., 1 (a score is skipped when the next one's
-   recall is nearer the current grid point).
+   recall is nearer the current grid point). So a curve has at most one point per true positive:
+   with fewer than 41 valid objects even a perfect result stays below AP 100.
 3. For each of them, detections scoring below it are dropped and the frame is matched again: each
    ground truth takes the valid detection of largest overlap, else the first too-small ("ignored")
    one. Valid gt + valid det = TP (orientation similarity (1 + cos(alpha_gt - alpha_det)) / 2);

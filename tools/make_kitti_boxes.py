@@ -92,8 +92,9 @@ def camera_centre(p2: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _ground_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Per pixel: ground X, Z (metres; valid where `ground`), the ground mask, and the horizon row."""
+def _ground_grid(width: int, height: int) -> dict[str, Any]:
+    """Per-size constants: ground X, Z (metres, float32) of the pixels that see the ground, their flat
+    indices, the distance fade and fog of those pixels, and the sky's vertical blend [H, 1, 1]."""
     p2 = camera(width, height)["P2"]
     centre = camera_centre(p2)
     v, u = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -102,37 +103,43 @@ def _ground_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (CAMERA_HEIGHT - centre[1]) / dy
     ground = (dy > 1e-6) & (t * rays[..., 2] < 400.0)
-    x = np.where(ground, centre[0] + t * rays[..., 0], 0.0)
-    z = np.where(ground, centre[2] + t * rays[..., 2], 0.0)
+    x = (centre[0] + t * rays[..., 0])[ground].astype(np.float32)
+    z = (centre[2] + t * rays[..., 2])[ground].astype(np.float32)
     horizon = float(p2[1, 2])  # the vanishing row of the ground (optical axis parallel to it)
-    return x, z, ground, horizon
+    rows = np.arange(height, dtype=np.float32)[:, None, None]
+    return {
+        "x": x, "z": z, "index": np.flatnonzero(ground),
+        "fade": np.exp(-z / 40.0)[:, None], "fog": np.clip((z - 30.0) / 170.0, 0.0, 1.0)[:, None],
+        "sky_blend": np.clip(rows / max(horizon, 1.0), 0.0, 1.0),
+    }  # fmt: skip
 
 
 def _background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """Road, verges and sky, float32 [H, W, 3] 0-255."""
-    x, z, ground, horizon = _ground_grid(width, height)
-    road = rng.uniform(70, 125) * np.array([1.0, 1.0, 1.0]) + rng.uniform(-8, 8, 3)
-    grass = np.array([rng.uniform(40, 90), rng.uniform(90, 140), rng.uniform(30, 70)])
+    grid = _ground_grid(width, height)
+    x, z = grid["x"], grid["z"]
+    road = (rng.uniform(70, 125) + rng.uniform(-8, 8, 3)).astype(np.float32)
+    grass = np.array([rng.uniform(40, 90), rng.uniform(90, 140), rng.uniform(30, 70)], np.float32)
     half_road = rng.uniform(4.0, 8.0)
     road_x = rng.uniform(-2.0, 2.0)
     tile = rng.uniform(1.0, 2.5)
     phase = rng.uniform(0, tile, 2)
     checker = ((np.floor((x + phase[0]) / tile) + np.floor((z + phase[1]) / tile)) % 2) * 2.0 - 1.0
     on_road = np.abs(x - road_x) < half_road
-    base = np.where(on_road[..., None], road, grass)
-    texture = checker[..., None] * rng.uniform(6, 16)
-    lanes = np.zeros_like(x, bool)
+    ground_rgb = np.where(on_road[:, None], road, grass)
+    ground_rgb += (checker * np.float32(rng.uniform(6, 16)))[:, None] * grid["fade"]
+    dashes = ((z + phase[1]) % 6.0) < 3.0
+    lanes = np.zeros_like(on_road)
     for lane in road_x + half_road * np.array([-0.95, 0.0, 0.95]):
-        lanes |= (np.abs(x - lane) < 0.08) & (((z + phase[1]) % 6.0) < 3.0)
-    ground_rgb = base + texture * np.exp(-z / 40.0)[..., None]
-    ground_rgb = np.where((lanes & on_road)[..., None], np.array([225.0, 225.0, 210.0]), ground_rgb)
-    fog = np.clip((z - 30.0) / 170.0, 0.0, 1.0)[..., None]
-    sky_top, sky_low = np.array([rng.uniform(60, 120), rng.uniform(110, 160), rng.uniform(190, 240)]), 215.0
-    rows = np.arange(height, dtype=np.float64)[:, None, None]
-    sky = sky_top + (sky_low - sky_top) * np.clip(rows / max(horizon, 1.0), 0.0, 1.0)
-    sky = np.broadcast_to(sky, (height, width, 3))
-    ground_rgb = ground_rgb * (1 - fog) + sky_low * fog
-    return np.where(ground[..., None], ground_rgb, sky).astype(np.float32)
+        lanes |= np.abs(x - lane) < 0.08
+    ground_rgb[lanes & dashes & on_road] = (225.0, 225.0, 210.0)
+    sky_top = np.array([rng.uniform(60, 120), rng.uniform(110, 160), rng.uniform(190, 240)], np.float32)
+    sky_low = np.float32(215.0)
+    image = np.empty((height, width, 3), np.float32)
+    image[:] = sky_top + (sky_low - sky_top) * grid["sky_blend"]
+    fog = grid["fog"]
+    image.reshape(-1, 3)[grid["index"]] = ground_rgb * (1 - fog) + sky_low * fog
+    return image
 
 
 def _sample_object(cls: str, depth_range: tuple[float, float], p2: np.ndarray, width: int,
@@ -297,7 +304,7 @@ def render_frame(
             dimensions=tuple(float(v) for v in obj["dims"]), location=tuple(float(v) for v in obj["loc"]),
             rotation_y=float(obj["ry"]),
         ))  # fmt: skip
-    pixels = np.asarray(canvas, np.float32) + rng.normal(0.0, 3.0, (height, width, 3))
+    pixels = np.asarray(canvas, np.float32) + 3.0 * rng.standard_normal((height, width, 3), np.float32)
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8), labels + dontcare, calib
 
 

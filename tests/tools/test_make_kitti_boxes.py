@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from official.core.errors import UserError
-from official.data import kitti
+from official.data import kitti, mono3d_augment
 from official.data.kitti_format import read_calib_file, read_label_file, read_split
 from official.data.kitti_geometry import alpha_from_rotation_y, box2d_from_3d
 from tools import make_kitti_boxes as mkb
@@ -54,6 +54,12 @@ def test_layout_and_reader(generated):
     np.testing.assert_allclose(p2[0, 0], 721.5377 * W / 1242, rtol=1e-6)
     np.testing.assert_allclose(p2[:2, 2], [609.5593 * W / 1242, 172.854 * H / 375], rtol=1e-6)
     np.testing.assert_allclose(p2[0, 3], 44.85728 * W / 1242, rtol=1e-6)
+    # the generated frames go through the KM3D input transform
+    batch = mono3d_augment.mono3d_dataset(
+        kitti.kitti_dataset(train), training=True, seed=0, input_size=(64, 224)
+    )
+    out = next(iter(batch.batch(4)))
+    assert out["image"].shape == (4, 64, 224, 3) and out["P2"].shape == (4, 3, 4)
 
 
 def test_labels_agree_with_the_camera(generated):

@@ -60,6 +60,23 @@ def _prepare(keypoints, weights, dimensions):
     return keypoints, weights, dimensions, dtype
 
 
+def solve_3x3(matrix, rhs, eps: float = 1e-12):
+    """x with matrix @ x = rhs for (..., 3, 3) and (..., 3), by the adjugate (Cramer's rule).
+
+    Never raises: a (near-)singular system, such as a padded object row whose keypoints are all zero,
+    gets its determinant clamped away from 0 and a finite (meaningless) answer, where TensorFlow's
+    MatrixSolve would stop the whole batch with "Input matrix is not invertible".
+    """
+    m = matrix
+    c0 = ops.cross(m[..., 1, :], m[..., 2, :])
+    c1 = ops.cross(m[..., 2, :], m[..., 0, :])
+    c2 = ops.cross(m[..., 0, :], m[..., 1, :])
+    det = ops.sum(m[..., 0, :] * c0, axis=-1)
+    det = ops.where(ops.abs(det) < eps, ops.where(det < 0, -eps, eps), det)
+    adjugate = ops.stack([c0, c1, c2], axis=-1)  # inverse = adjugate / det
+    return ops.einsum("...ij,...j->...i", adjugate, rhs) / det[..., None]
+
+
 def solve_location_grm(keypoints, weights, dimensions, rotation_y, P2, ridge: float = 1e-9):
     """Bottom-centre location (B, ..., 3) by weighted linear least squares (KM3D's GRM, full P2).
 
@@ -82,7 +99,7 @@ def solve_location_grm(keypoints, weights, dimensions, rotation_y, P2, ridge: fl
     normal = ops.einsum("...ni,...n,...nj->...ij", coef, w, coef)
     normal = normal + ridge * ops.eye(3, dtype=dtype)
     target = ops.einsum("...ni,...n->...i", coef, w * rhs)
-    return ops.linalg.solve(normal, target[..., None])[..., 0]
+    return solve_3x3(normal, target)
 
 
 def _residuals_and_jacobian(params, keypoints, sqrt_w, P, dims_prior, yaw_prior, sqrt_ld, sqrt_lo):
@@ -208,7 +225,10 @@ def solve_box_gauss_newton(
         jtj = ops.einsum("...ni,...nj->...ij", jac, jac)
         grad = ops.einsum("...ni,...n->...i", jac, r)
         diag = ops.diagonal(jtj, axis1=-2, axis2=-1)
-        damped = jtj + mu[..., None, None] * (eye * diag[..., None, :]) + 1e-9 * eye
+        # A trace-relative ridge keeps the system positive definite in float32 (TF's MatrixSolve raises
+        # on an exactly singular matrix, e.g. padded rows).
+        ridge = 1e-7 * ops.sum(diag, axis=-1) + 1e-9
+        damped = jtj + mu[..., None, None] * (eye * diag[..., None, :]) + ridge[..., None, None] * eye
         trial = params + ops.linalg.solve(damped, -grad[..., None])[..., 0]
         r_new, jac_new = evaluate(trial)
         cost_new = ops.sum(r_new * r_new, axis=-1)

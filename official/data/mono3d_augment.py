@@ -51,6 +51,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 KM3D_SCALES = tuple(float(v) for v in np.arange(0.6, 1.4, 0.1))  # 0.6 .. 1.3, as np.random.choice draws
 KM3D_BORDER = 128
 KM3D_INPUT_SIZE = (384, 1280)  # (input_h, input_w), KITTIHP.default_resolution
+FLIPPED_KEYS = (
+    "image",
+    "P2",
+    "gt_locations",
+    "gt_rotation_y",
+    "gt_alpha",
+    "gt_boxes2d",
+)  # flip_example changes
 
 
 def _seed(seed: Any) -> tf.Tensor:
@@ -186,7 +194,10 @@ def mono3d_transform(
         seeds = tf.random.experimental.stateless_split(_seed(seed), 3)
         flipped = tf.random.stateless_uniform([], seeds[0]) < flip_prob
         mirrored = flip_example(example)
-        example = {k: tf.cond(flipped, lambda k=k: mirrored[k], lambda k=k: example[k]) for k in example}
+        example = {
+            k: tf.cond(flipped, lambda k=k: mirrored[k], lambda k=k: example[k]) if k in FLIPPED_KEYS else v
+            for k, v in example.items()
+        }
         center, scale = random_center_scale(image_size, seeds[1], scales, border)
     else:
         flipped = tf.constant(False)

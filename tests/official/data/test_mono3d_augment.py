@@ -89,6 +89,8 @@ def test_flip_projects_onto_mirrored_image():
         np.stack([W - 1 - box[:, 2], box[:, 1], W - 1 - box[:, 0], box[:, 3]], 1),
     )
     assert not out["gt_boxes2d"].numpy()[4:].any() and not out["gt_locations"].numpy()[4:].any()
+    changed = {k for k in ex if not np.array_equal(np.asarray(out[k]), np.asarray(ex[k]))}
+    assert changed == set(aug.FLIPPED_KEYS)  # mono3d_transform selects exactly these under tf.cond
     # flipping twice is the identity
     twice = aug.flip_example(out)
     for key in ("image", "P2", "gt_locations", "gt_boxes2d"):

@@ -135,19 +135,28 @@ class DepthwiseUpsample(ZooLayer):
 
 
 
-def _ida_up(feats: list, start: int, end: int, out_ch: int, factors: list[int], name: str, bn: dict) -> None:
-    """IDAUp: feats[i] = node(up(proj(feats[i])) + feats[i - 1]) for i in (start, end), in place."""
+def _ida_up(
+    feats: list, start: int, end: int, out_ch: int, factors: list[int], name: str, bn: dict, block=conv_bn
+) -> None:
+    """IDAUp: feats[i] = node(up(proj(feats[i])) + feats[i - 1]) for i in (start, end), in place.
+
+    `block(x, filters, kernel, stride, name, bn)` builds proj and node (3x3 conv + BN + ReLU here;
+    the DCN neck of dla_dcn.py passes DCN + BN + ReLU).
+    """
     for i in range(start + 1, end):
         k = i - start
-        y = conv_bn(feats[i], out_ch, 3, 1, f"{name}_proj{k}", bn)
+        y = block(feats[i], out_ch, 3, 1, f"{name}_proj{k}", bn)
         if factors[k] > 1:
             y = DepthwiseUpsample(factors[k], name=f"{name}_up{k}")(y)
         y = layers.Add(name=f"{name}_sum{k}")([y, feats[i - 1]])
-        feats[i] = conv_bn(y, out_ch, 3, 1, f"{name}_node{k}", bn)
+        feats[i] = block(y, out_ch, 3, 1, f"{name}_node{k}", bn)
 
 
-def dla_up_neck(levels: list, channels: list[int], bn: dict, name: str = "neck"):
-    """DLA-up then IDA-up over `levels` (stride 4, 8, 16, 32 maps) -> the fused stride-4 map."""
+def dla_up_neck(levels: list, channels: list[int], bn: dict, name: str = "neck", block=conv_bn):
+    """DLA-up then IDA-up over `levels` (stride 4, 8, 16, 32 maps) -> the fused stride-4 map.
+
+    `block` builds every proj / node of the IDA-ups (see `_ida_up`).
+    """
     feats = list(levels)
     n = len(feats)
     chans = list(channels)
@@ -156,13 +165,30 @@ def dla_up_neck(levels: list, channels: list[int], bn: dict, name: str = "neck")
     for i in range(n - 1):
         j = n - i - 2
         factors = [s // scales[j] for s in scales[j:]]
-        _ida_up(feats, j, n, chans[j], factors, f"{name}_dla_ida{i}", bn)
+        _ida_up(feats, j, n, chans[j], factors, f"{name}_dla_ida{i}", bn, block)
         outs.insert(0, feats[-1])
         for t in range(j + 1, n):
             scales[t] = scales[j]
     fused = outs[: n - 1]  # CPNDet last_level=5: levels 2..4 of the DLA-up outputs
-    _ida_up(fused, 0, len(fused), chans[0], [2**i for i in range(len(fused))], f"{name}_ida", bn)
+    _ida_up(fused, 0, len(fused), chans[0], [2**i for i in range(len(fused))], f"{name}_ida", bn, block)
     return fused[-1]
+
+
+def dla_levels(inputs, channels=DLA34_CHANNELS, levels=DLA34_LEVELS, bn: dict | None = None) -> dict:
+    """The DLA backbone on a (B, H, W, 3) tensor -> {"P2".."P5": stride 4, 8, 16, 32 level outputs}."""
+    bn = {"momentum": 0.9, "epsilon": 1e-5} if bn is None else bn
+    x = conv_bn(inputs, channels[0], 7, 1, "base", bn)
+    x = conv_bn(x, channels[0], 3, 1, "level0", bn)
+    for i in range(1, levels[0]):
+        x = conv_bn(x, channels[0], 3, 1, f"level0_{i}", bn)
+    x = conv_bn(x, channels[1], 3, 2, "level1", bn)
+    for i in range(1, levels[1]):
+        x = conv_bn(x, channels[1], 3, 1, f"level1_{i}", bn)
+    outputs = {}
+    for lvl in range(2, 6):
+        x = tree(x, levels[lvl], channels[lvl - 1], channels[lvl], 2, lvl > 2, 0, f"level{lvl}", bn)
+        outputs[f"P{lvl}"] = x
+    return outputs
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
@@ -191,17 +217,7 @@ class DLABackbone(ZooModel):
             raise ValueError(f"DLABackbone: channels and levels need 6 entries, got {channels} and {levels}")
         bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
         inputs = keras.Input(shape=tuple(input_shape), name="images")
-        x = conv_bn(inputs, channels[0], 7, 1, "base", bn)
-        x = conv_bn(x, channels[0], 3, 1, "level0", bn)
-        for i in range(1, levels[0]):
-            x = conv_bn(x, channels[0], 3, 1, f"level0_{i}", bn)
-        x = conv_bn(x, channels[1], 3, 2, "level1", bn)
-        for i in range(1, levels[1]):
-            x = conv_bn(x, channels[1], 3, 1, f"level1_{i}", bn)
-        outputs = {}
-        for lvl in range(2, 6):
-            x = tree(x, levels[lvl], channels[lvl - 1], channels[lvl], 2, lvl > 2, 0, f"level{lvl}", bn)
-            outputs[f"P{lvl}"] = x
+        outputs = dla_levels(inputs, channels, levels, bn)
         if with_neck:
             outputs["P2_fused"] = dla_up_neck([outputs[f"P{i}"] for i in range(2, 6)], list(channels[2:]), bn)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)

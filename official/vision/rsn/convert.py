@@ -41,19 +41,19 @@ with a message saying so.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from official.core.checkpoint_convert import (
     ConversionError,
     ConversionReport,
+    assign_strict,
+    check_destination,
     read_pytorch_checkpoint,
+    save_converted,
+    to_arrays,
+    torch_conv,
     unwrap_state_dict,
 )
 from official.vision.rsn.model import RSN
@@ -67,9 +67,6 @@ __all__ = [
     "module_map",
     "weight_map",
 ]
-
-OUTPUT_FILES = ("model.weights.h5", "model.keras", "conversion.json")
-
 
 def module_map(model: RSN) -> list[tuple[str, str]]:
     """(official conv_bn_relu module path, Keras layer prefix) in the official state-dict order."""
@@ -107,10 +104,6 @@ def module_map(model: RSN) -> list[tuple[str, str]]:
     return pairs
 
 
-def _torch_conv(w: np.ndarray) -> np.ndarray:
-    return np.transpose(w, (2, 3, 1, 0))
-
-
 def weight_map(model: RSN) -> list[tuple[str, Any, Any]]:
     """(official key, Keras variable, layout transform or None) for every weight the checkpoint fills."""
     entries = []
@@ -118,7 +111,7 @@ def weight_map(model: RSN) -> list[tuple[str, Any, Any]]:
         conv = model.get_layer(f"{prefix}_conv")
         bn = model.get_layer(f"{prefix}_bn")
         entries += [
-            (f"{module}.conv.weight", conv.kernel, _torch_conv),
+            (f"{module}.conv.weight", conv.kernel, torch_conv),
             (f"{module}.conv.bias", conv.bias, None),
             (f"{module}.bn.weight", bn.gamma, None),
             (f"{module}.bn.bias", bn.beta, None),
@@ -128,62 +121,23 @@ def weight_map(model: RSN) -> list[tuple[str, Any, Any]]:
     return entries
 
 
-def _torch_shape(keras_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The PyTorch shape a Keras conv kernel (kh, kw, in, out) comes from: (out, in, kh, kw)."""
-    return tuple(keras_shape[i] for i in (3, 2, 0, 1)) if len(keras_shape) == 4 else tuple(keras_shape)
-
-
 def load_state_dict(model: RSN, state_dict: Mapping[str, Any]) -> ConversionReport:
     """Writes an official RSN state dict (arrays or torch tensors) into `model`; strict in both directions.
 
     Raises ConversionError (one line) naming the first missing key, the first unexpected key or a key
     whose shape does not fit; `model` is only written once every check has passed.
     """
-    arrays = {
-        k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state_dict.items()
-    }
+    arrays = to_arrays(state_dict)
     if any(k.startswith(("backbone.", "head.")) for k in arrays):
         raise ConversionError(
             "this looks like an mmpose checkpoint (backbone.* / head.* keys); only the authors' RSN "
             "checkpoints (top.*, stage{i}.*) convert"
         )
-    skipped = sorted(k for k in arrays if k.endswith(".num_batches_tracked"))
-    entries = weight_map(model)
-    expected = {key for key, _, _ in entries}
-    missing = [key for key, _, _ in entries if key not in arrays]
-    if missing:
-        raise ConversionError(
-            f"checkpoint has no '{missing[0]}' ({len(missing)} of {len(entries)} tensors missing: "
-            "a checkpoint of another variant?)"
-        )
-    unexpected = [k for k in arrays if k not in expected and k not in skipped]
-    if unexpected:
-        raise ConversionError(
-            f"checkpoint tensor '{unexpected[0]}' has no place in the model ({len(unexpected)} unexpected "
-            "tensors: more stages or blocks than the model?)"
-        )
-    values = []
-    for key, variable, transform in entries:
-        value = arrays[key]
-        converted = transform(value) if transform is not None else value
-        if tuple(converted.shape) != tuple(variable.shape):
-            raise ConversionError(
-                f"'{key}' has shape {tuple(value.shape)}, the model expects "
-                f"{_torch_shape(tuple(variable.shape))} (Keras {variable.path} {tuple(variable.shape)})"
-            )
-        values.append(converted)
-    written = {id(variable) for _, variable, _ in entries}
-    unwritten = [v.path for v in model.weights if id(v) not in written]
-    if unwritten:
-        raise ConversionError(
-            f"{len(unwritten)} model weights have no official tensor, first {unwritten[0]} "
-            "(the released RSN has no PRM: build it with use_prm=False)"
-        )
-    assigned = {}
-    for (key, variable, _), value in zip(entries, values, strict=True):
-        variable.assign(value.astype(variable.dtype))
-        assigned[key] = variable.path
-    return ConversionReport(assigned, skipped)
+    return assign_strict(model, weight_map(model), arrays, {
+        "missing": ": a checkpoint of another variant?",
+        "unexpected": ": more stages or blocks than the model?",
+        "unwritten": " (the released RSN has no PRM: build it with use_prm=False)",
+    })
 
 
 def infer_model_kwargs(state_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,31 +146,6 @@ def infer_model_kwargs(state_dict: Mapping[str, Any]) -> dict[str, Any]:
         if key.endswith(".res_conv2.conv.weight"):
             return {"num_keypoints": int(value.shape[0])}
     return {}
-
-
-def _save_outputs(model: RSN, dst: str, payload: dict[str, Any]) -> dict[str, str]:
-    """Writes OUTPUT_FILES into a temp folder next to `dst`, then moves them in (nothing half-written).
-
-    A new `dst` is one rename of the whole folder; into an existing folder each file is one rename, made
-    only after all three are complete.
-    """
-    dst = os.path.abspath(dst)
-    parent = os.path.dirname(dst)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(dst)}.tmp-", dir=parent)
-    try:
-        model.save_weights(os.path.join(tmp, "model.weights.h5"))
-        model.save(os.path.join(tmp, "model.keras"))
-        with open(os.path.join(tmp, "conversion.json"), "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=1, default=str)
-        if not os.path.exists(dst):
-            os.rename(tmp, dst)
-        else:
-            for name in OUTPUT_FILES:
-                os.replace(os.path.join(tmp, name), os.path.join(dst, name))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return {name: os.path.join(dst, name) for name in OUTPUT_FILES}
 
 
 def convert_pytorch(
@@ -234,8 +163,7 @@ def convert_pytorch(
     """
     from official.core import registry
 
-    if os.path.exists(dst) and not os.path.isdir(dst):
-        raise ConversionError(f"--dst={dst} exists and is not a folder")
+    check_destination(dst)
     state = unwrap_state_dict(read_pytorch_checkpoint(src, allow_pickle), checkpoint_key)
     model = registry.create_model(model_name, **{**infer_model_kwargs(state), **overrides})
     if not isinstance(model, RSN):
@@ -250,7 +178,7 @@ def convert_pytorch(
         "config": model.get_config(),
         **report.to_json(),
     }
-    outputs = _save_outputs(model, dst, payload)
+    outputs = save_converted(model, dst, payload)
     return {"tensors": len(report.assigned), "skipped": len(report.skipped), "outputs": outputs}
 
 

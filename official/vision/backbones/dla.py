@@ -12,7 +12,8 @@ down, each step projecting (3x3 conv + BN + ReLU), upsampling with a depthwise t
 then folds the stride 8 and 16 results into the stride-4 map (64 channels for DLA-34).
 Strided convs pad explicitly (PyTorch's symmetric padding) so official weights map one to one.
 Outputs (channels-last): {"P2".."P5": level outputs, "P2_fused": the neck's stride-4 map when
-`with_neck`}; `pyramid_outputs` holds the same dict.
+`with_neck`}; `pyramid_outputs` holds the same dict. `dla_levels` builds the backbone on a tensor and
+`dla_up_neck(..., block=...)` takes the proj/node block, so dla_dcn.py (KM3D's deformable neck) reuses both.
 """
 
 from __future__ import annotations

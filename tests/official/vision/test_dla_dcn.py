@@ -7,6 +7,10 @@ dim 3, prob 1, reg 2, hm_hp 9, hp_offset 2}, its DCN replaced by a module with D
 heads, so 19,211,168 in the trunk (base 15,270,832 + dla_up 3,515,012 + ida_up 425,324), 16 DCNs with
 638,064 offset/mask-conv parameters. 41,728 of the trunk's are the `project` 1x1 conv + BN of the outer
 level-3 (64->128) and level-4 (128->256) trees, created by PyTorch but never used in forward.
+
+Not here (it needs the official code, which stays out of the repo): a one-off forward comparison of
+the official trunk (DCN stand-in running DCN.forward with a grid_sample DCN op) and DLA34DCNSeg with
+the same random weights mapped by name, 64x192, mean |offset| 2: max |diff| 2.1e-6.
 """
 
 from __future__ import annotations

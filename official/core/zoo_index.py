@@ -16,6 +16,8 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.cpn",
     "official.tasks.keypoints",
     "official.vision.rsn",
+    "official.tasks.mono3d",
+    "official.vision.rtm3d",
 )
 
 _imported = False

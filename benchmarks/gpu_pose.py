@@ -362,11 +362,11 @@ def run_peer(name: str, args: argparse.Namespace) -> dict:
     return result
 
 
-def run_peer_process(name: str, argv: list[str], timeout: float | None) -> dict:
-    """`name` in a child process of its own (this script with --in_process --peers name)."""
+def run_peer_process(name: str, argv: list[str], timeout: float | None, script: str = __file__) -> dict:
+    """`name` in a child process of its own (`script`, this one by default, with --in_process --peers name)."""
     fd, tmp = tempfile.mkstemp(prefix=f"rsn_gpu_{name}-", suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, os.path.abspath(__file__), *argv, "--in_process", "--peers", name, "--out", tmp,
+    cmd = [sys.executable, os.path.abspath(script), *argv, "--in_process", "--peers", name, "--out", tmp,
            "--md", os.devnull]
     partial = tmp + ".partial"
     t0 = time.perf_counter()

@@ -241,7 +241,7 @@ def _colours(cls: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def render_frame(
-    width: int, height: int, rng: np.random.Generator, max_objects: int = 4
+    width: int, height: int, rng: np.random.Generator, max_objects: int = 4, max_depth: float = DEPTH_RANGE[1]
 ) -> tuple[np.ndarray, list[KittiObject], dict[str, np.ndarray]]:
     """One frame: uint8 [H, W, 3] image, its label_2 objects (DontCare last) and its calibration."""
     calib = camera(width, height)
@@ -252,7 +252,7 @@ def render_frame(
     for _attempt in range(60):
         if len(objects) == target:
             break
-        obj = _sample_object(str(rng.choice(CLASSES, p=CLASS_PROBS)), DEPTH_RANGE, p2, width, rng)
+        obj = _sample_object(str(rng.choice(CLASSES, p=CLASS_PROBS)), (DEPTH_RANGE[0], max_depth), p2, width, rng)
         if _overlaps(obj, objects):
             continue
         box = box2d_from_3d(obj["dims"], obj["loc"], obj["ry"], p2)
@@ -332,6 +332,7 @@ def _convex_hull(points: np.ndarray) -> list[int]:
 def write_kitti_boxes(
     out_dir: str, num_train: int, num_val: int, seed: int = 0, width: int = 448, height: int = 136,
     max_objects: int = 4, overwrite: bool = False, progress: Callable[[int, int], None] | None = None,
+    max_depth: float = DEPTH_RANGE[1],
 ) -> dict[str, Any]:  # fmt: skip
     """Writes the set (module docstring) atomically; returns counts {"train", "val", per-class objects}."""
     if not 160 <= width <= 2048 or not 48 <= height <= 1024:
@@ -342,6 +343,8 @@ def write_kitti_boxes(
         )
     if not 1 <= max_objects <= 8:
         raise BadValueError(f"max_objects: expected 1-8, got {max_objects}")
+    if not DEPTH_RANGE[0] + 2.0 <= max_depth <= 80.0:
+        raise BadValueError(f"max_depth: expected {DEPTH_RANGE[0] + 2.0:g}-80 m, got {max_depth:g}")
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not overwrite:
         raise UserError(f"{out_dir}: already exists (pass --overwrite to replace it)")
@@ -360,7 +363,7 @@ def write_kitti_boxes(
             ids[split] = []
             for i in range(count):
                 rng = np.random.default_rng([seed, split_index, i])
-                pixels, labels, calib = render_frame(width, height, rng, max_objects)
+                pixels, labels, calib = render_frame(width, height, rng, max_objects, max_depth)
                 frame_id = f"{frame:06d}"
                 Image.fromarray(pixels).save(
                     os.path.join(folders["image_2"], f"{frame_id}.png"), compress_level=1
@@ -406,6 +409,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("width", 448, "Image width in pixels (KITTI is 1242; the camera is scaled to it).")
     flags.DEFINE_integer("height", 136, "Image height in pixels (KITTI is 375; keep ~width / 3.3).")
     flags.DEFINE_integer("max_objects", 4, "Labelled objects per frame: 1 to this many (1-8).")
+    flags.DEFINE_float("max_depth", DEPTH_RANGE[1], f"Farthest object depth in metres (objects stand {DEPTH_RANGE[0]:g} m to this far).")
     flags.DEFINE_boolean(
         "overwrite", False, "Replace an existing --out folder (only once the new set is complete)."
     )
@@ -424,7 +428,7 @@ def main(argv: list[str]) -> None:
     start = time.time()
     counts = write_kitti_boxes(
         FLAGS.out, FLAGS.num_train, FLAGS.num_val, FLAGS.seed, FLAGS.width, FLAGS.height, FLAGS.max_objects,
-        FLAGS.overwrite, progress,
+        FLAGS.overwrite, progress, FLAGS.max_depth,
     )  # fmt: skip
     objects = ", ".join(f"{c} {counts[c]}" for c in (*CLASSES, "DontCare"))
     print(f"wrote {FLAGS.out}: {counts['train']} train + {counts['val']} val frames ({objects}) "

@@ -87,7 +87,10 @@ def _verify_saved_model(path: str, checks: list[tuple[str, dict, dict]], atol: f
             raise ExportError(f"SavedModel: signature {signature!r} missing (has {list(loaded.signatures)})")
         outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
         for key, want in expected.items():
-            diff = float(np.max(np.abs(outputs[key].numpy() - want)))
+            got = outputs[key].numpy()
+            if got.dtype == bool:  # masks: any flipped entry counts as a difference of 1
+                got, want = got.astype(np.float32), np.asarray(want).astype(np.float32)
+            diff = float(np.max(np.abs(got - want))) if got.size else 0.0
             report[f"{signature}/{key}"] = diff
             if not diff <= atol:
                 raise ExportError(f"SavedModel {signature}/{key}: max |difference| {diff:.3g} > {atol:.3g}")

@@ -40,8 +40,8 @@ def box_keypoints_3d(dimensions, location, rotation_y) -> np.ndarray:
     dimensions (..., 3) = (h, w, l); location (..., 3); rotation_y (...).
     """
     dims = np.asarray(dimensions, dtype=np.float64)
-    h, w, l = dims[..., 0:1], dims[..., 1:2], dims[..., 2:3]
-    local = np.stack([_X * l, _Y * h, _Z * w], -1)  # (..., 9, 3)
+    h, w, length = dims[..., 0:1], dims[..., 1:2], dims[..., 2:3]
+    local = np.stack([_X * length, _Y * h, _Z * w], -1)  # (..., 9, 3)
     rot = rotation_y_matrix(rotation_y)
     return np.einsum("...ij,...kj->...ki", rot, local) + np.asarray(location, dtype=np.float64)[..., None, :]
 

@@ -156,9 +156,11 @@ def km3d_border(border: int, size: tf.Tensor) -> tf.Tensor:
 
 
 def random_center_scale(
-    image_size: tf.Tensor, seed: tf.Tensor, scales: tuple[float, ...] = KM3D_SCALES, border: int = KM3D_BORDER
+    image_size: tf.Tensor, seed: tf.Tensor, scales: tuple[float, ...] = KM3D_SCALES, border: int = KM3D_BORDER,
+    random_center: bool = True,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """KM3D's random crop: s = max(H, W) * choice(scales), c integers in [border, size - border)."""
+    """KM3D's random crop: s = max(H, W) * choice(scales), c integers in [border, size - border)
+    (the image centre when `random_center` is False: scale jitter only)."""
     seeds = tf.random.experimental.stateless_split(seed, 3)
     h, w = image_size[0], image_size[1]
     pick = tf.random.stateless_uniform([], seeds[0], 0, len(scales), dtype=tf.int32)
@@ -166,6 +168,8 @@ def random_center_scale(
     bw, bh = km3d_border(border, w), km3d_border(border, h)
     cx = tf.random.stateless_uniform([], seeds[1], bw, tf.maximum(w - bw, bw + 1), dtype=tf.int32)
     cy = tf.random.stateless_uniform([], seeds[2], bh, tf.maximum(h - bh, bh + 1), dtype=tf.int32)
+    if not random_center:
+        return eval_center_scale(image_size)[0], s
     return tf.cast(tf.stack([cx, cy]), tf.float32), s
 
 
@@ -185,6 +189,7 @@ def mono3d_transform(
     border: int = KM3D_BORDER,
     color_jitter: float = 0.0,
     normalize: bool = True,
+    random_center: bool = True,
 ) -> dict[str, tf.Tensor]:
     """One `kitti_dataset` example -> network input (module docstring). `seed`: None, int or [2] tensor."""
     input_size = (int(input_size[0]), int(input_size[1]))
@@ -198,7 +203,7 @@ def mono3d_transform(
             k: tf.cond(flipped, lambda k=k: mirrored[k], lambda k=k: example[k]) if k in FLIPPED_KEYS else v
             for k, v in example.items()
         }
-        center, scale = random_center_scale(image_size, seeds[1], scales, border)
+        center, scale = random_center_scale(image_size, seeds[1], scales, border, random_center)
     else:
         flipped = tf.constant(False)
         center, scale = eval_center_scale(image_size)

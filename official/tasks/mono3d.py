@@ -67,7 +67,7 @@ class Mono3dTask(Task):
         return mono3d_augment.mono3d_dataset(
             ds, training, seed=self.config.runtime.seed if training else None, input_size=tuple(data.input_size),
             flip_prob=data.flip_prob, scales=tuple(data.scales), border=data.border, color_jitter=data.color_jitter,
-            normalize=False,
+            normalize=False, random_center=data.random_center,
         )  # fmt: skip
 
     def build_inputs(self, data, training, global_batch_size, input_context=None):
@@ -213,9 +213,8 @@ class Mono3dTask(Task):
         def serve(images: tf.Tensor, P2: tf.Tensor) -> dict[str, tf.Tensor]:
             image_size = tf.shape(images)[1:3]
             center, scale = mono3d_augment.eval_center_scale(image_size)
-            affine = mono3d_augment.input_affine(center, scale, size)  # (2, 3) original -> input
-            inputs = tf.map_fn(lambda im: warp_affine(im, affine, size), tf.cast(images, tf.float32))
-            a3 = tf.concat([affine, [[0.0, 0.0, 1.0]]], 0)
+            a3 = tf.cast(mono3d_augment.input_affine(center, scale, size), tf.float32)  # original -> input
+            inputs = tf.map_fn(lambda im: warp_affine(im, a3[:2], size), tf.cast(images, tf.float32))
             dets = model.detect(inputs, tf.einsum("ij,bjk->bik", a3, tf.cast(P2, tf.float32)), geometry=geometry)
             inv = tf.linalg.inv(a3)
             corners = tf.stack([dets["boxes2d"][..., 0:2], dets["boxes2d"][..., 2:4]], -2)

@@ -24,6 +24,7 @@ class Mono3dDataConfig(DataConfig):
     flip_prob: float = 0.5  # training: horizontal flip probability (exact in 3D, P2 mirrored)
     scales: tuple[float, ...] = KM3D_SCALES  # training: random crop scale factors of max(H, W)
     border: int = 128  # training: random crop centres keep this far from the border (KM3D _get_border)
+    random_center: bool = True  # training: random crop centre (KM3D); False = image centre, scale jitter only
 
 
 @dataclasses.dataclass

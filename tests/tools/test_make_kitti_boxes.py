@@ -143,3 +143,13 @@ def test_cli(tmp_path):
     assert len(os.listdir(out / "training" / "image_2")) == 3
     again = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_max_depth_bounds_the_objects(tmp_path):
+    out = str(tmp_path / "near")
+    mkb.write_kitti_boxes(out, num_train=6, num_val=0, seed=1, width=W, height=H, max_depth=12.0)
+    depths = [o.location[2] for i in range(6) for o in read_label_file(os.path.join(out, "training", "label_2", f"{i:06d}.txt"))
+              if o.type != "DontCare"]
+    assert depths and max(depths) <= 12.0 + 1e-6
+    with pytest.raises(Exception, match="max_depth"):
+        mkb.write_kitti_boxes(str(tmp_path / "bad"), num_train=1, num_val=0, max_depth=3.0)

@@ -162,6 +162,28 @@ class Mono3dTask(Task):
         self.check_tide(tide)
         return self._evaluate_batches(self._detector(model), dataset, steps, predictions_out)
 
+    def evaluate_predict_fn(self, predict_fn: Callable, dataset, steps: int | None = None, tide: bool = False,
+                            predictions_out: str | None = None) -> dict[str, Any]:
+        """KITTI AP of an artifact holding the network body (TFLite): its concatenated head maps are split
+        and decoded on the host with the model config's decoding settings."""
+        from official.vision.rtm3d.decode import decode_detections
+        from official.vision.rtm3d.model import head_channels
+
+        self.check_tide(tide)
+        m = self.config.model
+        sizes = head_channels(self.config.task.num_classes)
+
+        def detect(images, P2):
+            body = np.asarray(predict_fn(np.asarray(images, np.float32)), np.float32)
+            splits = np.cumsum([sizes[name] for name in BODY_HEADS])[:-1]
+            heads = dict(zip(BODY_HEADS, np.split(body, splits, axis=-1), strict=True))
+            stride = int(self.config.eval_data.input_size[0]) // body.shape[1]
+            return decode_detections(heads, np.asarray(P2), stride, m.top_k, m.keypoint_threshold, m.center_threshold,
+                                     self.config.task.geometry or m.geometry, m.gauss_newton_iterations,
+                                     m.orientation_decode)
+
+        return self._evaluate_batches(detect, dataset, steps, predictions_out)
+
     def evaluate_saved_model(self, loaded: Any, global_batch_size: int, steps: int | None = None, tide: bool = False,
                              predictions_out: str | None = None) -> dict[str, Any]:
         """KITTI AP of serving_default on the original eval images (the warp runs inside the graph)."""

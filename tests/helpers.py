@@ -141,6 +141,19 @@ if {no_tf!r}:
 """
 
 
+def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray]:
+    """Runs `script` under KERAS_BACKEND=jax (CPU) in a subprocess as `python -c script IN.npz OUT.npz`
+    with `arrays` saved to IN.npz; returns the arrays it saved to OUT.npz (a failure shows its stderr)."""
+    src, out = os.path.join(str(tmp_path), "jax_in.npz"), os.path.join(str(tmp_path), "jax_out.npz")
+    np.savez(src, **arrays)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
+    proc = subprocess.run([sys.executable, "-c", script, src, out], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as got:
+        return {k: got[k] for k in got.files}
+
+
 def check_jax_parity(
     model: keras.Model, tmp_path, inputs: np.ndarray, atol: float = 1e-4, without_tensorflow: bool = True
 ) -> float:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from official.ops import keypoint_decode as kd
+from tests import helpers
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
 
 
@@ -227,22 +223,10 @@ def test_jax_backend_parity(tmp_path):
         np.array([[50.0, 60.0], [70.0, 80.0]], np.float32),
         np.array([[90.0, 120.0]] * 2, np.float32),
     )
-    src, out = str(tmp_path / "in.npz"), str(tmp_path / "out.npz")
-    np.savez(src, maps=maps, flipped=flipped, center=center, scale=scale, pairs=np.array(COCO_FLIP_PAIRS))
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
-    proc = subprocess.run(
-        [sys.executable, "-c", _JAX_SCRIPT, src, out],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = helpers.run_jax_script(_JAX_SCRIPT, tmp_path, maps=maps, flipped=flipped, center=center, scale=scale, pairs=np.array(COCO_FLIP_PAIRS))
     kps, scores = kd.decode_heatmaps(
         maps, center, scale, flipped_heatmaps=flipped, flip_pairs=COCO_FLIP_PAIRS
     )
-    with np.load(out) as got:
-        np.testing.assert_allclose(got["kps"], np.asarray(kps), atol=1e-4)
-        np.testing.assert_allclose(got["scores"], np.asarray(scores), atol=1e-5)
-        np.testing.assert_allclose(got["blur"], np.asarray(kd.gaussian_blur(maps, 9)), atol=1e-4)
+    np.testing.assert_allclose(got["kps"], np.asarray(kps), atol=1e-4)
+    np.testing.assert_allclose(got["scores"], np.asarray(scores), atol=1e-5)
+    np.testing.assert_allclose(got["blur"], np.asarray(kd.gaussian_blur(maps, 9)), atol=1e-4)

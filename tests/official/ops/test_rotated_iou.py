@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,8 +9,8 @@ from shapely.geometry import Polygon
 
 from official.data import kitti_geometry as kg
 from official.ops import rotated_iou as ri
+from tests import helpers
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 KINDS = ("random", "identical", "contained", "disjoint", "rot90", "touching", "half_shift", "parallel")
 
 
@@ -247,22 +243,10 @@ def test_jax_backend_matches_tf(tmp_path):
     import jax  # noqa: F401  required (pyproject extra "jax"): a missing install fails, never skips
 
     a, b, _ = _pairs(200, seed=7)
-    src, out = str(tmp_path / "in.npz"), str(tmp_path / "out.npz")
-    np.savez(src, a=a, b=b)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
-    proc = subprocess.run(
-        [sys.executable, "-c", _JAX_SCRIPT, src, out],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with np.load(out) as got:
-        # float32 rounding differs between the backends' kernels: held to the shapely bound
-        np.testing.assert_allclose(got["bev"], np.asarray(ri.paired_iou_bev(a, b)), atol=1e-5)
-        np.testing.assert_allclose(got["iou3d"], np.asarray(ri.paired_iou_3d(a, b)), atol=1e-5)
-        _, want_bev, want_3d = _reference(a, b)
-        np.testing.assert_allclose(got["iou3d"], want_3d, atol=1e-5)
-        assert np.all(np.isfinite(got["bev"])) and np.max(np.abs(got["bev"] - want_bev)) < 1e-5
+    got = helpers.run_jax_script(_JAX_SCRIPT, tmp_path, a=a, b=b)
+    # float32 rounding differs between the backends' kernels: held to the shapely bound
+    np.testing.assert_allclose(got["bev"], np.asarray(ri.paired_iou_bev(a, b)), atol=1e-5)
+    np.testing.assert_allclose(got["iou3d"], np.asarray(ri.paired_iou_3d(a, b)), atol=1e-5)
+    _, want_bev, want_3d = _reference(a, b)
+    np.testing.assert_allclose(got["iou3d"], want_3d, atol=1e-5)
+    assert np.all(np.isfinite(got["bev"])) and np.max(np.abs(got["bev"] - want_bev)) < 1e-5

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,8 +12,8 @@ from scipy.optimize import least_squares
 from official.data import kitti_geometry as kg
 from official.ops import box3d
 from official.vision.rtm3d import geometry
+from tests import helpers
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 # KITTI's P2 (training/calib/000000.txt).
 P2 = np.array(
     [[721.5377, 0.0, 609.5593, 44.85728], [0.0, 721.5377, 172.854, 0.2163791], [0.0, 0.0, 1.0, 0.002745884]]
@@ -300,27 +297,15 @@ def test_jax_backend_matches_tensorflow(tmp_path):
     dims_pred = (dims + rng.normal(0, 0.1, dims.shape)).astype(np.float32)
     ry_pred = (ry + rng.normal(0, 0.05, ry.shape)).astype(np.float32)
     rot = rng.normal(0, 1, (2, 16, 8)).astype(np.float32)
-    src, out = str(tmp_path / "in.npz"), str(tmp_path / "out.npz")
-    np.savez(src, kps=kps, weights=weights, dims=dims_pred, ry=ry_pred, P=P, rot=rot, loc=loc)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
-    proc = subprocess.run(
-        [sys.executable, "-c", _JAX_SCRIPT, src, out],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = helpers.run_jax_script(_JAX_SCRIPT, tmp_path, kps=kps, weights=weights, dims=dims_pred, ry=ry_pred, P=P, rot=rot, loc=loc)
     d, y, loc_gn = (np.asarray(t) for t in geometry.solve_box(kps, weights, dims_pred, ry_pred, P))
     _, _, lg = geometry.solve_box(kps, weights, dims_pred, ry_pred, P, method="grm")
-    with np.load(out) as got:
-        # measured: GRM 6e-5 m, GN location 2e-5 m, dims 3e-6 m, yaw 1.4e-6 rad (float32 both sides)
-        np.testing.assert_allclose(got["lg"], np.asarray(lg), atol=5e-4)
-        np.testing.assert_allclose(got["l"], loc_gn, atol=5e-4)
-        np.testing.assert_allclose(got["d"], d, atol=1e-4)
-        np.testing.assert_allclose(_angle_diff(got["y"], y), 0.0, atol=2e-5)
-        np.testing.assert_allclose(got["alpha"], np.asarray(box3d.multibin_decode(rot)), atol=1e-6)
-        np.testing.assert_allclose(
-            got["uv"], np.asarray(box3d.box_keypoints_2d(dims_pred, loc, ry_pred, P)), atol=1e-3
-        )
+    # measured: GRM 6e-5 m, GN location 2e-5 m, dims 3e-6 m, yaw 1.4e-6 rad (float32 both sides)
+    np.testing.assert_allclose(got["lg"], np.asarray(lg), atol=5e-4)
+    np.testing.assert_allclose(got["l"], loc_gn, atol=5e-4)
+    np.testing.assert_allclose(got["d"], d, atol=1e-4)
+    np.testing.assert_allclose(_angle_diff(got["y"], y), 0.0, atol=2e-5)
+    np.testing.assert_allclose(got["alpha"], np.asarray(box3d.multibin_decode(rot)), atol=1e-6)
+    np.testing.assert_allclose(
+        got["uv"], np.asarray(box3d.box_keypoints_2d(dims_pred, loc, ry_pred, P)), atol=1e-3
+    )

@@ -44,6 +44,8 @@ def runs(tmp_path_factory):
         # TensorFlow tools
         "train_missing_data": ["tools.train", "--experiment=mobilenetv2_035_digits", f"--model_dir={tmp / 'run'}",
                                f"--params_override=train_data.path={missing}/train"],
+        "train_missing_kitti": ["tools.train", "--experiment=rtm3d_tiny_boxes", f"--model_dir={tmp / 'run3d'}",
+                                f"--data_dir={missing}"],
         "export_bad_key": ["tools.export", "--experiment=mobilenetv2_035_digits", f"--model_dir={tmp / 'run'}",
                            "--params_override=trainer.epochz=3"],
         "evaluate_unknown_experiment": ["tools.evaluate", "--experiment=mobilenext_999_digits", f"--model_dir={missing}"],
@@ -80,6 +82,7 @@ def _one_error_line(proc) -> str:
     ("case", "named"),
     [
         ("train_missing_data", ["train_data.path=", "missing/train", "image folder does not exist"]),
+        ("train_missing_kitti", ["train_data.path=", "missing/kitti_boxes_near", "KITTI root folder not found"]),
         ("export_bad_key", ["trainer.epochz", "unknown key"]),
         ("evaluate_unknown_experiment", ["unknown experiment 'mobilenext_999_digits'"]),
         ("coco_eval_missing_gt", ["--gt=", "missing.json", "does not exist"]),

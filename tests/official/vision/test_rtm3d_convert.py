@@ -11,11 +11,10 @@ import re
 
 import numpy as np
 import pytest
+import torch  # required (pyproject extra "convert"): a missing install fails, never skips
+from torch import nn
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from official.core.checkpoint_convert import ConversionError  # noqa: E402
+from official.core.checkpoint_convert import ConversionError
 from official.vision.rtm3d import convert  # noqa: E402
 from official.vision.rtm3d.model import RTM3D, head_channels  # noqa: E402
 

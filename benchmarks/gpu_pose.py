@@ -351,10 +351,11 @@ PEERS = {
 # --- driver ------------------------------------------------------------------------------------------------
 
 
-def run_peer(name: str, args: argparse.Namespace) -> dict:
+def run_peer(name: str, args: argparse.Namespace, peers: dict | None = None) -> dict:
+    """Runs peer `name` of `peers` (this script's PEERS by default); a failure is recorded, not raised."""
     t0 = time.perf_counter()
     try:
-        result = PEERS[name](args)
+        result = (PEERS if peers is None else peers)[name](args)
     except Exception as err:  # a failing peer is recorded, the others still run
         result = {"error": f"{type(err).__name__}: {err}"[:2000], "traceback": traceback.format_exc()[-4000:]}
     result["wall_s"] = time.perf_counter() - t0

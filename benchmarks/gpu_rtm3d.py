@@ -32,7 +32,6 @@ import platform
 import sys
 import tempfile
 import time
-import traceback
 import types
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -40,7 +39,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from benchmarks.gpu_pose import gpu_name, load_module, measure, run_peer_process, versions, write_atomic  # noqa: E402
+from benchmarks.gpu_pose import (  # noqa: E402
+    gpu_name,
+    load_module,
+    measure,
+    run_peer,
+    run_peer_process,
+    versions,
+    write_atomic,
+)
 
 PEER_NAMES = ("zoo_jax", "authors_eager", "authors_compile")
 HEADS = {"hm": 3, "wh": 2, "hps": 18, "rot": 8, "dim": 3, "prob": 1, "reg": 2, "hm_hp": 9, "hp_offset": 2}
@@ -182,17 +189,6 @@ def bench_authors(args, compiled: bool) -> dict:
 PEERS = {"zoo_jax": bench_zoo, "authors_eager": lambda a: bench_authors(a, False), "authors_compile": lambda a: bench_authors(a, True)}
 
 
-def run_here(name: str, args) -> dict:
-    t0 = time.perf_counter()
-    try:
-        result = PEERS[name](args)
-    except Exception as err:  # a failing peer is recorded, the others still run
-        result = {"error": f"{type(err).__name__}: {err}"[:2000], "traceback": traceback.format_exc()[-4000:]}
-    result["wall_s"] = time.perf_counter() - t0
-    result["tensorflow_imported"] = "tensorflow" in sys.modules
-    return result
-
-
 def table(results: dict, args) -> list[str]:
     rows = ["| implementation | precision | batch | network frames/s | + decode (GRM) frames/s | + decode (10 LM iterations) |",
             "|---|---|---|---|---|---|"]
@@ -214,7 +210,7 @@ def main(argv=None) -> int:
     command = "python3 benchmarks/gpu_rtm3d.py" + (" " + " ".join(raw) if raw else "")
     results = {}
     for name in peers:
-        results[name] = run_here(name, args) if args.in_process else run_peer_process(name, child, args.peer_timeout, __file__)
+        results[name] = run_peer(name, args, PEERS) if args.in_process else run_peer_process(name, child, args.peer_timeout, __file__)
         print(f"{name}: {results[name].get('error', 'ok')[:300]}", flush=True)
     payload = {"command": command, "date": time.strftime("%Y-%m-%d"), "gpu": gpu_name(), "smoke": args.smoke,
                "settings": {"input": f"{args.height}x{args.width}x3", "batches": args.batch_list,

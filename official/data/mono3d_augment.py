@@ -46,7 +46,7 @@ import tensorflow as tf
 from official.data.box_augment import color_jitter as _color_jitter
 from official.data.keypoint_affine import warp_affine
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # KM3D kittihp.py mean / std (0-1 scale)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # KM3D kittihp.py mean / std (0-1 scale; KM3D applies them to BGR)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 KM3D_SCALES = tuple(float(v) for v in np.arange(0.6, 1.4, 0.1))  # 0.6 .. 1.3, as np.random.choice draws
 KM3D_BORDER = 128

@@ -168,3 +168,33 @@ def save_converted(model: Any, dst: str, payload: dict[str, Any]) -> dict[str, s
 def check_destination(dst: str) -> None:
     if os.path.exists(dst) and not os.path.isdir(dst):
         raise ConversionError(f"--dst={dst} exists and is not a folder")
+
+
+def convert_pytorch_checkpoint(
+    src: str,
+    dst: str,
+    model_name: str,
+    model_cls: type,
+    load_state_dict: Callable[[Any, Mapping[str, Any]], ConversionReport],
+    infer_model_kwargs: Callable[[Mapping[str, Any]], dict[str, Any]],
+    allow_pickle: bool = False,
+    checkpoint_key: str = "",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The body of a model's `convert_pytorch`: read `src`, build registered `model_name` (a `model_cls`)
+    with the arguments the checkpoint fixes, fill it strictly and write DST/model.weights.h5,
+    DST/model.keras and DST/conversion.json (official key -> Keras variable path, skipped keys, config)."""
+    from official.core import registry
+
+    check_destination(dst)
+    state = unwrap_state_dict(read_pytorch_checkpoint(src, allow_pickle), checkpoint_key)
+    model = registry.create_model(model_name, **{**infer_model_kwargs(state), **overrides})
+    if not isinstance(model, model_cls):
+        raise ConversionError(f"{model_name} is not a {model_cls.__name__} model")
+    try:
+        report = load_state_dict(model, state)
+    except ConversionError as err:
+        raise ConversionError(f"{src} ({model_name}): {err}") from None
+    payload = {"source": os.path.abspath(src), "model": model_name, "config": model.get_config(), **report.to_json()}
+    outputs = save_converted(model, dst, payload)
+    return {"tensors": len(report.assigned), "skipped": len(report.skipped), "outputs": outputs}

@@ -41,7 +41,6 @@ with a message saying so.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,12 +48,9 @@ from official.core.checkpoint_convert import (
     ConversionError,
     ConversionReport,
     assign_strict,
-    check_destination,
-    read_pytorch_checkpoint,
-    save_converted,
+    convert_pytorch_checkpoint,
     to_arrays,
     torch_conv,
-    unwrap_state_dict,
 )
 from official.vision.rsn.model import RSN
 
@@ -148,38 +144,12 @@ def infer_model_kwargs(state_dict: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def convert_pytorch(
-    src: str,
-    dst: str,
-    model_name: str,
-    allow_pickle: bool = False,
-    checkpoint_key: str = "",
-    **overrides: Any,
-) -> dict[str, Any]:
-    """Converts the official RSN checkpoint `src` for registered model `model_name` into folder `dst`.
-
-    Writes DST/model.weights.h5 (load with `model.load_weights`), DST/model.keras (the whole model) and
-    DST/conversion.json (official key -> Keras variable path, skipped keys, model config).
-    """
-    from official.core import registry
-
-    check_destination(dst)
-    state = unwrap_state_dict(read_pytorch_checkpoint(src, allow_pickle), checkpoint_key)
-    model = registry.create_model(model_name, **{**infer_model_kwargs(state), **overrides})
-    if not isinstance(model, RSN):
-        raise ConversionError(f"{model_name} is not an RSN model")
-    try:
-        report = load_state_dict(model, state)
-    except ConversionError as err:
-        raise ConversionError(f"{src} ({model_name}): {err}") from None
-    payload = {
-        "source": os.path.abspath(src),
-        "model": model_name,
-        "config": model.get_config(),
-        **report.to_json(),
-    }
-    outputs = save_converted(model, dst, payload)
-    return {"tensors": len(report.assigned), "skipped": len(report.skipped), "outputs": outputs}
+def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = False, checkpoint_key: str = "",
+                    **overrides: Any) -> dict[str, Any]:
+    """Converts the official checkpoint `src` for registered model `model_name` into folder `dst`
+    (model.weights.h5 to load with `model.load_weights`, model.keras, conversion.json)."""
+    return convert_pytorch_checkpoint(src, dst, model_name, RSN, load_state_dict, infer_model_kwargs,
+                                      allow_pickle, checkpoint_key, **overrides)
 
 
 # tools/convert_checkpoint.py dispatches `--from=<source>` to these functions.

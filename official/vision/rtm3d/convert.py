@@ -41,7 +41,6 @@ normalisation stats are reversed to match, model.PIXEL_MEAN).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,12 +50,9 @@ from official.core.checkpoint_convert import (
     ConversionError,
     ConversionReport,
     assign_strict,
-    check_destination,
-    read_pytorch_checkpoint,
-    save_converted,
+    convert_pytorch_checkpoint,
     to_arrays,
     torch_conv,
-    unwrap_state_dict,
 )
 from official.vision.backbones.dla import DLA34_CHANNELS, DLA34_LEVELS
 from official.vision.rtm3d.model import RTM3D, head_channels
@@ -248,35 +244,12 @@ def infer_model_kwargs(state_dict: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def convert_pytorch(
-    src: str,
-    dst: str,
-    model_name: str,
-    allow_pickle: bool = False,
-    checkpoint_key: str = "",
-    **overrides: Any,
-) -> dict[str, Any]:
+def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = False, checkpoint_key: str = "",
+                    **overrides: Any) -> dict[str, Any]:
     """Converts the official checkpoint `src` for registered model `model_name` into folder `dst`
-    (model.weights.h5, model.keras, conversion.json)."""
-    from official.core import registry
-
-    check_destination(dst)
-    state = unwrap_state_dict(read_pytorch_checkpoint(src, allow_pickle), checkpoint_key)
-    model = registry.create_model(model_name, **{**infer_model_kwargs(state), **overrides})
-    if not isinstance(model, RTM3D):
-        raise ConversionError(f"{model_name} is not an RTM3D model")
-    try:
-        report = load_state_dict(model, state)
-    except ConversionError as err:
-        raise ConversionError(f"{src} ({model_name}): {err}") from None
-    payload = {
-        "source": os.path.abspath(src),
-        "model": model_name,
-        "config": model.get_config(),
-        **report.to_json(),
-    }
-    outputs = save_converted(model, dst, payload)
-    return {"tensors": len(report.assigned), "skipped": len(report.skipped), "outputs": outputs}
+    (model.weights.h5 to load with `model.load_weights`, model.keras, conversion.json)."""
+    return convert_pytorch_checkpoint(src, dst, model_name, RTM3D, load_state_dict, infer_model_kwargs,
+                                      allow_pickle, checkpoint_key, **overrides)
 
 
 # tools/convert_checkpoint.py dispatches `--from=<source>` to these functions.

@@ -235,3 +235,14 @@ def test_devkit_skips_aos_and_placeholder_metrics():
     results = evaluate_kitti_objects(gt, flat)
     assert _ap(results, "Car", "2d") == pytest.approx(100.0)
     assert results["Car"]["bev"]["easy"] is None and results["Car"]["3d"]["hard"] is None
+
+
+def test_protocol_constants_are_the_devkits():
+    """official/evaluation/kitti/protocol.py holds evaluate_object.cpp's difficulty limits and overlaps."""
+    from official.evaluation.kitti import protocol
+
+    assert protocol.MIN_HEIGHT == (40, 25, 25) and protocol.MAX_OCCLUSION == (0, 1, 2)
+    assert protocol.MAX_TRUNCATION == (0.15, 0.3, 0.5) and protocol.N_SAMPLE_PTS == 41
+    assert protocol.IOU_SETTINGS["0.7"]["3d"] == {"Car": 0.7, "Pedestrian": 0.5, "Cyclist": 0.5}
+    assert protocol.IOU_SETTINGS["0.5"]["3d"] == {"Car": 0.5, "Pedestrian": 0.25, "Cyclist": 0.25}
+    assert protocol.IOU_SETTINGS["0.5"]["2d"] == protocol.IOU_SETTINGS["0.7"]["2d"]

@@ -90,3 +90,14 @@ def test_oracle_detections_score_like_the_labels_themselves(task):
     finally:
         task.to_original = original
     assert broken["kitti@0.7"]["Car"]["2d"]["moderate"] < 0.5 * want["2d"]["moderate"]
+
+
+def test_config_defaults_are_km3ds():
+    """official/tasks/mono3d_config.py: the KITTI defaults are KM3D's (kittihp.py, car_pose.py, opts.py)."""
+    from official.tasks.mono3d_config import Mono3dDataConfig, Mono3dTaskConfig
+
+    data, task = Mono3dDataConfig(), Mono3dTaskConfig()
+    assert data.input_size == (384, 1280) and data.max_objects == 32 and data.border == 128
+    np.testing.assert_allclose(data.scales, np.arange(0.6, 1.4, 0.1))
+    assert data.classes == ("Car", "Pedestrian", "Cyclist") and task.num_classes == 3
+    assert task.recall_points == 40 and "path" in Mono3dDataConfig.PATH_FIELDS

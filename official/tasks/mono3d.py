@@ -2,7 +2,7 @@
 
 Data: `official/data/kitti.py` (image_2 / label_2 / calib / ImageSets) -> `mono3d_augment` (KM3D's
 affine crop-and-scale with P2 carried into the input frame, exact 3D flip) -> the model's targets
-(`official/vision/rtm3d/targets.py`). Training batches are (images, targets); the model owns its
+(`official/data/mono3d_targets.py`). Training batches are (images, targets); the model owns its
 objective through `compute_loss`. Evaluation runs `model.detect(images, P2)`, maps the 2D boxes back to
 the original image, writes KITTI result objects and scores them with `official/evaluation/kitti`
 against the split's label_2 files: AP (0-100) per class / metric (2d, bev, 3d, aos) / difficulty at
@@ -71,7 +71,7 @@ class Mono3dTask(Task):
         )  # fmt: skip
 
     def build_inputs(self, data, training, global_batch_size, input_context=None):
-        from official.vision.rtm3d.targets import encode_targets
+        from official.data.mono3d_targets import encode_targets
 
         batch = input_context.get_per_replica_batch_size(global_batch_size) if input_context else global_batch_size
         ds = self._frames(data, training)

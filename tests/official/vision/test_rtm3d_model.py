@@ -13,8 +13,8 @@ import tensorflow as tf
 import official.vision.rtm3d  # noqa: F401  (registers the variants)
 from official.core import registry
 from official.core.model_table import shape_only
+from official.data.mono3d_targets import encode_targets
 from official.vision.rtm3d.model import RTM3D
-from official.vision.rtm3d.targets import encode_targets
 from tests import helpers
 
 # Official counts: KM3D msra_resnet PoseResNet-18 with the nine heads (spec card); KM3D pose_dla_dcn

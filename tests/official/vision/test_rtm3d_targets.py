@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 from official.data import kitti_geometry
+from official.data.mono3d_targets import encode_targets, multibin_targets
 from official.ops import box3d
 from official.vision.rtm3d import losses
-from official.vision.rtm3d.targets import encode_targets, multibin_targets
 
 SIZE = (96, 320)  # input (H, W); output 24 x 80
 P2 = np.array([[180.0, 0.0, 160.0, 11.2], [0.0, 180.0, 43.0, 0.05], [0.0, 0.0, 1.0, 0.0027]], np.float32)

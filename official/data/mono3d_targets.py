@@ -1,4 +1,5 @@
-"""RTM3D / KM3D training targets of one frame in TensorFlow (runs inside tf.data).
+"""RTM3D / KM3D training targets of one frame in TensorFlow (runs inside tf.data; the data layer, so the
+model package stays TensorFlow-free for JAX).
 
 KM3D datasets/sample/car_pose.py, on a frame already warped into the network input (the 2D boxes
 and P2 transformed with it, official/data/mono3d_augment.py), at output stride 4:

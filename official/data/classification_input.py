@@ -1,5 +1,8 @@
 """The image-classification input pipeline: reader -> skip bad files -> decode -> augment -> batch.
 
+Sources: an image folder, TFRecord shards (encoded images), or CIFAR pickles (raw pixels, which skip
+the skip-and-decode steps and enter augmentation as the same uint8 (h, w, 3) tensors).
+
 Works for one device, for `MirroredStrategy` and for multi-worker training: built per input pipeline
 from a `tf.distribute.InputContext`, it shards files (or examples, when there are fewer files than
 workers) and batches with the per-replica batch size.
@@ -13,19 +16,37 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from official.core.config import DataConfig
-from official.data import image_decode, image_preprocessing, imagefolder, tfrecord
+from official.data import cifar, image_decode, image_preprocessing, imagefolder, tfrecord
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ClassificationSource:
-    """A resolved dataset: examples before decoding, their count and the skip counter."""
+    """A resolved dataset: examples before decoding, their count and the skip counter.
+
+    `examples` always hold "encoded" image bytes (what export verification and serving_bytes need);
+    a source of raw pixels also sets `decoded`, the same examples with a uint8 "image" instead, which
+    `build_dataset` reads so training never encodes and decodes.
+    """
 
     examples: tf.data.Dataset
     num_examples: int
     class_names: list[str] = field(default_factory=list)
     skipped: image_decode.SkipCounter = field(default_factory=image_decode.SkipCounter)
+    decoded: tf.data.Dataset | None = None
+
+
+CIFAR_SOURCES = {"cifar": "auto", "cifar_coarse": "coarse"}  # data.source -> cifar.read_batches label_key
+
+
+def example_image(example: dict) -> tf.Tensor:
+    """uint8 (h, w, 3) of an example: its "image" pixels, else its decoded "encoded" bytes."""
+    return example["image"] if "image" in example else image_decode.decode_rgb(example["encoded"])
+
+
+def _with_png(example: dict) -> dict:
+    return {"encoded": tf.io.encode_png(example["image"]), "label": example["label"], "source": example["source"]}
 
 
 def open_source(
@@ -34,7 +55,7 @@ def open_source(
     shuffle: bool = False,
     seed: int | None = None,
 ) -> ClassificationSource:
-    """Opens `cfg.path` as an image folder or TFRecord shards, sharded for `input_context`.
+    """Opens `cfg.path` as an image folder, TFRecord shards or CIFAR pickles, sharded for `input_context`.
 
     `shuffle` shuffles file order (before reading) on every pass.
     """
@@ -52,7 +73,15 @@ def open_source(
         if num_pipelines > 1 and not by_file:
             examples = examples.shard(num_pipelines, pipeline_id)
         return ClassificationSource(examples, n, [])
-    raise imagefolder.DatasetError(f"data.source: expected imagefolder or tfrecord, got {cfg.source!r}")
+    if cfg.source in CIFAR_SOURCES:
+        skipped = image_decode.SkipCounter()
+        decoded, n, names = cifar.cifar_examples(
+            cfg.path, CIFAR_SOURCES[cfg.source], shuffle, seed, num_pipelines, pipeline_id, skipped
+        )
+        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
+    raise imagefolder.DatasetError(
+        f"data.source: expected imagefolder, tfrecord, {' or '.join(CIFAR_SOURCES)}; got {cfg.source!r}"
+    )
 
 
 def build_dataset(
@@ -76,7 +105,10 @@ def build_dataset(
     pipeline_id = input_context.input_pipeline_id if input_context is not None else 0
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
-    ds = image_decode.filter_decodable(source.examples, source.skipped)
+    if source.decoded is not None:
+        ds = source.decoded  # raw pixels: nothing to check or decode
+    else:
+        ds = image_decode.filter_decodable(source.examples, source.skipped)
     if cfg.cache:
         ds = ds.cache()
     if training:
@@ -87,12 +119,12 @@ def build_dataset(
         ds = tf.data.Dataset.zip(ds, seeds)
 
         def to_pair(example: dict, element_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            image = image_preprocessing.preprocess_train(image_decode.decode_rgb(example["encoded"]), cfg, element_seed)
+            image = image_preprocessing.preprocess_train(example_image(example), cfg, element_seed)
             return image, tf.cast(example["label"], tf.int32)
     else:
 
         def to_pair(example: dict) -> tuple[tf.Tensor, tf.Tensor]:
-            image = image_preprocessing.preprocess_eval(image_decode.decode_rgb(example["encoded"]), cfg)
+            image = image_preprocessing.preprocess_eval(example_image(example), cfg)
             return image, tf.cast(example["label"], tf.int32)
 
     ordered = deterministic or cfg.deterministic or not training

@@ -52,7 +52,46 @@ def imagenet_data(split: str, training: bool) -> DataConfig:
     )
 
 
-DATASETS = {"digits": (digits_data, 10), "imagenet": (imagenet_data, 1000)}
+def _cifar_data(train_path: str, val_path: str, mean: tuple, std: tuple, split: str, training: bool) -> DataConfig:
+    """CIFAR pickles at 32x32. The standard augmentation is pad-4 random crop + flip; until
+    `cifar_augment.pad_and_random_crop` is wired into `preprocess_train`, training approximates it with a
+    random-resized crop of 64-100% area at aspect ratio ~1 (a zoom of up to 1.25x, not a pure shift).
+    Evaluation feeds the 32x32 image unchanged (crop_pct=1)."""
+    return DataConfig(
+        source="cifar",
+        path=train_path if split == "train" else val_path,
+        image_size=32,
+        shuffle_buffer=50_000,
+        random_resized_crop=training,
+        rrc_scale=(0.64, 1.0),
+        rrc_ratio=(0.95, 1.05),
+        horizontal_flip=True,
+        crop_pct=1.0,
+        mean=mean,
+        std=std,
+    )
+
+
+def cifar10_data(split: str, training: bool) -> DataConfig:
+    """CIFAR-10 python pickles (cifar-10-python.tar.gz): data_batch_1..5 train, test_batch val.
+    Mean/std: the usual per-channel CIFAR-10 training-set values x 255."""
+    return _cifar_data("cifar10/cifar-10-batches-py/data_batch_*", "cifar10/cifar-10-batches-py/test_batch",
+                       (125.31, 122.96, 113.86), (62.99, 62.09, 66.70), split, training)
+
+
+def cifar100_data(split: str, training: bool) -> DataConfig:
+    """CIFAR-100 python pickles (cifar-100-python.tar.gz), the 100 fine labels: train / test.
+    Mean/std: the usual per-channel CIFAR-100 training-set values x 255."""
+    return _cifar_data("cifar100/cifar-100-python/train", "cifar100/cifar-100-python/test",
+                       (129.31, 124.06, 112.43), (68.16, 65.38, 70.43), split, training)
+
+
+DATASETS = {
+    "digits": (digits_data, 10),
+    "imagenet": (imagenet_data, 1000),
+    "cifar10": (cifar10_data, 10),
+    "cifar100": (cifar100_data, 100),
+}
 
 
 def classification_experiment(
@@ -65,7 +104,7 @@ def classification_experiment(
     train_data: dict[str, Any] | None = None,
     **model_values: Any,
 ) -> ExperimentConfig:
-    """An experiment training registered classifier `model` on `dataset` ("digits" | "imagenet").
+    """An experiment training registered classifier `model` on a `DATASETS` key (digits, imagenet, cifar10, ...).
 
     `data` overrides DataConfig fields of both splits, `train_data` those of the training split only
     (augmentation); `model_values` override the variant's constructor arguments (`classes` defaults to

@@ -16,6 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from official.core.errors import BadValueError
+from official.data import autoaugment
 
 METHODS = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "area": "area"}
 
@@ -32,6 +33,13 @@ def _seeds(seed: tf.Tensor | None, count: int) -> list[tf.Tensor]:
         seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
     seeds = tf.random.experimental.stateless_split(tf.cast(tf.reshape(seed, [2]), tf.int64), count)
     return [seeds[i] for i in range(count)]
+
+
+def _fold_in(seed: tf.Tensor | None, data: int) -> tf.Tensor | None:
+    """A seed independent of `_seeds(seed, n)`, so adding a transform leaves the others' draws unchanged."""
+    if seed is None:
+        return None
+    return tf.random.experimental.stateless_fold_in(tf.cast(tf.reshape(seed, [2]), tf.int64), data)
 
 
 def random_resized_crop(
@@ -95,6 +103,9 @@ def normalize(image: tf.Tensor, mean: tuple[float, ...], std: tuple[float, ...])
 def preprocess_train(image: tf.Tensor, cfg, seed: tf.Tensor | None = None) -> tf.Tensor:
     """uint8 (h, w, 3) -> normalised float32 (size, size, 3) with the config's augmentations.
 
+    Order: crop, flip, colour jitter, then AutoAugment / RandAugment and noise replacement
+    (`autoaugment.augment`, AutoAugment-KD), then normalisation.
+
     `seed` (`[2]` int) fixes every random choice; None draws fresh ones.
     """
     crop_seed, flip_seed, jitter_seed = _seeds(seed, 3)
@@ -106,6 +117,8 @@ def preprocess_train(image: tf.Tensor, cfg, seed: tf.Tensor | None = None) -> tf
     if cfg.horizontal_flip:
         image = tf.image.stateless_random_flip_left_right(image, flip_seed)
     image = color_jitter(image, cfg.color_jitter, jitter_seed)
+    if cfg.auto_augment or cfg.noise_replace_prob != 0:
+        image = autoaugment.augment(image, cfg, _fold_in(seed, 1))
     return normalize(image, cfg.mean, cfg.std)
 
 

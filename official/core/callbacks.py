@@ -21,7 +21,8 @@ import tensorflow as tf
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves model + optimizer at every loop end; `restore()` resumes from the newest checkpoint."""
 
-    def __init__(self, model_dir: str, model: keras.Model, optimizer, max_to_keep: int, chief: bool = True, worker: str = ""):
+    def __init__(self, model_dir: str, model: keras.Model, optimizer, max_to_keep: int, chief: bool = True, worker: str = "",
+                 extras: dict | None = None):
         super().__init__()
         self.chief = chief
         directory = os.path.join(model_dir, "checkpoints")
@@ -29,7 +30,8 @@ class CheckpointCallback(keras.callbacks.Callback):
             directory = os.path.join(model_dir, ".tmp_workers", worker or "worker")
         self.directory = directory
         self.restore_directory = os.path.join(model_dir, "checkpoints")  # the chief's, for every worker
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        # extras: a training method's own state (a noise generator, its replay buffer), saved beside the model.
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, **(extras or {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
         self.optimizer = optimizer
 

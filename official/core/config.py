@@ -54,6 +54,10 @@ class DataConfig:
     mean: tuple[float, float, float] = (123.675, 116.28, 103.53)  # per-channel mean on the 0-255 scale
     std: tuple[float, float, float] = (58.395, 57.12, 57.375)  # per-channel std on the 0-255 scale
     label_offset: int = 0  # subtracted from stored labels (1 for tf-slim shards where 0 is background)
+    auto_augment: str = ""  # training: "" (off) | autoaugment (ImageNet policy, one sub-policy per image) | randaugment
+    augment_num_ops: int = 2  # randaugment: ops applied per image (N)
+    augment_magnitude: float = 9.0  # randaugment: magnitude M on AutoAugment's 0-10 scale
+    noise_replace_prob: float = 0.0  # training: replace the augmented image by uniform noise with this probability (AutoAugment-KD's outlier test)
 
 
 @dataclasses.dataclass
@@ -99,6 +103,7 @@ class TrainerConfig:
     validation_every_n_loops: int = 1  # validate every n loops when mode=train_and_eval (0 = never)
     validation_steps: int = 0  # 0 = the whole validation set
     log_every_n_steps: int = 50  # one log line every n steps when stdout is not a terminal
+    init_checkpoint: str = ""  # fine-tuning: weights loaded into the model at a fresh start (MODEL_DIR, checkpoint or .weights.h5)
 
 
 @dataclasses.dataclass
@@ -128,6 +133,28 @@ class ExportConfig:
 
 
 @dataclasses.dataclass
+class TrainingMethodConfig:
+    """How the model is trained; methods (official/training/<method>) subclass it with their own fields.
+
+    Setting `training.method` (in YAML or `--params_override`) swaps in that method's config class,
+    so any experiment can be trained with any registered method.
+    """
+
+    SWITCH_KEY: ClassVar[str] = "method"
+
+    method: str = "standard"  # standard (plain fit) | a registered method: autoaug_kd | noise | side_tuning
+
+    @classmethod
+    def switch(cls, method: str) -> TrainingMethodConfig:
+        """A fresh config of the registered method `method` (its defaults)."""
+        from official.core import registry
+
+        if method == "standard":
+            return TrainingMethodConfig()
+        return registry.get_training_method(method).config_cls()
+
+
+@dataclasses.dataclass
 class ExperimentConfig:
     experiment: str = ""  # registered experiment this config started from
     task: TaskConfig = dataclasses.field(default_factory=TaskConfig)  # what is learned
@@ -137,6 +164,7 @@ class ExperimentConfig:
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)  # how long and how
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)  # where and in what precision
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)  # serving artifacts
+    training: TrainingMethodConfig = dataclasses.field(default_factory=TrainingMethodConfig)  # training method
 
 
 class ConfigError(UserError, ValueError):
@@ -232,6 +260,15 @@ def set_value(obj: Any, dotted_key: str, value: Any, prefix: str = "") -> None:
     if head not in hints:
         raise ConfigError(f"{full}: unknown key (valid keys here: {', '.join(sorted(hints))})")
     current = getattr(obj, head)
+    switch = getattr(current, "SWITCH_KEY", None)
+    if switch is not None:  # a section whose class follows one of its keys (training.method)
+        wanted = value.get(switch) if (not rest and isinstance(value, dict)) else (value if rest == switch else None)
+        if wanted is not None and wanted != getattr(current, switch):
+            try:
+                current = type(current).switch(_coerce(wanted, str, f"{full}.{switch}"))
+            except UserError as err:
+                raise ConfigError(f"{full}.{switch}: {err}") from err
+            setattr(obj, head, current)
     if rest:
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{full}: is a {_type_name(hints[head])}, it has no key '{rest}'")

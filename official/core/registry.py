@@ -18,6 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MODELS: dict[str, Callable[..., Any]] = {}
 _EXPERIMENTS: dict[str, Callable[[], Any]] = {}
 _TASKS: dict[str, type] = {}
+_TRAINING_METHODS: dict[str, type] = {}
 
 
 class RegistryError(UserError, KeyError):
@@ -91,6 +92,11 @@ def register_task(name: str) -> Callable[[F], F]:
     return _register(_TASKS, "task", name)
 
 
+def register_training_method(name: str) -> Callable[[F], F]:
+    """Registers a training-method class (with a `config_cls`) under `ExperimentConfig.training.method`."""
+    return _register(_TRAINING_METHODS, "training method", name)
+
+
 def _ensure_index() -> None:
     from official.core import zoo_index
 
@@ -125,6 +131,15 @@ def get_experiment(name: str) -> Any:
 
 def get_task_cls(name: str) -> type:
     return _lookup(_TASKS, "task", name)
+
+
+def get_training_method(name: str) -> type:
+    return _lookup(_TRAINING_METHODS, "training method", name)
+
+
+def list_training_methods() -> list[str]:
+    _ensure_index()
+    return sorted(_TRAINING_METHODS)
 
 
 def list_models(pattern: str = "*") -> list[str]:

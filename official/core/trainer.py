@@ -25,6 +25,8 @@ from official.core import strategy as strategy_lib
 from official.core.errors import PathNotFoundError
 from official.core.file_io import write_json
 from official.core.task import Task, build_task
+from official.training import method as method_lib
+from official.training import pretrained
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ def _banner(cfg, strategy, plan: RunPlan, jit: bool, resumed: int, model_dir: st
     rows = [
         ("experiment", cfg.experiment),
         ("mode", mode),
-        ("model", f"{cfg.model.name} ({model.count_params():,} parameters)"),
+        ("model", f"{cfg.model.name} ({method_lib.inference_model(model).count_params():,} parameters)"),
+        ("training method", cfg.training.method),
         ("strategy", f"{type(strategy).__name__} x {plan.replicas} replica(s)"),
         ("global batch", f"{plan.global_batch_size} (lr x {plan.lr_scale:g})"),
         ("steps", f"{plan.total_steps} = {plan.num_loops} loops x {plan.steps_per_loop} ({plan.steps_per_epoch}/epoch)"),
@@ -104,11 +107,14 @@ def _build_compiled_state(model: keras.Model, element_spec: Any) -> None:
 
 
 def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool) -> keras.Model:
-    """Model + optimizer + compile, inside the current strategy scope."""
-    model = task.build_model()
-    optimizer, _ = optimization.configure_optimizer(model, cfg.trainer, plan.steps_per_epoch, plan.total_steps, plan.lr_scale)
+    """Model (wrapped by the experiment's training method) + optimizer + compile, inside the strategy scope."""
+    network = task.build_model()
+    model = method_lib.build_method(cfg, task).wrap(network)
+    # Optimizer and weight decay cover the network only: a method's own variables (a frozen teacher, a
+    # noise generator with its own optimizer) are not the network's to decay or step.
+    optimizer, _ = optimization.configure_optimizer(network, cfg.trainer, plan.steps_per_epoch, plan.total_steps, plan.lr_scale)
     task.compile_model(model, optimizer, jit)
-    model.optimizer.build(model.trainable_variables)
+    model.optimizer.build(network.trainable_variables)
     _build_compiled_state(model, task.build_inputs(cfg.train_data, True, plan.global_batch_size).element_spec)
     return model
 
@@ -155,9 +161,15 @@ def run_experiment(
     with strategy.scope():
         model = build_compiled_model(cfg, task, plan, jit)
         ckpt = callbacks_lib.CheckpointCallback(
-            model_dir, model, model.optimizer, cfg.trainer.checkpoints_to_keep, chief, strategy_lib.worker_id(strategy)
+            model_dir, method_lib.inference_model(model), model.optimizer, cfg.trainer.checkpoints_to_keep, chief,
+            strategy_lib.worker_id(strategy), extras=method_lib.checkpoint_extras(model),
         )
         resumed = ckpt.restore()
+        if not resumed and cfg.trainer.init_checkpoint:
+            used = pretrained.restore_weights(
+                method_lib.inference_model(model), cfg.trainer.init_checkpoint, "trainer.init_checkpoint"
+            )
+            print(f"initialised the model from {used}")
     _banner(cfg, strategy, plan, jit, resumed, model_dir, model, mode)
     results: dict[str, Any] = {}
 

@@ -18,6 +18,10 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.rsn",
     "official.tasks.mono3d",
     "official.vision.rtm3d",
+    "official.vision.efficientnet",
+    "official.training.autoaug_kd",
+    "official.training.game_of_noise",
+    "official.vision.resnet",
 )
 
 _imported = False

@@ -61,33 +61,37 @@ RANDAUGMENT_OPS: tuple[str, ...] = (
 AUTO_AUGMENT = ("", "autoaugment", "randaugment")  # values of DataConfig.auto_augment
 
 
-def _maybe(image: tf.Tensor, name: str, prob: float, magnitude: float, seed: tf.Tensor) -> tf.Tensor:
-    """OPS[name] with probability `prob`, else the image unchanged."""
-    gate_seed, op_seed = split_seed(seed, 2)
-    image = tf.cast(image, tf.float32)
-    if prob <= 0.0:
-        return image
-    if prob >= 1.0:
-        return OPS[name](image, magnitude, op_seed)
-    return tf.cond(
-        tf.random.stateless_uniform([], gate_seed) < prob,
-        lambda: OPS[name](image, magnitude, op_seed),
-        lambda: image,
-    )
+def _apply_ops(image: tf.Tensor, names, op_ids: tf.Tensor, magnitudes: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
+    """OPS[names[op_ids[i]]](image, magnitudes[i], seeds[i]) for i = 0, 1, ... in turn.
+
+    A while_loop around one switch_case with a branch per distinct op traces each op once: 25 sub-policies
+    as separate branches took ~20 s to trace and instantiate in tf.data on this 2-core machine.
+    """
+
+    def step(i, x):
+        branches = [lambda name=name: OPS[name](x, magnitudes[i], seeds[i]) for name in names]
+        return i + 1, tf.ensure_shape(tf.switch_case(op_ids[i], branches), image.shape)
+
+    count = tf.shape(op_ids)[0]
+    _, out = tf.while_loop(lambda i, x: i < count, step, (tf.constant(0), tf.cast(image, tf.float32)))
+    return out
 
 
 def autoaugment(image: tf.Tensor, seed: tf.Tensor | None = None, policy=IMAGENET_POLICY) -> tf.Tensor:
-    """One uniformly chosen sub-policy of `policy` applied to an (h, w, 3) 0-255 image; float32 out."""
-    choice_seed, first_seed, second_seed = split_seed(seed, 3)
-    image = tf.cast(image, tf.float32)
+    """One uniformly chosen sub-policy of `policy` applied to an (h, w, 3) 0-255 image; float32 out.
 
-    def branch(sub_policy):
-        (op1, p1, m1), (op2, p2, m2) = sub_policy
-        return lambda: _maybe(_maybe(image, op1, p1, m1, first_seed), op2, p2, m2, second_seed)
-
+    Each op of the sub-policy runs with its probability (otherwise Identity runs in its place).
+    """
+    names = ("Identity", *sorted({op for sub in policy for op, _, _ in sub} - {"Identity"}))
+    choice_seed, gate_seed, op_seed = split_seed(seed, 3)
     index = tf.random.stateless_uniform([], choice_seed, 0, len(policy), dtype=tf.int32)
-    out = tf.switch_case(index, [branch(sp) for sp in policy])
-    return tf.ensure_shape(out, image.shape)
+    chosen = tf.gather(tf.constant([[names.index(op) for op, _, _ in sub] for sub in policy], tf.int32), index)
+    probs = tf.gather(tf.constant([[p for _, p, _ in sub] for sub in policy], tf.float32), index)
+    magnitudes = tf.gather(tf.constant([[m for _, _, m in sub] for sub in policy], tf.float32), index)
+    runs = tf.random.stateless_uniform(tf.shape(probs), gate_seed) < probs
+    op_ids = tf.where(runs, chosen, 0)  # 0: Identity
+    seeds = tf.random.experimental.stateless_split(op_seed, 2)
+    return _apply_ops(image, names, op_ids, magnitudes, seeds)
 
 
 def randaugment(
@@ -97,13 +101,11 @@ def randaugment(
     image = tf.cast(image, tf.float32)
     if num_ops <= 0:
         return image
-    seeds = split_seed(seed, 2 * num_ops)
-    for i in range(num_ops):
-        choice_seed, op_seed = seeds[2 * i], seeds[2 * i + 1]
-        index = tf.random.stateless_uniform([], choice_seed, 0, len(ops), dtype=tf.int32)
-        branches = [lambda x=image, name=name, s=op_seed: OPS[name](x, magnitude, s) for name in ops]
-        image = tf.ensure_shape(tf.switch_case(index, branches), image.shape)
-    return image
+    choice_seed, op_seed = split_seed(seed, 2)
+    op_ids = tf.random.stateless_uniform([num_ops], choice_seed, 0, len(ops), dtype=tf.int32)
+    magnitudes = tf.fill([num_ops], tf.cast(magnitude, tf.float32))
+    seeds = tf.random.experimental.stateless_split(op_seed, num_ops)
+    return _apply_ops(image, tuple(ops), op_ids, magnitudes, seeds)
 
 
 def noise_replace(image: tf.Tensor, prob: float, seed: tf.Tensor | None = None) -> tf.Tensor:

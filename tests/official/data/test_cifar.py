@@ -167,6 +167,16 @@ def test_pipeline_matches_the_same_images_as_an_image_folder(tmp_path):
     from_cifar = collect(_cfg(os.path.join(folder, "test_batch")))
     assert len(from_cifar) == 5
     assert from_cifar == collect(_cfg(str(root), source="imagefolder"))
+    # Training: image i has label i, so the folder lists files in CIFAR order; the same seed then gives the
+    # same shuffle and the same random-resized crops and flips (preprocess_train) from both sources.
+    def train(cfg):
+        ds = classification_input.build_dataset(cfg, training=True, batch_size=4, seed=5, deterministic=True)
+        return [(x.numpy(), y.numpy()) for x, y in ds.take(3)]
+
+    for (xc, yc), (xf, yf) in zip(train(_cfg(os.path.join(folder, "test_batch"))),
+                                  train(_cfg(str(root), source="imagefolder")), strict=True):
+        np.testing.assert_array_equal(yc, yf)
+        np.testing.assert_allclose(xc, xf, atol=1e-5)
 
 
 def test_pipeline_train_and_eval_batches(tmp_path):

@@ -106,10 +106,10 @@ def _build_compiled_state(model: keras.Model, element_spec: Any) -> None:
     object.__setattr__(model, "_maybe_symbolic_build", lambda iterator=None, data_batch=None: None)
 
 
-def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool) -> keras.Model:
+def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool, method=None) -> keras.Model:
     """Model (wrapped by the experiment's training method) + optimizer + compile, inside the strategy scope."""
     network = task.build_model()
-    model = method_lib.build_method(cfg, task).wrap(network)
+    model = (method or method_lib.build_method(cfg, task)).wrap(network)
     # Optimizer and weight decay cover the network only: a method's own variables (a frozen teacher, a
     # noise generator with its own optimizer) are not the network's to decay or step.
     optimizer, _ = optimization.configure_optimizer(network, cfg.trainer, plan.steps_per_epoch, plan.total_steps, plan.lr_scale)
@@ -158,8 +158,9 @@ def run_experiment(
     if chief:
         config_lib.save_yaml(cfg, os.path.join(model_dir, "config.yaml"))
 
+    method = method_lib.build_method(cfg, task)
     with strategy.scope():
-        model = build_compiled_model(cfg, task, plan, jit)
+        model = build_compiled_model(cfg, task, plan, jit, method)
         ckpt = callbacks_lib.CheckpointCallback(
             model_dir, method_lib.inference_model(model), model.optimizer, cfg.trainer.checkpoints_to_keep, chief,
             strategy_lib.worker_id(strategy), extras=method_lib.checkpoint_extras(model),
@@ -170,6 +171,8 @@ def run_experiment(
                 method_lib.inference_model(model), cfg.trainer.init_checkpoint, "trainer.init_checkpoint"
             )
             print(f"initialised the model from {used}")
+        if mode != "eval":
+            method.prepare(model, resumed)
     _banner(cfg, strategy, plan, jit, resumed, model_dir, model, mode)
     results: dict[str, Any] = {}
 
@@ -195,6 +198,7 @@ def run_experiment(
             cbs = [
                 ckpt,
                 callbacks_lib.ScalarLogger(model_dir, model.optimizer, cfg.trainer.log_every_n_steps, not tty, chief),
+                *method.callbacks(model),
             ]
             if chief:
                 cbs.append(keras.callbacks.CSVLogger(os.path.join(model_dir, "summary.csv"), append=True))

@@ -21,6 +21,8 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.efficientnet",
     "official.training.autoaug_kd",
     "official.training.game_of_noise",
+    "official.tasks.incremental_classification",
+    "official.training.side_tuning",
     "official.vision.resnet",
 )
 

@@ -31,6 +31,13 @@ class TrainingMethod:
         """The model `fit` trains; its `inference_model` (default: itself) is what gets saved."""
         return model
 
+    def prepare(self, model: keras.Model, resumed: int) -> None:
+        """Work before the first step (after any checkpoint restore; `resumed` = restored step)."""
+
+    def callbacks(self, model: keras.Model) -> list:
+        """Keras callbacks the method needs during `fit`."""
+        return []
+
 
 def build_method(config: ExperimentConfig, task: Any) -> TrainingMethod:
     """The method named by `config.training.method`, checked against its config class."""

@@ -141,6 +141,33 @@ def test_coarse_key_missing_and_empty_glob_are_named(tmp_path):
         cifar.read_batches(os.path.join(folder, "nothing_*"))
 
 
+def _py2_pickle(data: np.ndarray, labels: list[int]) -> bytes:
+    """The byte stream Python 2 cPickle (protocol 2) writes for {"data": uint8 array, "labels": [...]}, as in
+    the official files: str values as BINSTRING opcodes (bytes under encoding="bytes"), numpy.core globals."""
+    import struct
+
+    def s(x: bytes) -> bytes:  # SHORT_BINSTRING or BINSTRING
+        return b"U" + bytes([len(x)]) + x if len(x) < 256 else b"T" + struct.pack("<i", len(x)) + x
+
+    def k(i: int) -> bytes:  # BININT1 / BININT2 / BININT
+        return b"K" + bytes([i]) if 0 <= i < 256 else b"M" + struct.pack("<H", i) if 0 <= i < 65536 else b"J" + struct.pack("<i", i)
+
+    dtype = b"cnumpy\ndtype\n" + s(b"u1") + k(0) + k(1) + b"\x87R(" + k(3) + s(b"|") + b"NNN" + k(-1) + k(-1) + k(0) + b"tb"
+    array = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + k(0) + b"\x85" + s(b"b") + b"\x87R("
+             + k(1) + k(data.shape[0]) + k(data.shape[1]) + b"\x86" + dtype + b"\x89" + s(data.tobytes()) + b"tb")
+    items = s(b"data") + array + s(b"labels") + b"](" + b"".join(k(v) for v in labels) + b"e"
+    return b"\x80\x02}(" + items + b"u."
+
+
+def test_python2_pickles_of_the_official_files_are_read(tmp_path):
+    data = _rows(3, 11)
+    path = os.path.join(tmp_path, "data_batch_1")
+    open(path, "wb").write(_py2_pickle(data, [4, 0, 9]))
+    images, labels, _ = cifar.read_batches(path)
+    assert labels.tolist() == [4, 0, 9]
+    np.testing.assert_array_equal(images, data.reshape(3, 3, 32, 32).transpose(0, 2, 3, 1))
+
+
 def test_pickles_that_name_other_globals_are_refused(tmp_path):
     path = os.path.join(tmp_path, "test_batch")
     _dump({b"data": os.getcwd, b"labels": []}, path)  # a function reference: a code-running pickle

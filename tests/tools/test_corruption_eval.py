@@ -4,7 +4,7 @@ it, and its per-severity top-1 equals what the Keras model gives on the same JPE
 The checkpoint is mobilenetv2_035_digits (the registered digits experiment) in the trainer's format
 (`CheckpointManager` of `tf.train.Checkpoint(model=...)`, read by trainer.restore_for_inference), written
 here instead of by a few trainer steps: on 2 shared cores compiling MobileNetV2's train step takes ~35 s,
-more than this whole file may. Its logits layer is fitted by least squares on two of the four
+more than this whole file may (the slow-marked last test scores a checkpoint the trainer wrote in 2 steps). Its logits layer is fitted by least squares on two of the four
 (corruption, severity) cells, so those score 100% with the right labels and the other two score little:
 the numbers differ cell to cell, and a label or severity mix-up changes them (random weights would score
 ~10% everywhere, where a mix-up can hide). The tools run as users run them, in parallel subprocesses.
@@ -24,10 +24,11 @@ import tensorflow as tf
 from PIL import Image
 
 from official.core import config as config_lib
+from official.core import trainer
 from official.core.task import build_task
 from official.data.imagenet_c import ImageNetCError
 from official.evaluation import corruption
-from tools.corruption_eval import select_cells
+from tools.corruption_eval import evaluate_corruptions, select_cells
 from tools.make_corrupted import write_corrupted
 from tools.make_digits import digits_arrays
 
@@ -68,14 +69,25 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
 
 
+def _expected_top1(model, cells) -> dict[tuple[str, int], float]:
+    return {c: 100.0 * float(np.mean(np.argmax(model(x, training=False), -1) == y)) for c, (x, y) in cells.items()}
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def data(tmp_path_factory):
+    """val (10 classes x 2 digits), src (classes 2, 5, 7 x 4 other digits) and its corrupted tree."""
     tmp = tmp_path_factory.mktemp("corruption_eval")
     val, src, tree = str(tmp / "val"), str(tmp / "src"), str(tmp / "digits_c")
     _write_digits(val, [str(c) for c in range(10)], per_class=2, offset=0)
     _write_digits(src, CORRUPTED_CLASSES, per_class=4, offset=10)
     counts = write_corrupted(src, tree, ["fog", "gaussian_noise"], [1, 3], seed=0)
     override = f"train_data.path={val},eval_data.path={val},trainer.global_batch_size=16"
+    return dict(tmp=tmp, val=val, src=src, tree=tree, counts=counts, override=override)
+
+
+@pytest.fixture(scope="module")
+def setup(data):
+    tmp, val, src, tree, counts, override = (data[k] for k in ("tmp", "val", "src", "tree", "counts", "override"))
     cfg = config_lib.resolve(EXPERIMENT, params_override=override)
     model = build_task(cfg).build_model()
     cells = {cell: _read_cell(tree, *cell, cfg) for cell in CELLS}
@@ -101,7 +113,7 @@ def setup(tmp_path_factory):
     )
     try:
         unknown = _run("tools.make_corrupted", f"--src={src}", f"--out={tmp / 'x'}", "--corruptions=fogg")
-        expected = {c: 100.0 * float(np.mean(np.argmax(model(x, training=False), -1) == y)) for c, (x, y) in cells.items()}
+        expected = _expected_top1(model, cells)
         clean_x, clean_y = [], []
         for cls in range(10):
             for f in sorted(os.listdir(os.path.join(val, str(cls)))):
@@ -117,9 +129,9 @@ def setup(tmp_path_factory):
                 cli=(cli.returncode, stdout, stderr), unknown=unknown)
 
 
-def test_make_corrupted_layout_and_determinism(setup, tmp_path):
-    tree = setup["tree"]
-    assert setup["counts"] == {"fog/1": 12, "fog/3": 12, "gaussian_noise/1": 12, "gaussian_noise/3": 12}
+def test_make_corrupted_layout_and_determinism(data, tmp_path):
+    tree = data["tree"]
+    assert data["counts"] == {"fog/1": 12, "fog/3": 12, "gaussian_noise/1": 12, "gaussian_noise/3": 12}
     assert sorted(d for d in os.listdir(tree) if not d.startswith(".")) == ["fog", "gaussian_noise"]
     for name, severity in CELLS:
         folder = os.path.join(tree, name, str(severity))
@@ -131,12 +143,12 @@ def test_make_corrupted_layout_and_determinism(setup, tmp_path):
                 assert im.format == "JPEG" and im.size == (32, 32) and im.mode == "RGB"
     # Same seed, same bytes (one corruption, one severity: fast); a stronger severity moves pixels further.
     again = str(tmp_path / "again")
-    write_corrupted(setup["src"], again, ["gaussian_noise"], [3], max_per_class=1, seed=0)
+    write_corrupted(data["src"], again, ["gaussian_noise"], [3], max_per_class=1, seed=0)
     name = sorted(os.listdir(os.path.join(again, "gaussian_noise", "3", "2")))[0]
     with open(os.path.join(again, "gaussian_noise", "3", "2", name), "rb") as a, \
             open(os.path.join(tree, "gaussian_noise", "3", "2", name), "rb") as b:
         assert a.read() == b.read()
-    source = np.asarray(Image.open(os.path.join(setup["src"], "2", name.replace(".JPEG", ".png"))), np.float64)
+    source = np.asarray(Image.open(os.path.join(data["src"], "2", name.replace(".JPEG", ".png"))), np.float64)
     moved = [np.abs(np.asarray(Image.open(os.path.join(tree, "gaussian_noise", str(s), "2", name)), np.float64) - source).mean()
              for s in (1, 3)]
     assert 0 < moved[0] < moved[1]
@@ -183,11 +195,28 @@ def test_corruption_eval_matches_the_keras_model(setup):
     assert f"results written to {setup['out']}" in stdout
 
 
-def test_select_cells_names_what_is_missing(setup):
-    tree = setup["tree"]
+def test_select_cells_names_what_is_missing(data):
+    tree = data["tree"]
     assert select_cells(tree, [], []) == {"fog": [1, 3], "gaussian_noise": [1, 3]}
     assert select_cells(tree, ["fog"], [3]) == {"fog": [3]}
     with pytest.raises(ImageNetCError, match=f"^{tree}: no folder for snow \\(present: fog, gaussian_noise\\)$"):
         select_cells(tree, ["snow"], [])
     with pytest.raises(ImageNetCError, match="fog/2: no such ImageNet-C folder"):
         select_cells(tree, ["fog"], [2])
+
+
+@pytest.mark.slow  # ~40 s on 2 shared cores: compiling MobileNetV2's train step
+def test_trainer_checkpoint_is_scored_like_the_keras_model(data):
+    """The same evaluation on a checkpoint the trainer itself wrote (2 steps of mobilenetv2_035_digits)."""
+    cfg = config_lib.resolve(
+        EXPERIMENT,
+        params_override=f"{data['override']},trainer.train_steps=2,trainer.steps_per_loop=2,runtime.jit_compile=false",
+    )
+    model_dir = str(data["tmp"] / "trained")
+    trainer.run_experiment(cfg, model_dir, mode="train")
+    results = evaluate_corruptions(cfg, model_dir, data["tree"], severities=[1, 3], batch_size=5)
+    model, _, step = trainer.restore_for_inference(cfg, model_dir)
+    assert results["step"] == step == 2
+    expected = _expected_top1(model, {cell: _read_cell(data["tree"], *cell, cfg) for cell in CELLS})
+    for (name, severity), acc in expected.items():
+        assert results["corruptions"][name][str(severity)] == pytest.approx(acc, abs=1e-9), (name, severity)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from imagecorruptions import get_corruption_names  # the dev extra's imagecorruptions-imaug
 
 from official.evaluation import corruption
 
@@ -76,8 +77,7 @@ def test_names_groups_and_constants():
     assert {k: len(v) for k, v in corruption.CORRUPTION_GROUPS.items()} == {"noise": 3, "blur": 4, "weather": 4, "digital": 4}
     assert set(corruption.ALEXNET_ERRORS) == set(corruption.CORRUPTIONS)
     # The folder names are imagecorruptions' benchmark names, in the same order.
-    imagecorruptions = pytest.importorskip("imagecorruptions")
-    assert tuple(imagecorruptions.get_corruption_names()) == corruption.CORRUPTIONS
+    assert tuple(get_corruption_names()) == corruption.CORRUPTIONS
     assert corruption.DISPLAY_NAMES["jpeg_compression"] == "JPEG Compression"
     assert corruption.DISPLAY_NAMES["gaussian_noise"] == "Gaussian Noise"
 

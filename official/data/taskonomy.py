@@ -16,6 +16,7 @@ for normals (RGB), reshading (one channel) and curvature (the first two channels
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 import os
@@ -63,6 +64,19 @@ class Frame:
     rgb: str
     target: str
     mask: str  # "" where the building has no mask folder
+
+
+def split_buildings(csv_path: str, split: str) -> list[str]:
+    """Buildings flagged 1 in column `split` of a splits csv (`id,train,val,test`, one building a row, as
+    side-tuning's tlkit/data/splits_taskonomy/train_val_test_<size>.csv), in file order."""
+    if not os.path.isfile(csv_path):
+        raise DatasetError(f"{csv_path}: Taskonomy splits file does not exist")
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = list(rows[0]) if rows else []
+    if "id" not in columns or split not in columns:
+        raise DatasetError(f"{csv_path}: expected columns id and {split!r}, found {columns}")
+    return [r["id"] for r in rows if r[split].strip() == "1"]
 
 
 def _index(folder: str) -> dict[tuple[int, int], str]:

@@ -100,3 +100,12 @@ def test_bad_paths_are_one_line_errors_naming_the_path(tmp_path, buildings, task
     with pytest.raises(DatasetError) as err:
         taskonomy.list_frames(str(tmp_path), buildings, task)
     assert message in str(err.value) and "\n" not in str(err.value) and str(err.value).startswith(str(tmp_path))
+
+
+def test_split_buildings_from_a_side_tuning_csv(tmp_path):
+    path = os.path.join(tmp_path, "train_val_test_tiny.csv")
+    open(path, "w").write("id,train,val,test\nhanson,1,0,0\nmerom,1,0,0\nallensville,0,1,0\nwiconisco,0,0,1\n")
+    assert taskonomy.split_buildings(path, "train") == ["hanson", "merom"]
+    assert taskonomy.split_buildings(path, "val") == ["allensville"]
+    with pytest.raises(DatasetError, match="tiny.csv: expected columns id and 'valid'"):
+        taskonomy.split_buildings(path, "valid")

@@ -128,14 +128,16 @@ def evaluate_corruptions(
 
     from official.core import trainer
     from official.core.errors import BadValueError
+    from official.core.task import build_task
     from official.data import imagenet_c as reader
     from official.evaluation import corruption
+    from official.tasks.image_classification import ImageClassificationTask
 
     batch = batch_size or cfg.trainer.global_batch_size
     if batch <= 0:
         raise BadValueError(f"--batch_size: must be positive, got {batch}")
-    if cfg.task.name != "image_classification":
-        raise BadValueError(f"--experiment={cfg.experiment}: task {cfg.task.name!r} is not image_classification")
+    if not isinstance(build_task(cfg), ImageClassificationTask):  # before any data is listed or model built
+        raise BadValueError(f"--experiment={cfg.experiment}: task {cfg.task.name!r} is not an image classification task")
     cells = select_cells(imagenet_c, list(corruptions), list(severities))
     class_names = experiment_classes(cfg, class_folder)
     model, task, step = trainer.restore_for_inference(cfg, model_dir)

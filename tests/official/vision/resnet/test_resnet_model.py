@@ -1,7 +1,6 @@
 """ResNet classifiers: exact parameter counts of the registered variants (torchvision / the CIFAR paper
 figures), the option A shortcut on a hand-made input, the round trips of a tiny CIFAR ResNet, TF vs JAX
-on it, and one XLA training step. The layer-by-layer
-numerics against PyTorch are in test_resnet_convert.py."""
+on it, and one XLA training step. The numerics against PyTorch are in test_resnet_convert.py."""
 
 from __future__ import annotations
 

@@ -113,9 +113,11 @@ GEOMETRIC = [
 
 @pytest.mark.parametrize("name,value,reference", GEOMETRIC)
 def test_geometric_ops_match_pil(name, value, reference):
+    # The spec asks for 95% of pixels within 1 level; we measure 100% at 32-224 px (ties at exact
+    # half-pixel positions can differ in float32), so hold 99% to catch half-pixel offset errors too.
     ours = run(getattr(ops, name), value)
     frac = agree_fraction(ours, reference(value))
-    assert frac >= 0.95, f"{name}({value}): {frac:.3f} of pixels within 1 level of PIL"
+    assert frac >= 0.99, f"{name}({value}): {frac:.3f} of pixels within 1 level of PIL"
 
 
 def test_geometric_magnitudes_are_the_autoaugment_ranges():
@@ -175,9 +177,15 @@ def test_enhance_ops_match_pil(fn, enhancer, factor):
 
 def test_enhance_magnitude_is_one_plus_minus_point_nine():
     img = tf.constant(IMAGE)
-    for s in range(4):
-        out = ops.OPS["Color"](img, 10, tf.constant([s, 2], tf.int64)).numpy()
-        assert any(np.allclose(out, run(ops.color, f), atol=1e-3) for f in (0.1, 1.9))
+    for name in ("Color", "Contrast", "Brightness", "Sharpness"):
+        fn = getattr(ops, name.lower())
+        factors = set()
+        for s in range(6):
+            out = ops.OPS[name](img, 10, tf.constant([s, 2], tf.int64)).numpy()
+            factors |= {f for f in (0.1, 1.9) if np.allclose(out, run(fn, f), atol=1e-3)}
+        assert factors == {0.1, 1.9}, name
+        half = ops.OPS[name](img, 5, tf.constant([0, 2], tf.int64)).numpy()
+        assert any(np.allclose(half, run(fn, f), atol=1e-3) for f in (0.55, 1.45)), name
 
 
 def test_cutout_and_sample_pairing():
@@ -230,6 +238,20 @@ def test_sub_policy_choice_and_op_probability():
     assert inverted_share(((("Invert", 0.0, 0), identity),)) == 0.0
 
 
+def test_randaugment_applies_n_ops_with_independent_draws():
+    small = tf.constant(IMAGE[:16, :16])
+    for n, want in ((2, IMAGE[:16, :16]), (3, 255.0 - IMAGE[:16, :16])):  # Invert N times
+        np.testing.assert_array_equal(aa.randaugment(small, n, 9.0, SEED, ops=("Invert",)).numpy(), want)
+    # Two Rotate ops at magnitude 10: each draws its own sign, so all four sign pairs occur.
+    x = tf.constant(IMAGE[:16, :16])
+    pairs = {(a, b): ops.rotate(ops.rotate(x, 30.0 * a), 30.0 * b).numpy() for a in (1, -1) for b in (1, -1)}
+    seen = set()
+    for s in range(16):
+        out = aa.randaugment(x, 2, 10.0, tf.constant([s, 3], tf.int64), ops=("Rotate",)).numpy()
+        seen |= {k for k, v in pairs.items() if np.array_equal(out, v)}
+    assert {(1, -1), (-1, 1)} & seen and {(1, 1), (-1, -1)} & seen
+
+
 # ---- preprocess_train wiring ------------------------------------------------------------------------------
 
 
@@ -246,8 +268,10 @@ def test_preprocess_train_autoaugment_in_tf_data():
     )
     batch = np.stack(list(ds.as_numpy_iterator()))
     assert batch.shape == (4, 32, 32, 3) and np.isfinite(batch).all() and np.abs(batch).max() < 5
-    again = np.stack(list(ds.as_numpy_iterator()))
-    np.testing.assert_array_equal(batch, again)
+    # Stateless: the parallel tf.data graph gives what eager calls with the same seeds give.
+    eager = np.stack([ip.preprocess_train(images[i], c, seeds[i]).numpy() for i in range(4)])
+    np.testing.assert_allclose(batch, eager, atol=1e-5)
+    assert len({b.tobytes() for b in batch}) == 4
     rand = ip.preprocess_train(tf.constant(IMAGE), cfg(auto_augment="randaugment", augment_num_ops=3), SEED)
     assert np.isfinite(rand.numpy()).all()
 
@@ -260,9 +284,9 @@ def test_noise_replacement_and_unchanged_defaults():
     assert np.isfinite(noisy).all() and np.abs(noisy - plain).mean() > 0.5
     # Noise is uniform on 0-255 and independent of the image: no correlation with the clean crop.
     assert abs(np.corrcoef(noisy.ravel(), plain.ravel())[0, 1]) < 0.1
-    half = [aa.noise_replace(image, 0.5, tf.constant([s, 4], tf.int64)).numpy() for s in range(40)]
-    replaced = sum(not np.array_equal(h, IMAGE) for h in half)
-    assert 8 <= replaced <= 32
+    some = [aa.noise_replace(image, 0.25, tf.constant([s, 4], tf.int64)).numpy() for s in range(40)]
+    replaced = sum(not np.array_equal(h, IMAGE) for h in some)
+    assert 3 <= replaced <= 18  # about 10 of 40
 
 
 def test_bad_values_name_the_field():

@@ -132,12 +132,15 @@ class IncrementalClassificationTask(ImageClassificationTask):
             return pack(model({"images": x, "task_id": task_id}, training=False))
 
         signatures = {"serving_default": (default, [spec, tf.TensorSpec([None], tf.int32, name="task_id")])}
+
+        def one_task(net):
+            def task_logits(images):
+                return pack(net(image_preprocessing.normalize(images, cfg.mean, cfg.std), training=False))
+
+            return task_logits
+
         for k in range(self.config.task.num_tasks):
-            net = model.task_model(k)
-            signatures[f"task_{k}"] = (
-                lambda images, net=net: pack(net(image_preprocessing.normalize(images, cfg.mean, cfg.std), training=False)),
-                [spec],
-            )
+            signatures[f"task_{k}"] = (one_task(model.task_model(k)), [spec])
         return signatures
 
     def serving_verification(self, model, num_examples, image_size):

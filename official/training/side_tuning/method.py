@@ -37,8 +37,7 @@ def load_base(model: keras.Model, checkpoint: str, classes: int) -> None:
 def distill_side(model: keras.Model, k: int, images, steps: int, lr: float) -> tuple[float, float]:
     """Trains side k alone to regress the base's pooled feature (MSE); returns (MSE before, after)."""
     base = model.get_layer("base")
-    inputs = model.inputs["images"] if isinstance(model.inputs, dict) else model.inputs[0]
-    side = keras.Model(inputs, model.get_layer(f"side{k}_pool").output)
+    side = keras.Model(model.images_input, model.get_layer(f"side{k}_pool").output)
     variables = side.trainable_variables
     optimizer = keras.optimizers.Adam(lr)
     optimizer.build(variables)

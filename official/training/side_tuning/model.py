@@ -81,8 +81,12 @@ class SideTuneNet(ZooModel):
 
     def task_model(self, k: int) -> keras.Model:
         """Task k alone: images -> its logits (shares this model's weights)."""
-        return keras.Model(self.inputs["images"] if isinstance(self.inputs, dict) else self.inputs[0],
-                           self.get_layer(f"head{k}").output, name=f"task{k}")
+        return keras.Model(self.images_input, self.get_layer(f"head{k}").output, name=f"task{k}")
+
+    @property
+    def images_input(self):
+        """The symbolic images input (the model's inputs are {"images", "task_id"})."""
+        return self.get_layer("images").output
 
 
 registry.register_variant("side_tuning_resnet44_fcn4", SideTuneNet, base="resnet44_cifar", num_tasks=10, classes_per_task=10)

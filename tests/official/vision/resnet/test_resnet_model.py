@@ -44,7 +44,7 @@ def test_parameter_counts_equal_the_official_figures(key):
 
 def test_pooled_feature_widths_and_feature_model():
     keras.backend.clear_session()
-    model = registry.create_model("resnet44_cifar")
+    model = registry.create_model("resnet44_cifar", blocks_per_stage=1)  # widths as ResNet-44, one block per stage
     features = model.feature_model()
     assert features.output.shape == (None, 64)  # Side-Tuning's base: 64-d after global average pooling
     helpers.randomise_weights(model)

@@ -54,6 +54,36 @@ def unwrap_state_dict(checkpoint: Mapping[str, Any], key: str = "") -> dict[str,
     return out
 
 
+def _stub_pickle_module() -> Any:
+    """A pickle module whose unpickler replaces classes it cannot import with inert stubs.
+
+    Checkpoints that pickle whole modules of the authors' code (Side-Tuning's `fcn4-cifar.pth` names
+    a `feature_selector` module) load without that code; only their tensors are used.
+    """
+    import pickle
+    import types
+
+    class Stub:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __setstate__(self, state):
+            self.__dict__["_state"] = state
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            try:
+                return super().find_class(module, name)
+            except (ImportError, AttributeError):
+                return type(name, (Stub,), {"__module__": module})
+
+    module = types.ModuleType("stub_pickle")
+    module.Unpickler = Unpickler
+    module.load = pickle.load
+    module.__name__ = "stub_pickle"
+    return module
+
+
 def read_pytorch_checkpoint(path: str, allow_pickle: bool = False) -> dict[str, Any]:
     """Reads a .pth / .pth.tar file with torch (weights-only unpickling unless `allow_pickle`)."""
     try:
@@ -65,7 +95,9 @@ def read_pytorch_checkpoint(path: str, allow_pickle: bool = False) -> dict[str, 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: checkpoint does not exist")
     try:
-        return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+        if allow_pickle:
+            return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_stub_pickle_module())
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         if allow_pickle:
             raise ConversionError(f"{path}: torch.load failed: {err}") from err

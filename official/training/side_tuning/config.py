@@ -10,9 +10,10 @@ from official.core.config import TrainingMethodConfig
 @dataclasses.dataclass
 class SideTuningConfig(TrainingMethodConfig):
     method: str = "side_tuning"
-    base_checkpoint: str = ""  # weights of the base classifier (with its head), e.g. converted resnet44-cifar.pth; "" = random base
-    base_classes: int = 10  # classes of the base checkpoint's head (dropped; only the pooled feature is used)
-    side_init: str = "distill"  # distill (regress the base feature first) | random
+    base_checkpoint: str = ""  # base weights (.weights.h5 / checkpoint), e.g. converted resnet44-cifar.pth; "" = random base
+    base_classes: int = 0  # classes of the base checkpoint's head (dropped); 0 = it has none (the official resnet44-cifar.pth)
+    side_init: str = "distill"  # distill (regress the base feature first) | checkpoint (side_checkpoint into every side) | random
+    side_checkpoint: str = ""  # side_init=checkpoint: FCN4 weights, e.g. converted fcn4-cifar.pth (`--model=fcn4_side`)
     distill_steps: int = 200  # side_init=distill: Adam steps of MSE(S(x), B(x)) on training images
     distill_lr: float = 1e-3  # side_init=distill: Adam learning rate
     alpha_schedule: str = "learned"  # learned (alpha = sigmoid(a), trained) | curriculum (alpha_start -> alpha_end over each task)

@@ -29,13 +29,14 @@ from official.training.side_tuning.config import SideTuningConfig
 
 
 def _stream(dataset: str, model: str, num_tasks: int, classes_per_task: int, trainer: TrainerConfig,
-            training: SideTuningConfig, runtime: RuntimeConfig | None = None, data: dict | None = None, **model_values) -> ExperimentConfig:
+            training: SideTuningConfig, runtime: RuntimeConfig | None = None, data: dict | None = None,
+            train_data: dict | None = None, **model_values) -> ExperimentConfig:
     make_data, num_classes = DATASETS[dataset]
     data = data or {}
     return ExperimentConfig(
         task=IncrementalTaskConfig(num_classes=num_classes, num_tasks=num_tasks, classes_per_task=classes_per_task),
         model=model_config(model, num_tasks=num_tasks, classes_per_task=classes_per_task, **model_values),
-        train_data=dataclasses.replace(make_data("train", training=True), **data),
+        train_data=dataclasses.replace(make_data("train", training=True), **{**data, **(train_data or {})}),
         eval_data=dataclasses.replace(make_data("val", training=False), **data),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
@@ -55,7 +56,12 @@ def side_tuning_resnet44_icifar() -> ExperimentConfig:
             optimizer=OptimizerConfig(name="adam"),
             lr_schedule=ScheduleConfig(name="constant", base_lr=1e-3),
         ),
-        training=SideTuningConfig(base_checkpoint="", base_classes=10, side_init="distill"),
+        # The official base and distilled side: `tools.convert_checkpoint --model=resnet44_cifar` of
+        # resnet44-cifar.pth and `--model=fcn4_side` of fcn4-cifar.pth, paths set by the user.
+        training=SideTuningConfig(base_checkpoint="", base_classes=0, side_init="checkpoint", side_checkpoint=""),
+        # The official iCIFAR loader: ToTensor + ImageNet normalisation, no augmentation.
+        data={"mean": (123.675, 116.28, 103.53), "std": (58.395, 57.12, 57.375)},
+        train_data={"random_resized_crop": False, "horizontal_flip": False},
     )
 
 

@@ -24,14 +24,32 @@ from official.training.side_tuning.config import SideTuningConfig
 from official.training.side_tuning.layers import logit
 
 
-def load_base(model: keras.Model, checkpoint: str, classes: int) -> None:
-    """Loads a full base classifier checkpoint and copies its weights into `model`'s frozen base."""
-    base = model.get_layer("base")
-    full = registry.create_model(model.constructor_args["base"], classes=classes, input_shape=base.input_shape[1:])
-    restore_weights(full, checkpoint, "training.base_checkpoint")
-    for layer in base.layers:
+def _copy_layers(source: keras.Model, target: keras.Model, rename=lambda name: name) -> int:
+    """Copies the weights of every `source` layer into the `target` layer named `rename(name)`."""
+    copied = 0
+    for layer in source.layers:
         if layer.weights:
-            layer.set_weights(full.get_layer(layer.name).get_weights())
+            target.get_layer(rename(layer.name)).set_weights(layer.get_weights())
+            copied += 1
+    return copied
+
+
+def load_base(model: keras.Model, checkpoint: str, classes: int) -> None:
+    """Loads a base checkpoint (a classifier with `classes` outputs, or the bare feature network when
+    0) and copies its weights into `model`'s frozen base."""
+    base = model.get_layer("base")
+    head = {"classes": classes} if classes > 0 else {"include_top": False, "pooling": "avg"}
+    full = registry.create_model(model.constructor_args["base"], input_shape=base.input_shape[1:], **head)
+    restore_weights(full, checkpoint, "training.base_checkpoint")
+    _copy_layers(full if classes <= 0 else full.feature_model(), base)
+
+
+def load_sides(model: keras.Model, checkpoint: str) -> None:
+    """Loads FCN4 weights (`fcn4_side`, e.g. the official distilled side) into every task's side."""
+    side = registry.create_model("fcn4_side", input_shape=model.get_layer("base").input_shape[1:])
+    restore_weights(side, checkpoint, "training.side_checkpoint")
+    for k in range(model.num_tasks):
+        _copy_layers(side, model, lambda name, k=k: name.replace("fcn4_", f"side{k}_", 1))
 
 
 def distill_side(model: keras.Model, k: int, images, steps: int, lr: float) -> tuple[float, float]:
@@ -101,10 +119,16 @@ class SideTuning(TrainingMethod):
             raise ConfigError(f"training.method: side_tuning needs a side-tuning model, got {self.config.model.name}")
         if cfg.alpha_schedule not in ("learned", "curriculum"):
             raise ConfigError(f"training.alpha_schedule: expected learned or curriculum, got {cfg.alpha_schedule!r}")
-        if cfg.side_init not in ("distill", "random"):
-            raise ConfigError(f"training.side_init: expected distill or random, got {cfg.side_init!r}")
+        if cfg.side_init not in ("distill", "checkpoint", "random"):
+            raise ConfigError(f"training.side_init: expected distill, checkpoint or random, got {cfg.side_init!r}")
         if cfg.base_checkpoint:
             load_base(model, cfg.base_checkpoint, cfg.base_classes)
+        else:
+            print("side-tuning: training.base_checkpoint is empty, the frozen base keeps its random weights", flush=True)
+        if cfg.side_init == "checkpoint":
+            if not cfg.side_checkpoint:
+                raise ConfigError("training.side_checkpoint: side_init=checkpoint needs FCN4 weights")
+            load_sides(model, cfg.side_checkpoint)
         return model
 
     def prepare(self, model: keras.Model, resumed: int) -> None:

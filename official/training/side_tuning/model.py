@@ -27,6 +27,20 @@ class SelectTask(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
+class FCN4(ZooModel):
+    """The FCN4 side alone, images -> pooled 64-d feature: what the official distilled side
+    (`fcn4-cifar.pth`) converts into, and what `training.side_checkpoint` loads into every side.
+
+    Args:
+        input_shape: (height, width, 3).
+    """
+
+    def __init__(self, input_shape: tuple[int, int, int] = (32, 32, 3), **kwargs):
+        images = keras.Input(shape=tuple(input_shape), name="images")
+        super().__init__(inputs=images, outputs=fcn4(images, name="fcn4"), **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="eccv20zoo")
 class SideTuneNet(ZooModel):
     """Side-tuning over a registered base classifier's pooled feature.
 
@@ -89,5 +103,6 @@ class SideTuneNet(ZooModel):
         return self.get_layer("images").output
 
 
+registry.register_variant("fcn4_side", FCN4)
 registry.register_variant("side_tuning_resnet44_fcn4", SideTuneNet, base="resnet44_cifar", num_tasks=10, classes_per_task=10)
 registry.register_variant("side_tuning_resnet20_fcn4", SideTuneNet, base="resnet20_cifar", num_tasks=2, classes_per_task=5)

@@ -47,6 +47,7 @@ class DataConfig:
     random_resized_crop: bool = True  # training: Inception-style random-resized crop
     rrc_scale: tuple[float, float] = (0.08, 1.0)  # area fraction range of the random crop
     rrc_ratio: tuple[float, float] = (0.75, 1.3333333333333333)  # aspect-ratio range of the random crop
+    pad_crop: int = 0  # training without random_resized_crop: zero-pad this many pixels, random crop back (CIFAR: 4)
     horizontal_flip: bool = True  # training: random left-right flip
     color_jitter: float = 0.0  # training: brightness/contrast/saturation strength (timm's --color-jitter)
     crop_pct: float = 0.875  # evaluation: resize to size/crop_pct, then centre-crop size

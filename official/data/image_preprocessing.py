@@ -16,7 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from official.core.errors import BadValueError
-from official.data import autoaugment
+from official.data import autoaugment, cifar_augment
 
 METHODS = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "area": "area"}
 
@@ -114,6 +114,8 @@ def preprocess_train(image: tf.Tensor, cfg, seed: tf.Tensor | None = None) -> tf
         image = random_resized_crop(image, cfg.image_size, cfg.rrc_scale, cfg.rrc_ratio, cfg.interpolation, crop_seed)
     else:
         image = center_crop(image, cfg.image_size, 1.0, cfg.interpolation)
+        if cfg.pad_crop > 0:  # CIFAR's pad-and-crop (a shift with zero fill) instead of a resized crop
+            image = cifar_augment.pad_and_random_crop(image, cfg.pad_crop, crop_seed)
     if cfg.horizontal_flip:
         image = tf.image.stateless_random_flip_left_right(image, flip_seed)
     image = color_jitter(image, cfg.color_jitter, jitter_seed)

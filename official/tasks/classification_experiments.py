@@ -53,19 +53,16 @@ def imagenet_data(split: str, training: bool) -> DataConfig:
 
 
 def _cifar_data(train_path: str, val_path: str, mean: tuple, std: tuple, split: str, training: bool) -> DataConfig:
-    """CIFAR pickles at 32x32. The standard augmentation is pad-4 random crop + flip; until
-    `cifar_augment.pad_and_random_crop` is wired into `preprocess_train`, training approximates it with a
-    random-resized crop of 64-100% area at aspect ratio ~1 (a zoom of up to 1.25x, not a pure shift).
-    Evaluation feeds the 32x32 image unchanged (crop_pct=1)."""
+    """CIFAR pickles at 32x32 with the standard augmentation (He et al. 2016): zero-pad 4 pixels, random
+    32x32 crop, horizontal flip. Evaluation feeds the 32x32 image unchanged (crop_pct=1)."""
     return DataConfig(
         source="cifar",
         path=train_path if split == "train" else val_path,
         image_size=32,
         shuffle_buffer=50_000,
-        random_resized_crop=training,
-        rrc_scale=(0.64, 1.0),
-        rrc_ratio=(0.95, 1.05),
-        horizontal_flip=True,
+        random_resized_crop=False,
+        pad_crop=4 if training else 0,
+        horizontal_flip=training,
         crop_pct=1.0,
         mean=mean,
         std=std,

@@ -254,3 +254,21 @@ def test_cifar_experiments_and_pad_crop(tmp_path):
     padded = np.pad(image.numpy(), [[4, 4], [4, 4], [0, 0]])
     shifts = [(dy, dx) for dy in range(9) for dx in range(9) if np.array_equal(padded[dy:dy + 32, dx:dx + 32], out)]
     assert len(shifts) == 1 and out.shape == (32, 32, 3)
+
+
+def test_cifar_training_crop_is_a_pad_4_shift():
+    """cifar10/cifar100 training data: a zero-filled shift of at most 4 px (not a zoom), varying with the seed."""
+    from official.data import image_preprocessing
+    from official.tasks.classification_experiments import cifar10_data
+
+    cfg = dataclasses.replace(cifar10_data("train", training=True), horizontal_flip=False, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    assert cfg.pad_crop == 4 and not cfg.random_resized_crop
+    image = (np.arange(32 * 32 * 3).reshape(32, 32, 3) % 251 + 1).astype(np.uint8)
+    padded = np.pad(image.astype(np.float32), ((4, 4), (4, 4), (0, 0)))
+    shifts = set()
+    for s in range(12):
+        out = image_preprocessing.preprocess_train(tf.constant(image), cfg, tf.constant([s, 7], tf.int64)).numpy()
+        match = [(dy, dx) for dy in range(9) for dx in range(9) if np.array_equal(out, padded[dy : dy + 32, dx : dx + 32])]
+        assert len(match) == 1
+        shifts.add(match[0])
+    assert len(shifts) > 3

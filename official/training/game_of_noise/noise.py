@@ -57,7 +57,8 @@ def exact_norm_step(x, delta, epsilon: float):
     room2 = ops.take_along_axis(room * room, order, axis=-1)
     ad2 = ops.take_along_axis(ad * ad, order, axis=-1)
     saturated = ops.cumsum(room2, axis=-1) - room2  # sum of room^2 over pixels saturated before piece k
-    moving = ops.sum(ad2, axis=-1, keepdims=True) - (ops.cumsum(ad2, axis=-1) - ad2)  # sum d^2 still linear
+    # sum d^2 still linear: a suffix sum (total - prefix cancels when few pixels still move)
+    moving = ops.flip(ops.cumsum(ops.flip(ad2, axis=-1), axis=-1), axis=-1)
     need = ops.maximum(epsilon**2 - saturated, 0.0)
     eta = ops.sqrt(need / ops.maximum(moving, 1e-30))
     ok = ops.logical_and(eta <= t_s, moving > 0)

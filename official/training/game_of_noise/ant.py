@@ -51,8 +51,10 @@ class AdversarialNoiseTrainer(NoiseTrainer):
         self.generator_ce = keras.metrics.Mean(name="generator_ce")
 
     def checkpoint_extras(self) -> dict:
-        extras = {"noise_generator": self.generator, "generator_optimizer": self.generator_optimizer,
-                  "replay_filled": self.replay_filled}
+        # Each variable by name: the generator keeps its weights in a list, which a TF checkpoint of the
+        # layer object would not follow.
+        extras = {"generator_optimizer": self.generator_optimizer, "replay_filled": self.replay_filled}
+        extras.update({f"generator_{i}": w for i, w in enumerate(self.generator.weights_list)})
         return {**extras, **{f"replay_{i}": r for i, r in enumerate(self.replay)}}
 
     @property

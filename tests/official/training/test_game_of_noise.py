@@ -492,18 +492,17 @@ def test_ant_experiment_checkpoints_resumes_and_restores_the_bare_classifier(tmp
     assert int(reader.get_tensor("replay_filled/.ATTRIBUTES/VARIABLE_VALUE")) == 2
     for i in range(len(first.replay)):
         np.testing.assert_array_equal(reader.get_tensor(f"replay_{i}/.ATTRIBUTES/VARIABLE_VALUE"), saved[f"replay_{i}"])
-    # the generator's weights: NoiseGenerator keeps them in a plain list, which TF's object graph does not
-    # follow, so the checkpoint's `noise_generator` node has no children and the values are stored under
-    # the generator optimizer's `_trainable_variables`; a fresh generator and Adam (as ANT builds them)
-    # read them back through that path
+    # the generator's weights, saved one by one as generator_<i> (the layer keeps them in a plain list,
+    # which TF's object graph would not follow); a fresh generator and Adam read them back
     fresh = NoiseGenerator("1x1", name="noise_generator")
     adam = keras.optimizers.Adam(1e-4, name="generator_adam")
     adam.build(fresh.weights_list)
-    tf.train.Checkpoint(noise_generator=fresh, generator_optimizer=adam).read(
+    tf.train.Checkpoint(generator_optimizer=adam, **{f"generator_{i}": w for i, w in enumerate(fresh.weights_list)}).read(
         tf.train.latest_checkpoint(reader_dir)).expect_partial()
     assert int(adam.iterations.numpy()) == 4
     for i, w in enumerate(fresh.weights_list):
         np.testing.assert_array_equal(np.asarray(w), saved[f"generator/{i}"])
+        assert f"generator_{i}/.ATTRIBUTES/VARIABLE_VALUE" in keys
     assert np.max(np.abs(saved["generator/2"])) > 0  # (not an all-zero layer compared with itself)
     assert any(k.startswith("generator_optimizer/") for k in keys)
     # ... and outside `model/`, the subtree restore_for_inference reads

@@ -317,6 +317,8 @@ def _yaml11_float(value: Any) -> Any:
         return float(value)
     if isinstance(value, list):
         return [_yaml11_float(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _yaml11_float(v) for k, v in value.items()}
     return value
 
 
@@ -350,7 +352,7 @@ def load_yaml_file(path: str) -> dict[str, Any]:
             raise ConfigError(f"config_file: {path} is not valid YAML: {err}") from err
     if not isinstance(data, dict):
         raise ConfigError(f"config_file: {path} must hold a mapping at top level")
-    return data
+    return _yaml11_float(data)  # `weight_decay: 1e-4` is a number, as on the command line
 
 
 def apply_yaml_file(obj: Any, path: str) -> None:

@@ -104,7 +104,8 @@ def _ensure_index() -> None:
 
 
 def _lookup(table: dict[str, Any], kind: str, name: str) -> Any:
-    _ensure_index()
+    if name not in table:  # a name its caller's imports registered needs no index (and no TensorFlow)
+        _ensure_index()
     if name not in table:
         close = [k for k in sorted(table) if name.split("_")[0] in k][:8]
         hint = f"; similar: {', '.join(close)}" if close else ""

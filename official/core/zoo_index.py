@@ -22,6 +22,7 @@ PACKAGES: tuple[str, ...] = (
     "official.training.autoaug_kd",
     "official.training.game_of_noise",
     "official.tasks.incremental_classification",
+    "official.vision.side_tuning",
     "official.training.side_tuning",
     "official.vision.resnet",
 )

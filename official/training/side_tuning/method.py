@@ -21,7 +21,7 @@ from official.tasks.incremental_classification import steps_per_task
 from official.training.method import TrainingMethod
 from official.training.pretrained import restore_weights
 from official.training.side_tuning.config import SideTuningConfig
-from official.training.side_tuning.layers import logit
+from official.vision.side_tuning.layers import logit
 
 
 def _copy_layers(source: keras.Model, target: keras.Model, rename=lambda name: name) -> int:

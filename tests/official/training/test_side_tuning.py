@@ -17,9 +17,9 @@ from official.core import config as config_lib
 from official.core import export, registry, trainer
 from official.core.task import build_task
 from official.training.side_tuning.config import SideTuningConfig
-from official.training.side_tuning.layers import DenseBlend, fcn4
 from official.training.side_tuning.method import TaskPhases, distill_side
-from official.training.side_tuning.model import SideTuneNet
+from official.vision.side_tuning.layers import DenseBlend, fcn4
+from official.vision.side_tuning.model import SideTuneNet
 
 SMALL = dict(base="resnet20_cifar", num_tasks=2, classes_per_task=3)
 

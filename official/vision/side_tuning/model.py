@@ -1,4 +1,4 @@
-"""The side-tuned network: a frozen base plus, per task, a side network, a blend and a head.
+"""Side-Tuning's networks (Zhang et al., ECCV 2020): a frozen base plus, per task, a side network, a blend and a head.
 
 R_k(x) = alpha_k B(x) + (1 - alpha_k) S_k(x), logits = T_k(R_k(x)) (Zhang et al., ECCV 2020). Inputs
 are the images and each image's task id; every task's branch is computed and the id selects one, so a
@@ -14,7 +14,8 @@ from keras import layers, ops
 
 from official.core import registry
 from official.core.base_model import ZooModel
-from official.training.side_tuning.layers import AlphaBlend, DenseBlend, fcn4
+from official.vision import resnet  # noqa: F401  (registers the bases without the zoo index: no TensorFlow)
+from official.vision.side_tuning.layers import AlphaBlend, DenseBlend, fcn4
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")

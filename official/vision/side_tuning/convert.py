@@ -23,7 +23,7 @@ from official.core.checkpoint_convert import (
     to_arrays,
     torch_conv,
 )
-from official.training.side_tuning.model import FCN4
+from official.vision.side_tuning.model import FCN4
 
 
 def weight_map(model: FCN4) -> list:

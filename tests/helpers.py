@@ -54,7 +54,7 @@ def randomise_weights(model: keras.layers.Layer, seed: int = 0) -> None:
     for v in model.weights:
         kind = v.path.split("/")[-1]
         shape = tuple(v.shape)
-        if kind in ("gamma", "moving_variance"):
+        if kind in ("gamma", "moving_variance", "variance"):  # variance: keras' Normalization layer
             value = rng.uniform(0.5, 1.5, shape)
         elif kind in ("beta", "moving_mean", "bias") or len(shape) < 2:
             value = rng.normal(0.0, 0.1, shape)

@@ -12,15 +12,15 @@ import types
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
+from official.core import registry
+from official.core.checkpoint_convert import ConversionError, read_pytorch_checkpoint
+from official.training.side_tuning.method import load_sides
+from official.vision.side_tuning.convert import convert_pytorch, load_state_dict
+from official.vision.side_tuning.model import SideTuneNet
+
 F = torch.nn.functional
-
-from official.core import registry  # noqa: E402
-from official.core.checkpoint_convert import ConversionError, read_pytorch_checkpoint  # noqa: E402
-from official.training.side_tuning.method import load_sides  # noqa: E402
-from official.vision.side_tuning.convert import convert_pytorch, load_state_dict  # noqa: E402
-from official.vision.side_tuning.model import SideTuneNet  # noqa: E402
 
 SHAPES = {"conv1": (16, 3), "conv2": (16, 16), "conv3": (32, 16), "conv5": (64, 32)}
 

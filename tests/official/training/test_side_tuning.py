@@ -42,6 +42,11 @@ def test_alpha_one_is_the_base_and_alpha_zero_the_side():
         feature = keras.Model(net.images_input, net.get_layer(branch).output)(x) if branch != "base" else net.get_layer("base")(x)
         expected = net.get_layer("head0")(feature)
         np.testing.assert_array_equal(net({"images": x, "task_id": ids}), expected)
+    # in between: R = alpha B + (1 - alpha) S
+    net = _net(initial_alpha=0.3, trainable_alpha=False)
+    side = keras.Model(net.images_input, net.get_layer("side0_pool").output)(x)
+    blended = 0.3 * np.asarray(net.get_layer("base")(x)) + 0.7 * np.asarray(side)
+    np.testing.assert_allclose(net({"images": x, "task_id": ids}), net.get_layer("head0")(blended), atol=1e-5)
 
 
 def test_fcn4_shapes_and_parameter_count():
@@ -160,6 +165,17 @@ def test_digits_stream_runs_exports_one_signature_per_task(digits_dir, tmp_path)
     assert set(ev) >= {"top1_task0", "top1_task1", "average_top1"}
     assert ev["average_top1"] == pytest.approx((ev["top1_task0"] + ev["top1_task1"]) / 2)
     task = build_task(cfg)
+    # No forgetting on the digits stream: task 0 (digits 0-4) as it stood when its 2 steps ended (the
+    # step-2 checkpoint) scores exactly as after task 1's steps, with bit-identical logits.
+    at_step2 = task.build_model()
+    tf.train.Checkpoint(model=at_step2).restore(str(tmp_path / "run" / "checkpoints" / "ckpt-2")).expect_partial()
+    val = task.task_dataset(cfg.eval_data, 0, False, 64)
+    before = task.evaluate(at_step2, val)
+    after = task.evaluate(model, val)
+    assert before["top1_task0"] == after["top1_task0"] == ev["top1_task0"]
+    images = next(iter(val))[0]["images"]
+    np.testing.assert_array_equal(at_step2.task_model(0)(images), model.task_model(0)(images))
+    assert not np.array_equal(at_step2.task_model(1)(images), model.task_model(1)(images))  # task 1 did train
     export_cfg = dataclasses.replace(cfg.export, verify_examples=4, warmup_requests=1, formats=("saved_model", "tflite"))
     done = export.export_all(model, task, str(tmp_path / "export"), "side", export_cfg, 32)
     loaded = tf.saved_model.load(done["saved_model"][0])

@@ -40,14 +40,14 @@ def resolve_checkpoint(path: str, key: str) -> str:
 def restore_weights(model: keras.Model, checkpoint: str, key: str) -> str:
     """Loads `checkpoint` into `model`, every variable of the model matched; returns the file used."""
     path = resolve_checkpoint(checkpoint, key)
-    if path.endswith(".weights.h5"):
-        model.load_weights(path)
-        return path
-    status = tf.train.Checkpoint(model=model).restore(path)
     try:
-        status.expect_partial().assert_existing_objects_matched()
-    except AssertionError as err:
-        raise config_lib.ConfigError(f"{key}: {path} does not fit {model.name}: {err}") from err
+        if path.endswith(".weights.h5"):
+            model.load_weights(path)
+        else:
+            tf.train.Checkpoint(model=model).restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as err:  # missing variables, other shapes
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise config_lib.ConfigError(f"{key}: {path} does not fit {model.name}: {first}") from err
     return path
 
 

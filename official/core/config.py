@@ -38,7 +38,7 @@ class DataConfig:
     # Fields holding a file or folder: relative values resolve against runtime.data_dir (`anchor_data_paths`).
     PATH_FIELDS: ClassVar[tuple[str, ...]] = ("path",)
 
-    source: str = "imagefolder"  # imagefolder (folder per class) | tfrecord (image/encoded, image/class/label) | cifar (CIFAR pickles; CIFAR-100: fine labels) | cifar_coarse
+    source: str = "imagefolder"  # imagefolder (folder per class) | tfrecord (image/encoded, image/class/label) | cifar (CIFAR pickles; CIFAR-100: fine labels) | cifar_coarse | mnist (IDX images file; labels file beside it)
     path: str = ""  # dataset root folder, or a TFRecord file pattern such as /data/train-*
     image_size: int = 224  # square output size fed to the model
     shuffle_buffer: int = 10_000  # examples in the shuffle buffer (training only)

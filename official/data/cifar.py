@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from official.data.array_examples import in_memory_examples
 from official.data.image_decode import SkipCounter
 from official.data.imagefolder import DatasetError
 
@@ -177,17 +178,5 @@ def cifar_examples(
     "source" is `<path_pattern>#<index>`.
     """
     images, labels, names = read_batches(path_pattern, label_key, skipped)
-    images_t, labels_t = tf.constant(images), tf.constant(labels)
-    ds = tf.data.Dataset.range(len(labels))
-    if num_shards > 1:
-        ds = ds.shard(num_shards, shard_index)
-    if shuffle:
-        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-
-    def gather(index: tf.Tensor) -> dict:
-        image = tf.gather(images_t, index)
-        image.set_shape([SIDE, SIDE, 3])
-        source = tf.strings.join([path_pattern, "#", tf.strings.as_string(index)])
-        return {"image": image, "label": tf.gather(labels_t, index), "source": source}
-
-    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE), len(labels), names or []
+    ds = in_memory_examples(images, labels, path_pattern, shuffle, seed, num_shards, shard_index)
+    return ds, len(labels), names or []

@@ -1,7 +1,7 @@
 """The image-classification input pipeline: reader -> skip bad files -> decode -> augment -> batch.
 
-Sources: an image folder, TFRecord shards (encoded images), or CIFAR pickles (raw pixels, which skip
-the skip-and-decode steps and enter augmentation as the same uint8 (h, w, 3) tensors).
+Sources: an image folder, TFRecord shards (encoded images), CIFAR pickles or MNIST IDX files (raw
+pixels, which skip the skip-and-decode steps and enter augmentation as the same uint8 (h, w, 3) tensors).
 
 Works for one device, for `MirroredStrategy` and for multi-worker training: built per input pipeline
 from a `tf.distribute.InputContext`, it shards files (or examples, when there are fewer files than
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from official.core.config import DataConfig
-from official.data import cifar, image_decode, image_preprocessing, imagefolder, tfrecord
+from official.data import cifar, image_decode, image_preprocessing, imagefolder, mnist, tfrecord
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,12 @@ def open_source(
             cfg.path, CIFAR_SOURCES[cfg.source], shuffle, seed, num_pipelines, pipeline_id, skipped
         )
         return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
+    if cfg.source == "mnist":
+        skipped = image_decode.SkipCounter()
+        decoded, n, names = mnist.mnist_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id, skipped)
+        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
     raise imagefolder.DatasetError(
-        f"data.source: expected imagefolder, tfrecord, {' or '.join(CIFAR_SOURCES)}; got {cfg.source!r}"
+        f"data.source: expected imagefolder, tfrecord, {', '.join(CIFAR_SOURCES)} or mnist; got {cfg.source!r}"
     )
 
 

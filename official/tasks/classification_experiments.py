@@ -83,11 +83,28 @@ def cifar100_data(split: str, training: bool) -> DataConfig:
                        (129.31, 124.06, 112.43), (68.16, 65.38, 70.43), split, training)
 
 
+def mnist_data(split: str, training: bool) -> DataConfig:
+    """MNIST IDX files (train-/t10k-images-idx3-ubyte.gz, labels beside them), 28x28 grey as RGB, no
+    augmentation; normalised with MNIST's mean/std (0.1307, 0.3081 on the 0-1 scale)."""
+    return DataConfig(
+        source="mnist",
+        path=f"mnist/{'train' if split == 'train' else 't10k'}-images-idx3-ubyte.gz",
+        image_size=28,
+        shuffle_buffer=60_000,
+        random_resized_crop=False,
+        horizontal_flip=False,
+        crop_pct=1.0,
+        mean=(33.32,) * 3,
+        std=(78.57,) * 3,
+    )
+
+
 DATASETS = {
     "digits": (digits_data, 10),
     "imagenet": (imagenet_data, 1000),
     "cifar10": (cifar10_data, 10),
     "cifar100": (cifar100_data, 100),
+    "mnist": (mnist_data, 10),
 }
 
 

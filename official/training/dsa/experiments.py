@@ -1,0 +1,1 @@
+"""DSA experiments (being written)."""

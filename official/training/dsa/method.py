@@ -1,0 +1,1 @@
+"""`training.method: dsa` (being written)."""

@@ -184,6 +184,8 @@ def export_all(
     unknown = [f for f in cfg.formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"export.formats: unknown {unknown}; expected any of {', '.join(FORMATS)}")
+    # A model whose served form differs from its trained one (ProxyBNN: A and P folded into W_b) gives it.
+    model = model.export_model() if hasattr(model, "export_model") else model
     done: dict[str, tuple[str, dict]] = {}
     for fmt in cfg.formats:
         if fmt == "saved_model":

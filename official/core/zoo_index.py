@@ -25,6 +25,7 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.side_tuning",
     "official.training.side_tuning",
     "official.vision.resnet",
+    "official.vision.proxybnn",
 )
 
 _imported = False

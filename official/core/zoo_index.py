@@ -26,6 +26,8 @@ PACKAGES: tuple[str, ...] = (
     "official.training.side_tuning",
     "official.vision.resnet",
     "official.vision.proxybnn",
+    "official.vision.mlp",
+    "official.training.uniloss",
 )
 
 _imported = False

@@ -1,0 +1,3 @@
+"""Plain multi-layer perceptrons on flattened images: registers their variants."""
+
+from official.vision.mlp import variants  # noqa: F401

@@ -6,8 +6,7 @@ a group share one mask per step (official MaskedConvBNReLU: conv -> BN -> x mask
 Training: the importance b_i is the L1 norm of the primal conv's current filter i (detached), p comes
 from the beta1 solve (solver.py) with the implicit gradient to alpha, and the mask m ~ Bernoulli(p) is
 drawn every step with a straight-through gradient (dm/dp = 1, official BernoulliSample). Inference: the
-mask the pruned network will have, the top round(alpha C) channels by importance (at least one), ties
-to the lower index, as prune.keep_from_ratios keeps them.
+mask the pruned network will have: prune.keep_from_ratios' channels (top_k_mask).
 
 alpha = sigmoid(theta) (official `invsigmoid_keep_ratio`, init 5.0) and beta2 = softplus(beta2_raw)
 (official buffer `invsp_beta_2`, init softplus^-1(1.0)) are variables the method steps and schedules
@@ -34,16 +33,34 @@ def filter_l1(kernel, depthwise: bool = False):
     return ops.sum(kernel, axis=(0, 1, 2))
 
 
-def top_k_mask(importance, alpha):
-    """1.0 for the round(alpha * C) most important channels (>= 1; ties to the lower index), else 0.0."""
+def _ranked_below(score, index, inside, want):
+    """Among the slots `inside`, the `want` best by score (ties to the lower index)."""
+    better = ops.logical_or(ops.greater(score[None, :], score[:, None]),
+                            ops.logical_and(ops.equal(score[None, :], score[:, None]), index[None, :] < index[:, None]))
+    rank = ops.sum(ops.cast(ops.logical_and(better, inside[None, :]), "float32"), axis=1)
+    return ops.logical_and(inside, rank < want)
+
+
+def top_k_mask(importance, alpha, ranges=None):
+    """1.0 for the kept slots, else 0.0: k = round(alpha * units) (half up, >= 1) channels of the group's
+    narrowest member, the most important first (ties to the lower index). An option-A tied group (nested
+    slot ranges, narrowest first) keeps them ring by ring so that a member of width w keeps k * w / units,
+    the rule of prune.keep_from_counts; an untied group is one ring of all its slots."""
     importance = ops.cast(importance, "float32")
-    channels = ops.shape(importance)[0]
-    k = ops.clip(ops.round(ops.cast(alpha, "float32") * channels), 1, channels)
+    channels = int(importance.shape[0])
+    ranges = list(ranges) if ranges else [(0, channels)]
+    units = ranges[0][1] - ranges[0][0]
+    k = ops.clip(ops.floor(ops.cast(alpha, "float32") * units + 0.5), 1, units)
     index = ops.arange(channels)
-    above = ops.greater(importance[None, :], importance[:, None])
-    tied_before = ops.logical_and(ops.equal(importance[None, :], importance[:, None]), index[None, :] < index[:, None])
-    rank = ops.sum(ops.cast(ops.logical_or(above, tied_before), "float32"), axis=1)
-    return ops.cast(rank < k, "float32")
+    keep = ops.zeros((channels,), "bool")
+    previous = (0, 0)
+    for lo, hi in ranges:
+        ring = ops.logical_and(ops.logical_and(index >= lo, index < hi),
+                               ops.logical_not(ops.logical_and(index >= previous[0], index < previous[1])))
+        want = ops.floor(k * (hi - lo) / units) - ops.floor(k * (previous[1] - previous[0]) / units)
+        keep = ops.logical_or(keep, _ranked_below(importance, index, ring, want))
+        previous = (lo, hi)
+    return ops.cast(keep, "float32")
 
 
 def bernoulli_ste(p, seed, shape=None):
@@ -60,10 +77,11 @@ def inverse_softplus(value: float) -> float:
 class ChannelGate(keras.layers.Layer):
     """x * m over the last axis, m the group's channel mask (see the module docstring)."""
 
-    def __init__(self, channels: int, kernel_fn, depthwise: bool = False, theta_init: float = 5.0,
+    def __init__(self, channels: int, kernel_fn, depthwise: bool = False, ranges=None, theta_init: float = 5.0,
                  beta2_init: float = 1.0, iterations: int = solver.ITERATIONS, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.channels = int(channels)
+        self.ranges = [tuple(r) for r in ranges] if ranges else [(0, self.channels)]
         self.depthwise = bool(depthwise)
         self.iterations = int(iterations)
         self._kernel_fn = kernel_fn  # a function, not the layer: the primal conv stays its model's layer
@@ -78,10 +96,15 @@ class ChannelGate(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     @classmethod
-    def for_primal(cls, channels: int, primal: keras.layers.Layer, **kwargs) -> ChannelGate:
+    def for_primal(cls, channels: int, primal: keras.layers.Layer, ranges=None, **kwargs) -> ChannelGate:
         """The gate of a group whose importance is `primal`'s filter L1 norms (Conv2D or DepthwiseConv2D)."""
         depthwise = isinstance(primal, keras.layers.DepthwiseConv2D)
-        return cls(channels, lambda: primal.kernel, depthwise=depthwise, **kwargs)
+        return cls(channels, lambda: primal.kernel, depthwise=depthwise, ranges=ranges, **kwargs)
+
+    @classmethod
+    def for_group(cls, group, primal: keras.layers.Layer, **kwargs) -> ChannelGate:
+        """make_gate for masked.masked_model: the gate of a graph.ChannelGroup (its slots and rings)."""
+        return cls.for_primal(group.channels, primal, ranges=group.ranges(), name=f"dsa_gate_{group.index}", **kwargs)
 
     @property
     def alpha(self):
@@ -106,7 +129,7 @@ class ChannelGate(keras.layers.Layer):
         return bernoulli_ste(p, self.seed_generator)
 
     def inference_mask(self):
-        return top_k_mask(self.importance(), self.alpha)
+        return top_k_mask(self.importance(), self.alpha, self.ranges)
 
     def call(self, inputs, training=False):
         mask = self.sample_mask() if training else self.inference_mask()

@@ -28,6 +28,7 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.proxybnn",
     "official.vision.mlp",
     "official.training.uniloss",
+    "official.training.dsa",
 )
 
 _imported = False

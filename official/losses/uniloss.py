@@ -28,6 +28,12 @@ from keras import ops
 GRADIENTS = ("exact", "official")
 
 
+def _float(x):
+    """float64 stays float64 (gradient checks); anything else becomes float32."""
+    x = ops.convert_to_tensor(x)
+    return x if keras.backend.standardize_dtype(x.dtype) == "float64" else ops.cast(x, "float32")
+
+
 def relax(d):
     """b~ = 2 sigmoid(d) - 1 in (-1, 1): the continuous stand-in for sign(d)."""
     return 2.0 * ops.sigmoid(d) - 1.0
@@ -45,15 +51,15 @@ def idw_interpolate(b, anchors, values):
     anchor (distance exactly 0: sigmoid saturates in float32 for |d| > ~17), M~ is the mean value of the
     anchors at distance 0 and its gradient is 0 there, instead of inf / inf.
     """
-    b = ops.cast(b, "float32")
-    anchors = ops.stop_gradient(ops.cast(anchors, "float32"))
-    values = ops.stop_gradient(ops.cast(values, "float32"))
+    b = _float(b)
+    anchors = ops.stop_gradient(ops.cast(anchors, b.dtype))
+    values = ops.stop_gradient(ops.cast(values, b.dtype))
     sq = ops.sum(ops.square(b[None, :] - anchors), axis=-1)  # (K,)
     at_anchor = sq <= 0.0
     dist = ops.sqrt(ops.where(at_anchor, 1.0, sq))  # safe sqrt: no inf gradient at 0
     weights = 1.0 / dist
     idw = ops.sum(weights * values) / ops.sum(weights)
-    hit = ops.cast(at_anchor, "float32")
+    hit = ops.cast(at_anchor, b.dtype)
     on_anchor = ops.sum(hit * values) / ops.maximum(ops.sum(hit), 1.0)
     return ops.where(ops.any(at_anchor), ops.stop_gradient(on_anchor), idw)
 
@@ -62,9 +68,9 @@ def official_gradient_surrogate(b, anchors, loss_values):
     """A scalar whose value is the IDW interpolation of `loss_values` and whose gradient w.r.t. b is the
     official backward: g_j = -(1/S) sum_k (u_k + f)(b_j - b_kj) / dist_k^3 with S = sum_k 1/dist_k,
     f = sum_k u_k / dist_k / S (the exact derivative has (u_k - f)). u_k = -M(b_k), as in the code."""
-    b = ops.cast(b, "float32")
-    anchors = ops.stop_gradient(ops.cast(anchors, "float32"))
-    u = ops.stop_gradient(ops.cast(loss_values, "float32"))
+    b = _float(b)
+    anchors = ops.stop_gradient(ops.cast(anchors, b.dtype))
+    u = ops.stop_gradient(ops.cast(loss_values, b.dtype))
     sq = ops.sum(ops.square(b[None, :] - anchors), axis=-1)
     dist = ops.sqrt(ops.maximum(sq, 1e-12))
     inv = 1.0 / dist
@@ -127,12 +133,12 @@ def uniloss(
     if gradient not in GRADIENTS:
         raise ValueError(f"training.gradient: expected one of {', '.join(GRADIENTS)}, got {gradient!r}")
     shape = ops.shape(d)
-    d = ops.reshape(ops.cast(d, "float32"), (-1,))
+    d = ops.reshape(_float(d), (-1,))
     valid = ops.reshape(valid, (-1,))
-    correct = ops.reshape(ops.cast(correct, "float32"), (-1,)) * ops.cast(valid, "float32")
+    correct = ops.reshape(ops.cast(correct, d.dtype), (-1,)) * ops.cast(valid, d.dtype)
     b = ops.where(valid, relax(d), 0.0)
     current = ops.stop_gradient(hard_sign(b, valid))
-    anchors = ops.stop_gradient(sample_anchors(correct, current, valid, num_single, seed))
+    anchors = ops.cast(ops.stop_gradient(sample_anchors(correct, current, valid, num_single, seed)), d.dtype)
     values = ops.stop_gradient(metric_fn(ops.reshape(anchors, (-1, *shape))))
     if gradient == "official":
         return official_gradient_surrogate(b, anchors, -values)
@@ -147,14 +153,14 @@ def accuracy_comparisons(scores, labels):
 
     All-correct is +1 on every valid entry; example i is correct iff all its valid bits are +1.
     """
-    scores = ops.cast(scores, "float32")
+    scores = _float(scores)
     labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
     num_classes = ops.shape(scores)[-1]
-    onehot = ops.one_hot(labels, num_classes)
+    onehot = ops.cast(ops.one_hot(labels, num_classes), scores.dtype)
     true_score = ops.sum(scores * onehot, axis=-1, keepdims=True)
     d = true_score - scores
     valid = onehot < 0.5
-    return d, valid, ops.cast(valid, "float32")
+    return d, valid, ops.cast(valid, scores.dtype)
 
 
 def accuracy_from_bits(bits, valid):
@@ -177,13 +183,13 @@ def ap_comparisons(scores, targets):
 
     All-correct = t_i - t_j (+1 when i is the positive). scores: (B,) or (B, 1); targets: (B,) in {0, 1}.
     """
-    s = ops.reshape(ops.cast(scores, "float32"), (-1,))
-    t = ops.reshape(ops.cast(targets, "float32"), (-1,))
+    s = ops.reshape(_float(scores), (-1,))
+    t = ops.reshape(ops.cast(targets, s.dtype), (-1,))
     n = ops.shape(s)[0]
     upper = ops.triu(ops.ones((n, n), "float32"), k=1) > 0.5
     valid = ops.logical_and(upper, ops.not_equal(t[:, None], t[None, :]))
     d = s[:, None] - s[None, :]
-    correct = (t[:, None] - t[None, :]) * ops.cast(valid, "float32")
+    correct = (t[:, None] - t[None, :]) * ops.cast(valid, s.dtype)
     return d, valid, correct
 
 

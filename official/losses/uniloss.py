@@ -47,19 +47,24 @@ def hard_sign(x, valid):
 def idw_interpolate(b, anchors, values):
     """M~(b) = sum_k M(b_k) / ||b - b_k|| / sum_k 1 / ||b - b_k|| (IDW, power 1).
 
-    b: (N,) relaxed binaries; anchors: (K, N); values: (K,) metric values (constants). When b lies on an
-    anchor (distance exactly 0: sigmoid saturates in float32 for |d| > ~17), M~ is the mean value of the
-    anchors at distance 0 and its gradient is 0 there, instead of inf / inf.
+    b: (N,) relaxed binaries; anchors: (K, N); values: (K,) metric values (constants).
     """
     b = _float(b)
     anchors = ops.stop_gradient(ops.cast(anchors, b.dtype))
-    values = ops.stop_gradient(ops.cast(values, b.dtype))
-    sq = ops.sum(ops.square(b[None, :] - anchors), axis=-1)  # (K,)
+    return idw_from_squared_distances(ops.sum(ops.square(b[None, :] - anchors), axis=-1), values)
+
+
+def idw_from_squared_distances(sq, values):
+    """IDW of `values` (K,) with weights 1 / sqrt(sq) (K,). When the point lies on an anchor (sq exactly
+    0: sigmoid saturates in float32 for |d| > ~17), M~ is the mean value of the anchors at distance 0
+    and its gradient is 0 there, instead of inf / inf."""
+    sq = _float(sq)
+    values = ops.stop_gradient(ops.cast(values, sq.dtype))
     at_anchor = sq <= 0.0
     dist = ops.sqrt(ops.where(at_anchor, 1.0, sq))  # safe sqrt: no inf gradient at 0
     weights = 1.0 / dist
     idw = ops.sum(weights * values) / ops.sum(weights)
-    hit = ops.cast(at_anchor, b.dtype)
+    hit = ops.cast(at_anchor, sq.dtype)
     on_anchor = ops.sum(hit * values) / ops.maximum(ops.sum(hit), 1.0)
     return ops.where(ops.any(at_anchor), ops.stop_gradient(on_anchor), idw)
 

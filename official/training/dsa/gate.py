@@ -108,11 +108,11 @@ class ChannelGate(keras.layers.Layer):
 
     @property
     def alpha(self):
-        return ops.sigmoid(self.theta)
+        return ops.sigmoid(self.theta.value)
 
     @property
     def beta2(self):
-        return ops.softplus(self.beta2_raw)
+        return ops.softplus(self.beta2_raw.value)
 
     def importance(self):
         return ops.stop_gradient(filter_l1(self._kernel_fn(), self.depthwise))

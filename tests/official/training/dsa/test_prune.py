@@ -58,7 +58,8 @@ def test_resnet20_pruned_params_by_hand():
     """Uniform keep ratio 0.5: widths 8/16/32 everywhere; params = convs + 4 per BN channel + linear."""
     model = tiny("resnet20_cifar")
     groups = channel_groups(model)
-    pruned = prune_model(model, groups, keep_from_ratios(model, groups, np.full(len(groups), 0.5)))
+    keep = keep_from_ratios(model, groups, np.full(len(groups), 0.5))
+    pruned = prune_model(model, groups, keep)
     convs, bn = 9 * 3 * 8, 8  # stem
     for stage, width in enumerate((8, 16, 32)):
         for i in range(3):
@@ -67,7 +68,11 @@ def test_resnet20_pruned_params_by_hand():
             bn += 2 * width
     assert pruned.count_params() == convs + 4 * bn + 32 * 10 + 10
     shortcut = pruned.get_layer("resnet_layer2_0_shortcut")
-    assert isinstance(shortcut, ChannelPad) and (shortcut.before, shortcut.after) == (4, 4)
+    # stage 2 keeps 16 of its slots [16, 48): stage 1's 8 in [24, 40) and 8 zero-padded ones around them
+    stream = keep[0]
+    assert isinstance(shortcut, ChannelPad) and shortcut.stride == 2
+    assert (shortcut.before, shortcut.after) == (((stream >= 16) & (stream < 24)).sum(), ((stream >= 40) & (stream < 48)).sum())
+    assert shortcut.before + shortcut.after == 8
 
 
 def test_keep_is_top_l1_and_tied_rings():

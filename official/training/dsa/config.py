@@ -17,8 +17,8 @@ class DSAConfig(TrainingMethodConfig):
     flops_ratio: float = 0.5  # budget B: FLOPs(alpha) <= B * FLOPs(unpruned), multiply-adds at the training size
     warmup_steps: int = 0  # weight-only steps (sampled masks, alpha frozen) before the first keep-ratio update
     alpha_every: int = 1  # a keep-ratio (theta) update every this many steps after warm-up; 1 = every step
-    alpha_lr: float = 0.01  # Adam step size on theta = logit(alpha) (the method's own Adam, not the network's)
-    rho: float = 1.0  # ADMM penalty rho/2 ||alpha - z + u||^2 added to the task loss for the theta step
+    alpha_lr: float = 0.05  # gradient step size on alpha (the method's own step; theta = logit(alpha) follows)
+    rho: float = 10.0  # ADMM penalty rho/2 ||alpha - z + u||^2 on alpha's step; keep alpha_lr * rho < 1
     projection_iterations: int = 30  # bisection steps of the z projection (scale s with FLOPs(s(alpha+u)) = budget)
     theta_init: float = 5.0  # initial logit of every keep ratio (official init: alpha = sigmoid(5) = 0.993)
     beta2_start: float = 1.0  # beta2 at step 0 (official init 1.0)

@@ -8,7 +8,9 @@ of `DSATrainer.train_step`:
    the gradients of the task loss to the weights (stepped by the network's optimizer, as in any run)
    and to theta = logit(alpha) through the straight-through mask and the implicit beta1 gradient;
 2. every `alpha_every` steps after `warmup_steps` (reconstructed; the official repo has no driver), the
-   keep ratios take one Adam step on task loss + rho/2 ||alpha - z + u||^2, then the ADMM auxiliary z is
+   keep ratios take one gradient step in alpha (clipped to [0.001, 0.999]) on the task loss +
+   rho/2 ||alpha - z + u||^2 (linearised ADMM: with alpha_lr * rho < 1 alpha moves a fixed fraction of
+   the way to z - u each step, so the dual cannot wind up), then the ADMM auxiliary z is
    alpha + u projected onto {FLOPs(z) <= B FLOPs(1)} (largest scale s in [0, 1] with FLOPs(s(alpha+u))
    <= budget, by bisection; alpha + u itself where it fits) and the dual is u += alpha - z.
 
@@ -35,7 +37,7 @@ from official.training.dsa.graph import channel_groups
 from official.training.dsa.masked import masked_model
 from official.training.method import TrainingMethod
 
-ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
+ALPHA_MIN, ALPHA_MAX = 1e-3, 1.0 - 1e-3  # keep ratios stay inside (0, 1): theta = logit(alpha) finite
 
 
 def extra_names(index: int) -> dict[str, str]:
@@ -107,8 +109,6 @@ class DSATrainer(keras.Model):
         n, agg = len(self.groups), "only_first_replica"
         self.z = self.add_weight(shape=(n,), initializer="ones", trainable=False, name="admm_z", aggregation=agg)
         self.u = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="admm_u", aggregation=agg)
-        self.adam_m = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="alpha_adam_m", aggregation=agg)
-        self.adam_v = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="alpha_adam_v", aggregation=agg)
         self.alpha_steps = self.add_weight(shape=(), initializer="zeros", trainable=False, name="alpha_steps",
                                            aggregation=agg)
         self.flops_tracker = keras.metrics.Mean(name="flops_ratio")
@@ -119,8 +119,7 @@ class DSATrainer(keras.Model):
         return self.network
 
     def checkpoint_extras(self) -> dict:
-        extras = {"dsa_admm_z": self.z, "dsa_admm_u": self.u, "dsa_alpha_adam_m": self.adam_m,
-                  "dsa_alpha_adam_v": self.adam_v, "dsa_alpha_steps": self.alpha_steps}
+        extras = {"dsa_admm_z": self.z, "dsa_admm_u": self.u, "dsa_alpha_steps": self.alpha_steps}
         for i, gate in enumerate(self.gates):
             names = extra_names(i)
             extras.update({names["theta"]: gate.theta, names["log_beta1"]: gate.log_beta1,
@@ -155,31 +154,25 @@ class DSATrainer(keras.Model):
             gate.beta2_raw.assign(raw)
 
     def alpha_step(self, theta_grads, step):
-        """One Adam step on theta (task gradient + ADMM penalty), then z and u; all where `active`."""
+        """One projected gradient step on alpha (task gradient + ADMM penalty), then z and u; only on the
+        steps the schedule marks `active` (warm-up over, every `alpha_every` steps)."""
         cfg = self.cfg
         active = ops.logical_and(step >= cfg.warmup_steps, (step - cfg.warmup_steps) % cfg.alpha_every == 0)
-        on = ops.cast(active, "float32")
         theta = ops.stack([gate.theta.value for gate in self.gates])
         alpha = ops.sigmoid(theta)
         task = ops.stack([ops.zeros(()) if g is None else ops.cast(g, "float32") for g in theta_grads])
-        grad = task + cfg.rho * (alpha - self.z + self.u) * alpha * (1.0 - alpha)
-        t = self.alpha_steps + on
-        m = ops.where(active, ADAM_B1 * self.adam_m + (1 - ADAM_B1) * grad, self.adam_m)
-        v = ops.where(active, ADAM_B2 * self.adam_v + (1 - ADAM_B2) * grad * grad, self.adam_v)
-        t_safe = ops.maximum(t, 1.0)
-        m_hat = m / (1.0 - ADAM_B1**t_safe)
-        v_hat = v / (1.0 - ADAM_B2**t_safe)
-        theta = theta - on * cfg.alpha_lr * m_hat / (ops.sqrt(v_hat) + ADAM_EPS)
+        task = task / ops.maximum(alpha * (1.0 - alpha), 1e-6)  # dL/dtheta -> dL/dalpha
+        stepped = alpha - cfg.alpha_lr * (task + cfg.rho * (alpha - self.z + self.u))
+        stepped = ops.clip(stepped, ALPHA_MIN, ALPHA_MAX)
+        theta = ops.where(active, ops.log(stepped) - ops.log1p(-stepped), theta)
         for i, gate in enumerate(self.gates):
             gate.theta.assign(theta[i])
-        alpha = ops.sigmoid(theta)
+        alpha = ops.where(active, stepped, alpha)
         budget = cfg.flops_ratio * self.full_flops
         z = project_to_budget(alpha + self.u, self.flops, budget, cfg.projection_iterations)
         self.z.assign(ops.where(active, z, self.z))
         self.u.assign(ops.where(active, self.u + alpha - z, self.u))
-        self.adam_m.assign(m)
-        self.adam_v.assign(v)
-        self.alpha_steps.assign(t)
+        self.alpha_steps.assign(self.alpha_steps + ops.cast(active, "float32"))
 
     def train_step(self, data):
         x, y = data[0], data[1]

@@ -67,7 +67,7 @@ def test_inference_masks_are_the_pruned_network():
 
 
 def test_one_xla_train_step_moves_weights_and_keep_ratios():
-    model = trainer(DSAConfig(alpha_lr=0.05, beta2_start=1.0, beta2_end=3.0), steps=2, network=tiny_cnn())
+    model = trainer(DSAConfig(alpha_lr=0.05, rho=10.0, beta2_start=1.0, beta2_end=3.0), steps=2, network=tiny_cnn())
     model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(1).normal(size=(8, 8, 8, 3)).astype("float32")
@@ -76,8 +76,12 @@ def test_one_xla_train_step_moves_weights_and_keep_ratios():
     theta = np.array([float(g.theta) for g in model.gates])
     logs = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history
     assert not np.allclose(kernel, np.asarray(model.network.weights[0]))
-    moved = np.array([float(g.theta) for g in model.gates]) - theta
-    assert np.all(np.abs(moved) > 1e-3) and np.all(np.abs(moved) <= 0.05 + 1e-5)  # one Adam step of alpha_lr
+    alpha = 1 / (1 + np.exp(-np.array([float(g.theta) for g in model.gates])))
+    before = 1 / (1 + np.exp(-theta))
+    assert np.all(np.abs(alpha - before) > 1e-4)
+    z, u = np.asarray(model.z), np.asarray(model.u)
+    np.testing.assert_allclose(u, alpha - z, atol=1e-5)  # u was 0: u = alpha - z
+    assert model.flops(z) <= 0.5 * model.full_flops  # alpha ~0.99 does not fit: z is projected
     assert abs(logs["expectation_diff"][0]) < 1e-3 and 0.9 < logs["flops_ratio"][0] <= 1.0
     assert all(float(g.log_beta1) != 0.0 for g in model.gates)  # the warm start was stored
     assert float(model.alpha_steps) == 1.0
@@ -88,7 +92,7 @@ def test_one_xla_train_step_moves_weights_and_keep_ratios():
 
 def test_warmup_and_alpha_every_gate_the_keep_ratio_step():
     model = trainer(DSAConfig(warmup_steps=2, alpha_every=3))
-    grads = [tf.constant(1.0)] * len(model.gates)
+    grads = [tf.constant(1e-3)] * len(model.gates)
     theta = [float(g.theta) for g in model.gates]
     for step, moves in [(0, False), (1, False), (2, True), (3, False), (4, False), (5, True)]:
         model.alpha_step(grads, tf.constant(step))

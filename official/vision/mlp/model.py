@@ -15,6 +15,7 @@ from keras import layers
 from official.core.base_model import ZooModel
 
 
+@keras.saving.register_keras_serializable(package="eccv20zoo")
 class MLP(ZooModel):
     """(batch, height, width, channels) normalised images -> (batch, classes) logits.
 

@@ -118,14 +118,18 @@ def print_tables(report: dict, per_layer: bool) -> None:
     print(f"params {report['params_before']:,d} -> {report['params_after']:,d}")
 
 
-def main(argv: list[str]) -> int:
-    del argv
-    ratio = FLAGS.flops_ratio
+def check_request(ratio: float, out: str) -> None:
+    """The checks made before any model is built: a budget in (0, 1] and a new or empty --out."""
     if not 0.0 < ratio <= 1.0:
         raise app.UsageError(f"--flops_ratio={ratio}: expected a fraction in (0, 1]")
-    out = FLAGS.out
     if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
         raise app.UsageError(f"--out={out}: exists and is not an empty folder (nothing was written)")
+
+
+def main(argv: list[str]) -> int:
+    del argv
+    ratio, out = FLAGS.flops_ratio, FLAGS.out
+    check_request(ratio, out)
     from official.core import config as config_lib
     from official.core import trainer
     from official.core.file_io import write_json

@@ -25,7 +25,7 @@ def test_binary_resnet_learns_digits_and_its_fold_keeps_the_accuracy():
     model = BinaryResNet(blocks=(1, 1), widths=(16, 32), stem="cifar", classes=10, input_shape=(8, 8, 3))
     model.compile(optimizer=keras.optimizers.Adam(5e-3), jit_compile=False,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x[train], y[train], batch_size=64, epochs=6, verbose=0)
+    model.fit(x[train], y[train], batch_size=64, epochs=4, verbose=0)
     folded = model.export_model()
     acc = float(np.mean(np.argmax(folded(x[test], training=False), -1) == y[test]))
-    assert acc > 0.8, acc  # chance 0.1
+    assert acc > 0.8, acc  # chance 0.1; measured 0.914 (seed 0)

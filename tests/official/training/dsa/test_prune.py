@@ -3,7 +3,7 @@
 The masked model with deterministic masks (a fixed 0/1 gate) and the physically pruned model give the
 same logits in inference mode, with non-trivial BN statistics, on ResNet-20 (option A), ResNet-18
 (projections) and MobileNeXt (depthwise ties); the pruned model is plain (reloads as .keras, converts to
-TFLite with builtin ops); fit_budget meets 50% of ResNet-56's MAdds within 1%.
+TFLite with builtin ops); fit_budget meets 50% of ResNet-56's and MobileNeXt-1.0's MAdds within 1%.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def test_fit_budget_resnet56_half():
         fit_budget(model, groups, start, 1.5, (32, 32, 3))
 
 
-@pytest.mark.skipif(not os.environ.get("DSA_FULL_BUDGET"), reason="MobileNeXt-1.0 at 224 px: card run")
 def test_fit_budget_mobilenext_100_half():
+    """MobileNeXt-1.0 at 224 px (building it and counting takes ~3 s): 0.5 of 311,342,592 MAdds within 1%."""
     from official.core import registry
 
     model = registry.create_model("mobilenext_100")

@@ -42,7 +42,7 @@ np.savez(sys.argv[2], **out)
 @pytest.mark.jax
 def test_network_fold_and_gradients_match_under_jax(tmp_path):
     rng = np.random.default_rng(0)
-    net = BinaryResNet(blocks=(1, 1), widths=(8, 16), stem="cifar", classes=10, input_shape=(16, 16, 3))
+    net = BinaryResNet(blocks=(1, 1), widths=(4, 8), stem="cifar", classes=10, input_shape=(8, 8, 3))
     for v in net.weights:
         if v.name == "p":
             v.assign(np.eye(9) + rng.normal(0, 0.2, v.shape).astype("float32"))
@@ -56,7 +56,7 @@ def test_network_fold_and_gradients_match_under_jax(tmp_path):
     layer.build((None, 6, 6, 3))
     layer.p.assign(np.eye(9) + rng.normal(0, 0.2, (9, 9)).astype("float32"))
     arrays = {"config": np.asarray(str(config)), "weights": np.asarray(weights), "grad": np.asarray("approx"),
-              "x": rng.normal(size=(4, 16, 16, 3)).astype("float32"), "a": np.asarray(layer.a),
+              "x": rng.normal(size=(4, 8, 8, 3)).astype("float32"), "a": np.asarray(layer.a),
               "p": np.asarray(layer.p), "xl": rng.normal(size=(2, 6, 6, 3)).astype("float32"),
               "t": rng.normal(size=(2, 6, 6, 4)).astype("float32")}
     got = run_jax_script(_SCRIPT, tmp_path, **arrays)

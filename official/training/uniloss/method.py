@@ -19,4 +19,4 @@ class UniLoss(TrainingMethod):
     def wrap(self, model: keras.Model) -> keras.Model:
         cfg: UniLossConfig = self.config.training
         return UniLossModel(model, cfg.metric, cfg.num_single, cfg.score_activation, cfg.gradient,
-                            cfg.anchor_seed + self.config.runtime.seed)
+                            cfg.anchor_seed + self.config.runtime.seed, cfg.pckh_head_size, cfg.pckh_max_positives)

@@ -128,6 +128,22 @@ class BinaryResNet(ZooModel):
     def proxy_layers(self) -> list[ProxyBinaryConv2D]:
         return [layer for layer in self.layers if isinstance(layer, ProxyBinaryConv2D)]
 
+    def operation_counts(self) -> dict[str, int]:
+        """The BNN cost metric of the card: BOPs (multiply-accumulates of the binary convs), FLOPs (those
+        of the real convs and the fc) and OPs = BOPs / 64 + FLOPs (Bi-Real / XNOR-Net convention; BN,
+        pooling and adds not counted)."""
+        bops = flops = 0
+        for layer in self.layers:
+            if isinstance(layer, (ProxyBinaryConv2D, BinaryConv2D, layers.Conv2D)):
+                _, h, w, cout = layer.output.shape
+                kh, kw = (layer.kernel_size,) * 2 if isinstance(layer.kernel_size, int) else layer.kernel_size
+                macs = h * w * kh * kw * layer.input.shape[-1] * cout
+                binary = not isinstance(layer, layers.Conv2D) and layer.binary_activations
+                bops, flops = (bops + macs, flops) if binary else (bops, flops + macs)
+            elif isinstance(layer, layers.Dense):
+                flops += layer.input.shape[-1] * layer.units
+        return {"bops": int(bops), "flops": int(flops), "ops": int(bops // 64 + flops)}
+
     def export_model(self) -> keras.Model:
         """The network `tools.export` serves: the folded BNN (W_b only) of a "proxy" model, else itself."""
         if self.constructor_args["mode"] != "proxy":

@@ -46,6 +46,22 @@ def test_parameter_counts_training_adds_one_p_per_binary_conv(name, inference, b
     assert model.trainable_parameter_count == inference + 81 * binary_convs  # spatial P: 9 x 9 per conv
 
 
+def test_operation_counts_of_resnet18():
+    """BOPs by hand (56/28/14/7 px maps, 4 binary 3x3 convs per stage, the first of stages 2-4 from half the
+    width); FLOPs = tools.profile's 137,793,536 MAdds (7x7 stem, three 1x1 shortcuts, fc); OPs = 1.64e8,
+    Bi-Real ResNet-18's published 1.63e8."""
+    stage1 = 4 * 56 * 56 * 9 * 64 * 64
+    later = sum(3 * s * s * 9 * c * c + s * s * 9 * (c // 2) * c for s, c in ((28, 128), (14, 256), (7, 512)))
+    counts = BinaryResNet(mode="binary").operation_counts()
+    assert counts["bops"] == stage1 + later == 1_676_279_808
+    assert counts["flops"] == 112 * 112 * 49 * 3 * 64 + sum(s * s * c * c // 2 for s, c in
+                                                            ((28, 128), (14, 256), (7, 512))) + 512 * 1000
+    assert counts["flops"] == 137_793_536
+    assert counts["ops"] == 1_676_279_808 // 64 + 137_793_536
+    real = BinaryResNet(mode="real").operation_counts()
+    assert real["bops"] == 0 and real["flops"] == 1_676_279_808 + 137_793_536
+
+
 def _tiny(**kw):
     return BinaryResNet(**{"blocks": (1, 1), "widths": (8, 16), "stem": "cifar", "classes": 10,
                            "input_shape": (16, 16, 3), **kw})

@@ -40,3 +40,19 @@ def test_folded_model_converts_with_int8_plus_minus_one_kernels():
         assert set(np.unique(q).tolist()) == {-127, 127}
         np.testing.assert_array_equal(np.sign(q), np.sign(kernel).transpose(3, 0, 1, 2))
         np.testing.assert_allclose(t["quantization_parameters"]["scales"] * 127, alpha, rtol=2e-5)  # measured 5e-6
+
+
+def test_export_all_serves_the_folded_network(monkeypatch):
+    """official/core/export.py's hook: every format receives `model.export_model()` (no A, no P)."""
+    from official.core import export
+    from official.core.config import ExportConfig
+
+    seen = []
+    for fn in ("export_saved_model", "export_tflite", "export_onnx_model"):
+        monkeypatch.setattr(export, fn, lambda model, *args, **kw: seen.append(model) or ("", {}))
+    model = BinaryResNet(blocks=(1,), widths=(4,), stem="cifar", classes=3, input_shape=(8, 8, 3))
+    export.export_all(model, None, "unused", "m", ExportConfig(formats=("saved_model", "tflite", "onnx")), 8)
+    assert len(seen) == 3
+    for served in seen:
+        assert served.constructor_args["mode"] == "binary"
+        assert {v.name for v in served.weights}.isdisjoint({"a", "p"})

@@ -194,9 +194,10 @@ class DSATrainer(keras.Model):
         replica = tf.distribute.get_replica_context()
         if replica is not None and replica.num_replicas_in_sync > 1:  # the scaled loss: per-replica shares sum
             theta_grads = replica.all_reduce("SUM", [tf.zeros(()) if g is None else g for g in theta_grads])
+        # mean(p) of this forward pass against the alpha it was solved for (before alpha moves)
+        self.diff_tracker.update_state(ops.mean(ops.stack([g.p_mean - g.alpha for g in self.gates])))
         self.alpha_step(theta_grads, step)
         self.flops_tracker.update_state(self.flops_ratio())
-        self.diff_tracker.update_state(ops.mean(ops.stack([g.p_mean - g.alpha for g in self.gates])))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 

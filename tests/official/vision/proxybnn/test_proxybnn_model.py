@@ -124,8 +124,8 @@ def test_quantisation_error_learned_vs_frozen_p_as_measured():
     regulariser on P, STE, alpha held constant) nothing in the gradient favours binary-like A P, and it
     did not hold as a systematic effect: learned vs frozen P, mean error over the binary convs,
     (1, 1)-block net at 16 px, 40 steps Adam 1e-2: 0.695 vs 0.660; 100 steps Adam 1e-3: 0.598 vs
-    0.593; this test's (1,)-block net at 8 px, 20 steps Adam 1e-2: 0.617 vs 0.618 (model card, "Known
-    differences"). The test pins what was measured: both start equal (P = I), only the learned P moves,
+    0.593; a (1,)-block net at 8 px, 20 steps Adam 1e-2: 0.617 vs 0.618, 12 steps (this test): 0.603 vs
+    0.598 (model card, "Fidelity checks"). The test pins what was measured: both start equal (P = I), only the learned P moves,
     the errors then differ, by less than 10% (no large effect either way)."""
     x, y = _synthetic()
     errs = {}
@@ -133,7 +133,7 @@ def test_quantisation_error_learned_vs_frozen_p_as_measured():
         keras.utils.set_random_seed(0)
         model = _tiny(proxy_trainable=trainable, input_shape=(8, 8, 3), blocks=(1,), widths=(8,))
         start = _qerr(model)
-        _fit(model, x, y, 20, 1e-2)
+        _fit(model, x, y, 12, 1e-2)
         errs[trainable] = (start, _qerr(model))
         moved = max(float(np.abs(np.asarray(layer.p) - np.eye(9)).max()) for layer in model.proxy_layers())
         assert (moved > 1e-3) == trainable
@@ -146,5 +146,5 @@ def test_overfits_64_synthetic_images():
     x, y = _synthetic(size=32, seed=1)
     keras.utils.set_random_seed(0)
     model = BinaryResNet(blocks=(1, 1), widths=(16, 32), stem="cifar", classes=10, input_shape=(32, 32, 3))
-    history = _fit(model, x, y, 30, 2e-2)  # random labels: memorised only if the binary convs learn
+    history = _fit(model, x, y, 25, 3e-2)  # random labels (measured: 100% from step 23 on): memorised only if the binary convs learn
     assert history["accuracy"][-1] == 1.0, history["accuracy"][-5:]

@@ -125,8 +125,8 @@ def test_quantisation_error_learned_vs_frozen_p_as_measured():
     did not hold as a systematic effect: learned vs frozen P, mean error over the binary convs,
     (1, 1)-block net at 16 px, 40 steps Adam 1e-2: 0.695 vs 0.660; 100 steps Adam 1e-3: 0.598 vs
     0.593; a (1,)-block net at 8 px, 20 steps Adam 1e-2: 0.617 vs 0.618, 12 steps (this test): 0.603 vs
-    0.598 (model card, "Fidelity checks"). The test pins what was measured: both start equal (P = I), only the learned P moves,
-    the errors then differ, by less than 10% (no large effect either way)."""
+    0.598 (model card, "Fidelity checks"). The test pins what was measured: both start equal (P = I),
+    only the learned P moves, the errors then differ, by less than 10% (no large effect either way)."""
     x, y = _synthetic()
     errs = {}
     for trainable in (True, False):

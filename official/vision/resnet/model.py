@@ -10,6 +10,8 @@ tlkit/models/resnet_cifar.py adapts): 3x3 conv to 16 channels, three stages of n
 channels; stride 2 at the first block of stages 2 and 3) with the parameter-free option A shortcut,
 global average pool, linear. Depth 6n + 2: ResNet-20 (n=3) 269,722, ResNet-44 (n=7) 658,586 (657,936
 without the linear: Side-Tuning's frozen base), ResNet-56 (n=9) 853,018 trainable parameters.
+With shortcut="projection" (DSA's `dsconv` models: 1x1/2 conv + BN on the first block of stages 2 and 3)
+ResNet-20 has 272,474 and ResNet-56 855,770.
 
 Both take normalised float images (batch, height, width, 3) and return logits (batch, classes), or with
 include_top=False the pooled feature (batch, 2048 / 512 / 64) (pooling="avg"; None keeps the feature map).
@@ -103,6 +105,8 @@ class CifarResNet(_FeatureAccess, ZooModel):
         widths: channels of the three stages.
         bn_momentum: BatchNorm moving-average momentum (Keras convention: 0.9 = PyTorch 0.1).
         bn_epsilon: BatchNorm epsilon (PyTorch's 1e-5).
+        shortcut: "zero_pad" (option A) or "projection" (1x1 conv + BN where the shape changes: DSA's
+            released `cifar10_resnet{20,56}_dsconv` models, whose `skip_op` is conv -> BN without ReLU).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class CifarResNet(_FeatureAccess, ZooModel):
         widths: tuple[int, int, int] = CIFAR_WIDTHS,
         bn_momentum: float = 0.9,
         bn_epsilon: float = 1e-5,
+        shortcut: str = "zero_pad",
         **kwargs,
     ):
         bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
@@ -123,7 +128,7 @@ class CifarResNet(_FeatureAccess, ZooModel):
         for stage, width in enumerate(widths):
             for i in range(blocks_per_stage):
                 stride = 2 if (i == 0 and stage > 0) else 1
-                x = basic_block(x, width, stride, f"resnet_layer{stage + 1}_{i}", bn, shortcut="zero_pad")
+                x = basic_block(x, width, stride, f"resnet_layer{stage + 1}_{i}", bn, shortcut=shortcut)
         super().__init__(inputs=inputs, outputs=_head(x, classes, include_top, pooling), **kwargs)
 
     @property

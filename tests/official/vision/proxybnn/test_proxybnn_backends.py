@@ -42,7 +42,7 @@ np.savez(sys.argv[2], **out)
 @pytest.mark.jax
 def test_network_fold_and_gradients_match_under_jax(tmp_path):
     rng = np.random.default_rng(0)
-    net = BinaryResNet(blocks=(1, 1), widths=(4, 8), stem="cifar", classes=10, input_shape=(8, 8, 3))
+    net = BinaryResNet(blocks=(1,), widths=(4,), stem="cifar", classes=10, input_shape=(8, 8, 3))  # few shapes: JAX compiles each init
     for v in net.weights:
         if v.name == "p":
             v.assign(np.eye(9) + rng.normal(0, 0.2, v.shape).astype("float32"))

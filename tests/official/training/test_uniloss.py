@@ -154,7 +154,7 @@ def test_mnist_experiment_trains_on_idx_files_with_one_vs_rest_targets(tmp_path)
         _write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
         _write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
     override = (f"train_data.path={tmp_path}/train-images-idx3-ubyte.gz,eval_data.path={tmp_path}/t10k-images-idx3-ubyte.gz,"
-                "trainer.train_steps=40,trainer.steps_per_loop=40,trainer.validation_every_n_loops=0,"
+                "trainer.train_steps=15,trainer.steps_per_loop=15,trainer.validation_every_n_loops=0,"
                 "trainer.lr_schedule.base_lr=0.05")
     cfg = config_lib.resolve("uniloss_mnist_binary_ap", params_override=override)
     task = trainer.build_task(cfg)

@@ -17,6 +17,8 @@ CIFAR ResNets (resnet20/44/56_cifar): key names of Idelbayev's resnet_cifar.py a
 (jozhang97/side-tuning assets/pytorch/resnet44-cifar.pth: {"best_prec1", "state_dict"} with "module."
 keys and no `linear`; option A shortcuts have no tensors):
     conv1, bn1 -> resnet_stem_*;  layer{s}.{b}.conv{k} / bn{k} -> resnet_layer{s}_{b}_{k}_*;  linear -> logits
+Projection-shortcut CIFAR ResNets (resnet20/56_cifar_dsconv) are DSA's released masked checkpoints:
+official/training/dsa/convert.py converts them (dense with the masks folded, and physically pruned).
 A checkpoint without the classifier (fc / linear) converts into the model built with include_top=False
 (the pooled feature); with one, the class count is read from it.
 
@@ -135,7 +137,13 @@ def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = Fa
     (model.weights.h5 to load with `model.load_weights`, model.keras, conversion.json)."""
     from official.core import registry
 
-    model_cls = getattr(registry.get_model_builder(model_name), "model_cls", ResNet)
+    builder = registry.get_model_builder(model_name)
+    model_cls = getattr(builder, "model_cls", ResNet)
+    if model_cls is CifarResNet and overrides.get("shortcut", getattr(builder, "fixed", {}).get("shortcut")) == "projection":
+        # DSA's masked dsconv ResNets
+        from official.training.dsa.convert import convert_pytorch as convert_dsa
+
+        return convert_dsa(src, dst, model_name, allow_pickle, checkpoint_key, **overrides)
     return convert_pytorch_checkpoint(src, dst, model_name, model_cls, load_state_dict, infer_model_kwargs,
                                       allow_pickle, checkpoint_key, **overrides)
 

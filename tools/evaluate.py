@@ -3,6 +3,7 @@
     python -m tools.evaluate --experiment=E --model_dir=runs/x             # newest checkpoint
     python -m tools.evaluate --experiment=E --saved_model=exports/E/1      # TF Serving artifact
     python -m tools.evaluate --experiment=E --tflite=exports/tflite/E_int8.tflite
+    python -m tools.evaluate --experiment=E --keras_file=pruned/pruned.keras  # a saved network (tools.prune)
     [--data_dir=DATA] [--json=OUT.json] [--predictions_out=PRED.json] [--tide]
 
 --tide (detection tasks) adds the TIDE error breakdown to the metrics and writes its plot beside the
@@ -34,6 +35,7 @@ def define_flags() -> None:
     flags.DEFINE_string("model_dir", None, "Training folder: evaluates its newest checkpoint.")
     flags.DEFINE_string("saved_model", None, "A SavedModel version folder written by tools.export.")
     flags.DEFINE_string("tflite", None, "A .tflite file written by tools.export.")
+    flags.DEFINE_string("keras_file", None, "A saved .keras network, e.g. tools.prune's pruned.keras (sets model.keras_file).")
     flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
     flags.DEFINE_string("params_override", "", "Comma-separated overrides, as in tools.train.")
     flags.DEFINE_string("json", None, "Metrics JSON path (default with --model_dir: MODEL_DIR/evaluate/step_<N>.json).")
@@ -113,15 +115,17 @@ def _print_metrics(metrics: dict) -> None:
 
 def main(argv: list[str]) -> int:
     del argv
-    sources = [s for s in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.tflite) if s]
+    sources = [s for s in (FLAGS.model_dir, FLAGS.saved_model, FLAGS.tflite, FLAGS.keras_file) if s]
     if len(sources) != 1:
-        raise app.UsageError("give exactly one of --model_dir, --saved_model, --tflite")
+        raise app.UsageError("give exactly one of --model_dir, --saved_model, --tflite, --keras_file")
     from official.core import config as config_lib
     from official.core import trainer
     from official.core.file_io import write_json
     from official.core.task import build_task
 
     cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override, FLAGS.data_dir)
+    if FLAGS.keras_file:
+        cfg.model.keras_file = FLAGS.keras_file
     start = time.time()
     step = 0
     batch = cfg.trainer.global_batch_size
@@ -129,10 +133,10 @@ def main(argv: list[str]) -> int:
     # quiet_stderr: TF's and TFLite's native info lines (XNNPACK delegate, oneDNN notices) are not for users.
     with _cli.naming_config_keys(cfg), _cli.quiet_stderr():
         build_task(cfg).check_tide(FLAGS.tide)  # before any model is loaded
-        if FLAGS.model_dir:
+        if FLAGS.model_dir or FLAGS.keras_file:
             model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
             metrics = task.evaluate(model, task.build_inputs(cfg.eval_data, False, batch), **kwargs)
-            source = f"checkpoint step {step} of {FLAGS.model_dir}"
+            source = f"checkpoint step {step} of {FLAGS.model_dir}" if FLAGS.model_dir else f"Keras file {FLAGS.keras_file}"
         elif FLAGS.saved_model:
             task = build_task(cfg)
             metrics = task.evaluate_saved_model(_load_saved_model(FLAGS.saved_model), batch, **kwargs)

@@ -2,6 +2,7 @@
 
     python -m tools.export --experiment=mobilenetv2_035_digits --model_dir=runs/digits \
         --export_dir=exports [--formats=saved_model,tflite,onnx] [--quantize=int8]
+    python -m tools.export --experiment=dsa_resnet20_digits --keras_file=pruned/pruned.keras  # a saved network
 
 Every artifact is re-run on real inputs and compared with the Keras model (max |difference|, or top-1
 agreement for int8); a mismatch fails the export and leaves no half-written artifact behind.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from absl import flags
+from absl import app, flags
 
 from tools import _cli
 
@@ -22,6 +23,11 @@ def define_flags() -> None:
     """Registers the flags; called only when the tool runs, so tools can be imported together."""
     flags.DEFINE_string("experiment", None, "Registered experiment name.")
     flags.DEFINE_string("model_dir", None, "Training folder whose newest checkpoint is exported.")
+    flags.DEFINE_string(
+        "keras_file", None,
+        "A saved .keras network (e.g. tools.prune's pruned.keras) exported with its own weights, or with "
+        "--model_dir's checkpoint when both are given (sets model.keras_file).",
+    )
     flags.DEFINE_string("export_dir", "exports", "Root folder of the exported artifacts.")
     flags.DEFINE_string("name", None, "Model name in TF Serving and in file names (default: the experiment name).")
     flags.DEFINE_multi_string("config_file", [], "YAML overrides, as in tools.train.")
@@ -31,7 +37,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("version", None, "TF Serving version folder (default: one above the highest present).")
     flags.DEFINE_integer("image_size", None, "Serving input size (default: the eval image size).")
     _cli.define_data_dir_flag()
-    flags.mark_flags_as_required(["experiment", "model_dir"])
+    flags.mark_flags_as_required(["experiment"])
 
 
 def main(argv: list[str]) -> int:
@@ -40,6 +46,10 @@ def main(argv: list[str]) -> int:
     from official.core import export, trainer
 
     cfg = config_lib.resolve(FLAGS.experiment, FLAGS.config_file, FLAGS.params_override, FLAGS.data_dir)
+    if FLAGS.keras_file:
+        cfg.model.keras_file = FLAGS.keras_file
+    if not (FLAGS.model_dir or cfg.model.keras_file):
+        raise app.UsageError("give --model_dir (a training folder) or --keras_file (a saved network)")
     for flag, key in (("formats", "export.formats"), ("quantize", "export.quantize"), ("version", "export.version"),
                       ("image_size", "export.image_size")):
         if getattr(FLAGS, flag) is not None:
@@ -50,7 +60,8 @@ def main(argv: list[str]) -> int:
     with _cli.naming_config_keys(cfg), _cli.quiet_stderr():
         model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
         height, width = getattr(cfg.eval_data, "input_size", (size, size))  # keypoint crops are not square
-        print(f"exporting {name} (checkpoint step {step}) as {', '.join(cfg.export.formats)} at {height}x{width}")
+        origin = f"checkpoint step {step}" if FLAGS.model_dir else cfg.model.keras_file
+        print(f"exporting {name} ({origin}) as {', '.join(cfg.export.formats)} at {height}x{width}")
         try:
             done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
         except export.ExportError as err:

@@ -23,13 +23,16 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     """Registers the CLI flags (only when run as a program, so importing this module never clashes)."""
     flags.DEFINE_string("model", None, "Registered model name, e.g. mobilenext_100 (`python -m tools.list`).")
+    flags.DEFINE_string("keras_file", None, "A saved .keras network instead of --model (e.g. tools.prune's pruned.keras), at its own input size.")
     flags.DEFINE_integer("image_size", 224, "Square input side in pixels.")
     flags.DEFINE_string("input_size", "", "Non-square input as HEIGHTxWIDTH (e.g. 256x192 for RSN); overrides --image_size.")
     flags.DEFINE_integer("channels", 3, "Input channels.")
     flags.DEFINE_integer("classes", 0, "Classifier outputs; 0 keeps the model's default (1000 for ImageNet).")
     flags.DEFINE_bool("per_layer", False, "Print every counted layer, not only the totals per kind.")
     flags.DEFINE_string("json", "", "Also write the counts (total, per kind, per layer) to this JSON file.")
-    flags.mark_flag_as_required("model")
+    flags.register_validator(
+        "model", lambda _: bool(FLAGS.model) != bool(FLAGS.keras_file), "give exactly one of --model, --keras_file"
+    )
 
 
 def build(name: str, image_size: int | tuple[int, int], channels: int = 3, classes: int = 0):
@@ -81,12 +84,19 @@ def main(argv: list[str]) -> None:
             height, width = (int(v) for v in FLAGS.input_size.lower().split("x"))
         except ValueError:
             raise app.UsageError(f"--input_size={FLAGS.input_size}: expected HEIGHTxWIDTH, e.g. 256x192") from None
-    model = build(FLAGS.model, (height, width), channels, FLAGS.classes)
+    if FLAGS.keras_file:
+        from official.core.model_files import load_keras_file
+
+        model = load_keras_file(FLAGS.keras_file, "--keras_file")
+        height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
+    else:
+        model = build(FLAGS.model, (height, width), channels, FLAGS.classes)
+    name = FLAGS.model or FLAGS.keras_file
     report = count_madds(model, input_shape=(height, width, channels))
-    print(f"{FLAGS.model} at {height}x{width}x{channels}")
+    print(f"{name} at {height}x{width}x{channels}")
     print(report.table(per_layer=FLAGS.per_layer))
     if FLAGS.json:
-        write_json(report, FLAGS.json, FLAGS.model)
+        write_json(report, FLAGS.json, name)
         print(f"wrote {FLAGS.json}")
 
 

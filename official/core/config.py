@@ -31,6 +31,7 @@ class TaskConfig:
 @dataclasses.dataclass
 class ModelConfig:
     name: str = ""  # registered model variant; the remaining fields are its constructor arguments
+    keras_file: str = ""  # a saved .keras network used instead of building the variant (tools.prune's pruned.keras); "" = build it
 
 
 @dataclasses.dataclass
@@ -461,5 +462,5 @@ def model_config(name: str, **values: Any) -> ModelConfig:
 
 
 def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
-    """Constructor arguments of a model config (every field but `name`)."""
-    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "name"}
+    """Constructor arguments of a model config (every field but `name` and `keras_file`)."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("name", "keras_file")}

@@ -17,6 +17,7 @@ from official.core import config as config_lib
 from official.core import registry
 from official.core.errors import BadValueError
 from official.core.file_io import write_json
+from official.core.model_files import build_network
 
 
 class Task:
@@ -29,11 +30,9 @@ class Task:
 
     # --- model -------------------------------------------------------------------------------
     def build_model(self) -> keras.Model:
-        """Builds the registered model named in `config.model` with the config's arguments."""
-        cfg = self.config.model
-        if not cfg.name:
-            raise config_lib.ConfigError("model.name: no model is named in the experiment")
-        return registry.create_model(cfg.name, **config_lib.model_kwargs(cfg))
+        """Builds the registered model named in `config.model` with the config's arguments (or loads
+        `model.keras_file`)."""
+        return build_network(self.config.model)
 
     # --- data --------------------------------------------------------------------------------
     def build_inputs(

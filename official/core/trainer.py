@@ -246,14 +246,26 @@ def run_experiment(
 
 
 def restore_for_inference(cfg: config_lib.ExperimentConfig, model_dir: str) -> tuple[keras.Model, Task, int]:
-    """Builds the model and loads the newest checkpoint's weights (no optimizer needed)."""
+    """Builds the model and loads the newest checkpoint's weights (no optimizer needed). With no
+    `model_dir`, a `model.keras_file` network is used with the weights of its file (step 0)."""
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
     task = build_task(cfg)
     model = task.build_model()
+    if not model_dir:
+        if not cfg.model.keras_file:
+            raise config_lib.ConfigError("--model_dir: no training folder given (or set model.keras_file)")
+        return model, task, 0
     directory = os.path.join(model_dir, "checkpoints")
     latest = tf.train.latest_checkpoint(directory)
     if latest is None:
         raise PathNotFoundError(f"{directory}: no checkpoint found (train first, or pass --saved_model)")
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    try:
+        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    except ValueError as err:  # other shapes: a checkpoint of another model (or of a model.keras_file network)
+        first = str(err).strip().splitlines()[0]
+        raise config_lib.ConfigError(
+            f"{latest}: does not fit the experiment's model ({first}); a network trained from a "
+            "model.keras_file needs the same file (--keras_file)"
+        ) from err
     step = int(latest.rsplit("-", 1)[-1]) if "-" in latest else 0
     return model, task, step

@@ -14,8 +14,8 @@ import keras
 import tensorflow as tf
 
 from official.core import config as config_lib
-from official.core import registry
 from official.core.errors import PathNotFoundError
+from official.core.model_files import build_network
 
 
 def resolve_checkpoint(path: str, key: str) -> str:
@@ -52,10 +52,10 @@ def restore_weights(model: keras.Model, checkpoint: str, key: str) -> str:
 
 
 def load_frozen(model_cfg: config_lib.ModelConfig, checkpoint: str, key: str) -> keras.Model:
-    """Builds `model_cfg`'s model, restores `checkpoint` (all of the model's variables) and freezes it."""
-    if not model_cfg.name:
-        raise config_lib.ConfigError(f"{key}.name: no model is named")
-    model = registry.create_model(model_cfg.name, **config_lib.model_kwargs(model_cfg))
-    restore_weights(model, checkpoint, f"{key}_checkpoint")
+    """Builds `model_cfg`'s model, restores `checkpoint` (all of the model's variables) and freezes it
+    (`checkpoint` may be "" for a `keras_file` model, whose file holds its weights)."""
+    model = build_network(model_cfg, key)
+    if checkpoint or not model_cfg.keras_file:  # a .keras file carries its own weights
+        restore_weights(model, checkpoint, f"{key}_checkpoint")
     model.trainable = False
     return model

@@ -153,7 +153,7 @@ def main(argv: list[str]) -> int:
         alpha = fit_budget(model, info.groups, alpha0, ratio, input_shape)
     except ValueError as err:
         raise app.UsageError(f"--flops_ratio={ratio}: {err}") from None
-    keep = keep_from_ratios(model, info.groups, alpha)
+    keep = keep_from_ratios(model, info.groups, alpha, getattr(cfg.training, "importance", "l1"))
     pruned = prune_model(model, info.groups, keep)
     before, after = count_madds(model), count_madds(pruned)
     report = build_report(FLAGS.experiment, FLAGS.model_dir, step, ratio, source, model, pruned, info,

@@ -23,4 +23,5 @@ class DSAConfig(TrainingMethodConfig):
     theta_init: float = 5.0  # initial logit of every keep ratio (official init: alpha = sigmoid(5) = 0.993)
     beta2_start: float = 1.0  # beta2 at step 0 (official init 1.0)
     beta2_end: float = 1.0  # beta2 at the last step, linear in between (> beta2_start sharpens p toward 0/1)
+    importance: str = "l1"  # l1 (primal filter L1, the spec's default) | bn (|BN gamma|, the released checkpoints)
     solver_iterations: int = 40  # fixed safeguarded-Newton iterations of the beta1 solve (XLA needs a fixed count)

@@ -3,7 +3,8 @@
 The masked network (masked.py) calls one gate instance after every BN of its group, so all layers of
 a group share one mask per step (official MaskedConvBNReLU: conv -> BN -> x mask -> ReLU).
 
-Training: the importance b_i is the L1 norm of the primal conv's current filter i (detached), p comes
+Training: the importance b_i is the L1 norm of the primal conv's current filter i (detached; or, with
+`gamma_fn`, the |gamma| of the primal's BN: official base_importance_strategy "bn"), p comes
 from the beta1 solve (solver.py) with the implicit gradient to alpha, and the mask m ~ Bernoulli(p) is
 drawn every step with a straight-through gradient (dm/dp = 1, official BernoulliSample). Inference: the
 mask the pruned network will have: prune.keep_from_ratios' channels (top_k_mask).
@@ -78,13 +79,15 @@ class ChannelGate(keras.layers.Layer):
     """x * m over the last axis, m the group's channel mask (see the module docstring)."""
 
     def __init__(self, channels: int, kernel_fn, depthwise: bool = False, ranges=None, theta_init: float = 5.0,
-                 beta2_init: float = 1.0, iterations: int = solver.ITERATIONS, seed: int | None = None, **kwargs):
+                 beta2_init: float = 1.0, iterations: int = solver.ITERATIONS, seed: int | None = None,
+                 gamma_fn=None, **kwargs):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.ranges = [tuple(r) for r in ranges] if ranges else [(0, self.channels)]
         self.depthwise = bool(depthwise)
         self.iterations = int(iterations)
         self._kernel_fn = kernel_fn  # a function, not the layer: the primal conv stays its model's layer
+        self._gamma_fn = gamma_fn  # |BN gamma| importance when given (the primal's BN, same reason)
         const = keras.initializers.Constant
         # only_first_replica: the method assigns these in replica context with values equal on every replica.
         agg = "only_first_replica"
@@ -96,10 +99,12 @@ class ChannelGate(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     @classmethod
-    def for_primal(cls, channels: int, primal: keras.layers.Layer, ranges=None, **kwargs) -> ChannelGate:
-        """The gate of a group whose importance is `primal`'s filter L1 norms (Conv2D or DepthwiseConv2D)."""
+    def for_primal(cls, channels: int, primal: keras.layers.Layer, ranges=None, norm=None, **kwargs) -> ChannelGate:
+        """The gate of a group whose importance is `primal`'s filter L1 norms (Conv2D or DepthwiseConv2D),
+        or the |gamma| of BatchNormalization `norm` when given."""
         depthwise = isinstance(primal, keras.layers.DepthwiseConv2D)
-        return cls(channels, lambda: primal.kernel, depthwise=depthwise, ranges=ranges, **kwargs)
+        gamma_fn = None if norm is None else (lambda: norm.gamma)
+        return cls(channels, lambda: primal.kernel, depthwise=depthwise, ranges=ranges, gamma_fn=gamma_fn, **kwargs)
 
     @classmethod
     def for_group(cls, group, primal: keras.layers.Layer, **kwargs) -> ChannelGate:
@@ -115,6 +120,8 @@ class ChannelGate(keras.layers.Layer):
         return ops.softplus(self.beta2_raw.value)
 
     def importance(self):
+        if self._gamma_fn is not None:
+            return ops.stop_gradient(ops.abs(ops.cast(self._gamma_fn(), "float32")))
         return ops.stop_gradient(filter_l1(self._kernel_fn(), self.depthwise))
 
     def probabilities(self):

@@ -33,8 +33,9 @@ from official.core.registry import register_training_method
 from official.training.dsa.config import DSAConfig
 from official.training.dsa.flops import flops_model
 from official.training.dsa.gate import ChannelGate
-from official.training.dsa.graph import channel_groups
+from official.training.dsa.graph import analyse, channel_groups
 from official.training.dsa.masked import masked_model
+from official.training.dsa.prune import IMPORTANCES, primal_norm
 from official.training.method import TrainingMethod
 
 ALPHA_MIN, ALPHA_MAX = 1e-3, 1.0 - 1e-3  # keep ratios stay inside (0, 1): theta = logit(alpha) finite
@@ -87,6 +88,8 @@ class DSATrainer(keras.Model):
             raise ValueError(f"training.alpha_every: expected >= 1, got {cfg.alpha_every}")
         if cfg.beta2_start <= 0 or cfg.beta2_end <= 0:
             raise ValueError("training.beta2_start / beta2_end: beta2 must be > 0")
+        if cfg.importance not in IMPORTANCES:
+            raise ValueError(f"training.importance: expected one of {IMPORTANCES}, got {cfg.importance!r}")
         self.network = network
         self.cfg = cfg
         self.total_steps = max(int(total_steps), 1)
@@ -95,9 +98,12 @@ class DSATrainer(keras.Model):
             raise ValueError(f"{network.name}: no prunable channel groups (conv -> BN pairs) found")
         self.gates = []
 
+        info = analyse(network) if cfg.importance == "bn" else None
+
         def make_gate(group, primal):
+            norm = primal_norm(info, group) if info is not None else None
             gate = ChannelGate.for_group(group, primal, theta_init=cfg.theta_init, beta2_init=cfg.beta2_start,
-                                         iterations=cfg.solver_iterations, seed=seed + group.index)
+                                         iterations=cfg.solver_iterations, seed=seed + group.index, norm=norm)
             self.gates.append(gate)
             return gate
 

@@ -49,16 +49,34 @@ def importance(layer: keras.layers.Layer) -> np.ndarray:
     return kernel.sum(axis=axes)
 
 
+IMPORTANCES = ("l1", "bn")
+
+
+def primal_norm(info: GraphInfo, group: ChannelGroup) -> keras.layers.Layer:
+    """The BatchNormalization right after the group's primal conv (whose |gamma| is the "bn" importance)."""
+    return info.op(group.norms[group.members.index(group.primal)]).layer
+
+
+def group_importance(info: GraphInfo, group: ChannelGroup, kind: str = "l1") -> np.ndarray:
+    """Channel importance of a group: "l1" the primal's filter L1 norms (official "conv"), "bn" the |gamma|
+    of the primal's BN (official "bn", the released CIFAR ResNets' base_importance_strategy)."""
+    if kind == "bn":
+        return np.abs(np.asarray(keras.ops.convert_to_numpy(primal_norm(info, group).gamma), np.float64))
+    if kind == "l1":
+        return importance(info.op(group.primal).layer)
+    raise ValueError(f"importance must be one of {IMPORTANCES}, got {kind!r}")
+
+
 def group_units(group: ChannelGroup) -> int:
     """Independent channel steps of a group: its narrowest member's width (all of C_g when untied)."""
     return group.ranges()[0][1] - group.ranges()[0][0]
 
 
-def keep_from_counts(info: GraphInfo, group: ChannelGroup, k: int) -> np.ndarray:
+def keep_from_counts(info: GraphInfo, group: ChannelGroup, k: int, kind: str = "l1") -> np.ndarray:
     """The group's kept slots for k kept channels of its narrowest member: the top channels by the
-    primal's L1 importance, ring by ring for option-A ties so that every member keeps k / units of its
-    channels (member j keeps k * width_j / units)."""
-    score = importance(info.op(group.primal).layer)
+    primal's importance (`kind`, see group_importance), ring by ring for option-A ties so that every
+    member keeps k / units of its channels (member j keeps k * width_j / units)."""
+    score = group_importance(info, group, kind)
     units = group_units(group)
     kept: list[int] = []
     previous = (0, 0)
@@ -78,11 +96,12 @@ def counts_from_ratios(groups: list[ChannelGroup], alpha) -> np.ndarray:
     return np.clip(np.floor(alpha * units + 0.5), 1, units).astype(np.int64)
 
 
-def keep_from_ratios(model: keras.Model, groups: list[ChannelGroup], alpha) -> dict[int, np.ndarray]:
-    """keep[g]: the top round(alpha_g * C_g) channels by the primal's L1 importance (at least one)."""
+def keep_from_ratios(model: keras.Model, groups: list[ChannelGroup], alpha, importance: str = "l1") -> dict[int, np.ndarray]:
+    """keep[g]: the top round(alpha_g * C_g) channels by the primal's importance ("l1" filter norm or "bn"
+    |gamma|; at least one)."""
     info = analyse(model)
     counts = counts_from_ratios(groups, alpha)
-    return {g.index: keep_from_counts(info, g, int(k)) for g, k in zip(groups, counts, strict=True)}
+    return {g.index: keep_from_counts(info, g, int(k), importance) for g, k in zip(groups, counts, strict=True)}
 
 
 def realised_ratios(groups: list[ChannelGroup], keep: dict[int, np.ndarray]) -> np.ndarray:

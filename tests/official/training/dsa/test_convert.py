@@ -136,3 +136,46 @@ def test_missing_mask_is_a_one_line_error(tmp_path):
     with pytest.raises(ConversionError, match=r"no 'layer2\.1\.op_1\.mask'"):
         convert_checkpoint.convert("pytorch", "resnet20_cifar_dsconv", src, str(tmp_path / "out"))
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_pickled_module_checkpoint_reads_through_stubs(tmp_path, monkeypatch):
+    """A checkpoint pickling the authors' module itself (their classes not importable here): with
+    --allow_pickle the stub unpickler stands in for the classes and the tensors come from the module tree,
+    named as in its state_dict (persistent buffers such as `mask` included)."""
+    import sys
+    import types
+
+    from official.training.dsa.convert import read_state_dict
+
+    fake = types.ModuleType("dsa_authors_models")
+
+    class Unit(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3, bias=False)
+            self.bn = torch.nn.BatchNorm2d(4)
+            self.register_buffer("mask", torch.tensor([1.0, 0.0, 1.0, 1.0]))
+            self.register_buffer("scratch", torch.ones(2), persistent=False)
+            self.invsigmoid_keep_ratio = torch.nn.Parameter(torch.tensor([5.0]))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = Unit()
+            self.classifier = torch.nn.Sequential(torch.nn.Linear(4, 2))
+
+    for cls in (Unit, Net):
+        cls.__module__, cls.__qualname__ = fake.__name__, cls.__name__
+        setattr(fake, cls.__name__, cls)
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    net = Net()
+    src = str(tmp_path / "ckpt.t7")
+    torch.save({"net": net, "acc": 1.0}, src)
+    monkeypatch.delitem(sys.modules, fake.__name__)
+    got = read_state_dict(src, allow_pickle=True)
+    want = {k: v.numpy() for k, v in net.state_dict().items()}
+    assert sorted(got) == sorted(want) and "stem.mask" in got and "stem.scratch" not in got
+    for key, value in want.items():
+        np.testing.assert_array_equal(got[key], value)
+    with pytest.raises(ConversionError, match="allow_pickle"):
+        read_state_dict(src)

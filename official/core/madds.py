@@ -80,6 +80,9 @@ def layer_madds(
     layer: keras.layers.Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> int | None:
     """MACs of one call of `layer` for one example (shapes without batch); None for uncounted kinds."""
+    own = getattr(layer, "call_madds", None)  # zoo layers that are convs of their own (ProxyBNN's binary convs)
+    if own is not None:
+        return own(in_shape, out_shape)
     if isinstance(layer, L.Dense):
         return math.prod(out_shape[:-1]) * in_shape[-1] * out_shape[-1]
     data_format = getattr(layer, "data_format", "channels_last")

@@ -1,4 +1,4 @@
-"""A multi-layer perceptron over the flattened first channel of an image.
+"""A multi-layer perceptron over an image's first channel: UniLoss's MNIST network (Liu et al., ECCV 2020).
 
 UniLoss's MNIST binary-AP network (princeton-vl/uniloss, binary_classficiation/train_mnist.py `Net`):
 784 -> 500 -> 300 -> 1 with ReLU. The zoo's MNIST reader repeats the grey value in 3 channels, so the

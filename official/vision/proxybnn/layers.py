@@ -108,8 +108,22 @@ def _check(kernel_size, pad_value):
         raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
 
 
+class _BinaryConvShape:
+    """Output shape and multiply-accumulates (`tools.profile` counts them; binary ones are XNOR-popcounts)."""
+
+    def compute_output_shape(self, input_shape):
+        def out(n):
+            return None if n is None else math.ceil(n / self.strides)
+
+        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), self.filters)
+
+    def call_madds(self, in_shape, out_shape) -> int:
+        """MACs of one example: H_out * W_out * C_out * k * k * C_in."""
+        return math.prod(out_shape) * self.kernel_size * self.kernel_size * int(in_shape[-1])
+
+
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class ProxyBinaryConv2D(ZooLayer):
+class ProxyBinaryConv2D(_BinaryConvShape, ZooLayer):
     """Binary conv whose latent weights are W_r = reshape(A P) (ProxyBNN's training layer, no bias).
 
     Args:
@@ -186,15 +200,10 @@ class ProxyBinaryConv2D(ZooLayer):
         y = _binary_conv(x, weight_sign(w_r, self.weight_clip), self.strides, self.kernel_size, self.pad_value)
         return y * self.alpha(w_r)
 
-    def compute_output_shape(self, input_shape):
-        def out(n):
-            return None if n is None else math.ceil(n / self.strides)
-
-        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), self.filters)
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class BinaryConv2D(ZooLayer):
+class BinaryConv2D(_BinaryConvShape, ZooLayer):
     """Inference binary conv: holds only the kernel W_b (+-alpha_o per output channel), no A, no P.
 
     Same arguments and output as ProxyBinaryConv2D (sign on the input, the same padding), with
@@ -216,8 +225,3 @@ class BinaryConv2D(ZooLayer):
         x = sign(inputs) if self.binary_activations else inputs
         return _binary_conv(x, self.kernel, self.strides, self.kernel_size, self.pad_value)
 
-    def compute_output_shape(self, input_shape):
-        def out(n):
-            return None if n is None else math.ceil(n / self.strides)
-
-        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), self.filters)

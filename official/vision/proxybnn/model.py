@@ -1,4 +1,4 @@
-"""Bi-Real-style binary ResNets for ProxyBNN (ResNet-18 for ImageNet and CIFAR, ResNet-20 for CIFAR).
+"""Bi-Real-style binary ResNets of ProxyBNN (He et al., ECCV 2020): ResNet-18 (ImageNet, CIFAR), ResNet-20.
 
 The paper's exact networks are not published with code; this is the spec card's reconstruction
 (standard BNN practice, Liu et al. Bi-Real Net, ECCV 2018):

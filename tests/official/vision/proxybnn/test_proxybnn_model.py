@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from official.core import registry
+from official.core.madds import count_madds
 from official.vision.proxybnn.fold import fold
 from official.vision.proxybnn.layers import BinaryConv2D, ProxyBinaryConv2D
 from official.vision.proxybnn.model import BinaryResNet
@@ -60,6 +61,9 @@ def test_operation_counts_of_resnet18():
     assert counts["ops"] == 1_676_279_808 // 64 + 137_793_536
     real = BinaryResNet(mode="real").operation_counts()
     assert real["bops"] == 0 and real["flops"] == 1_676_279_808 + 137_793_536
+    by_kind = count_madds(BinaryResNet(mode="proxy")).by_kind()  # tools.profile's per-kind counts
+    assert by_kind["ProxyBinaryConv2D"] == counts["bops"]
+    assert by_kind["Conv2D"] + by_kind["Dense"] == counts["flops"]
 
 
 def _tiny(**kw):

@@ -106,7 +106,8 @@ def read_state_dict(src: str, allow_pickle: bool = False, checkpoint_key: str = 
 
 
 def split_dsa_state(arrays: Mapping[str, np.ndarray], prefixes) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """(network arrays, {official module prefix: {DSA buffer: array}}); every module must carry a mask."""
+    """(network arrays, {official module prefix: {DSA buffer: array}}); DSA buffers of modules the model
+    lacks stay with the network arrays (assign_strict names them as unexpected)."""
     weights, dsa = {}, {p: {} for p in prefixes}
     for key, value in arrays.items():
         prefix, _, leaf = key.rpartition(".")
@@ -114,10 +115,13 @@ def split_dsa_state(arrays: Mapping[str, np.ndarray], prefixes) -> tuple[dict[st
             dsa[prefix][leaf] = value
         else:
             weights[key] = value
+    return weights, dsa
+
+
+def check_masks_present(dsa: Mapping[str, dict]) -> None:
     for prefix, buffers in dsa.items():
         if "mask" not in buffers:
             raise ConversionError(f"checkpoint has no '{prefix}.mask' (not a DSA masked_plan1 checkpoint?)")
-    return weights, dsa
 
 
 def member_masks(dsa: Mapping[str, dict], names: Mapping[str, str], groups) -> dict[str, np.ndarray]:
@@ -204,6 +208,7 @@ def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = Fa
             "missing": ": a checkpoint of another depth, or not of a dsconv (projection-shortcut) model?",
             "unexpected": ": a checkpoint of another depth or shortcut kind?",
         })
+        check_masks_present(dsa)
         groups = channel_groups(model)
         masks = member_masks(dsa, names, groups)
         keep, tied = keep_from_masks(groups, masks)

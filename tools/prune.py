@@ -5,8 +5,9 @@
 Restores the newest checkpoint of MODEL_DIR (as tools.evaluate does), takes the per-group keep ratios a
 `training.method: dsa` run saved there as the starting allocation (uniform otherwise), scales them to the
 budget (official/training/dsa/prune.fit_budget), keeps the top channels of every group by the primal
-conv's filter L1 norms and builds the pruned network. OUT gets pruned.keras (load it with
-`import official.training.dsa.prune` done: its option-A shortcuts are `ChannelPad` layers),
+conv's filter L1 norms and builds the pruned network. OUT gets pruned.keras (the commands take it as
+`model.keras_file` / `--keras_file`: tools.train fine-tunes it, tools.evaluate, tools.export and
+tools.profile take it as they take a registered model),
 report.json (groups, per-layer channels, MAdds before/after) and profile_{before,after}.json, the counts of
 `tools.profile` (official/core/madds.count_madds, the same code path). OUT is written under a temp name
 and renamed when complete: on an error nothing is left there.
@@ -177,7 +178,13 @@ def main(argv: list[str]) -> int:
         raise
     print(f"pruned {FLAGS.experiment} (checkpoint step {step} of {FLAGS.model_dir}, start: {source})")
     print_tables(report, FLAGS.per_layer)
-    print(f"wrote {os.path.join(out, 'pruned.keras')}, report.json, profile_before.json, profile_after.json")
+    keras_file = os.path.join(out, "pruned.keras")
+    print(f"wrote {keras_file}, report.json, profile_before.json, profile_after.json")
+    print("next: fine-tune it with the experiment's recipe, then evaluate / export (model.keras_file):\n"
+          f"  python -m tools.train --experiment={FLAGS.experiment} --model_dir=FT "
+          f"--params_override=training.method=standard,model.keras_file={keras_file}\n"
+          f"  python -m tools.evaluate --experiment={FLAGS.experiment} --model_dir=FT --keras_file={keras_file}\n"
+          f"  python -m tools.export --experiment={FLAGS.experiment} --model_dir=FT --keras_file={keras_file}")
     return 0
 
 

@@ -19,7 +19,6 @@ import tensorflow as tf
 
 from official.core.config import TaskConfig
 from official.core.registry import register_task
-from official.data import image_decode, image_preprocessing
 from official.evaluation.average_precision import binary_metrics
 from official.tasks.image_classification import ImageClassificationTask
 
@@ -71,27 +70,9 @@ class BinaryClassificationTask(ImageClassificationTask):
         self.check_tide(tide)
         return binary_metrics(*self._collect(lambda x: predict_fn(np.asarray(x)), dataset, steps))
 
-    def serving_signatures(self, model: keras.Model, image_size: int) -> dict[str, tuple[Callable, list]]:
-        cfg = self._eval_cfg(image_size)
-
-        def outputs(images: tf.Tensor) -> dict[str, tf.Tensor]:
-            logits = tf.cast(model(images, training=False), tf.float32)
-            return {"logits": logits, "probabilities": tf.sigmoid(logits), "classes": tf.cast(logits > 0, tf.int32)}
-
-        def from_pixels(images: tf.Tensor) -> dict[str, tf.Tensor]:
-            return outputs(image_preprocessing.normalize(images, cfg.mean, cfg.std))
-
-        def from_bytes(encoded: tf.Tensor) -> dict[str, tf.Tensor]:
-            def one(e: tf.Tensor) -> tf.Tensor:
-                return image_preprocessing.preprocess_eval(image_decode.decode_rgb(e), cfg)
-
-            images = tf.map_fn(one, encoded, fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32))
-            return outputs(images)
-
-        return {
-            "serving_default": (from_pixels, [tf.TensorSpec([None, image_size, image_size, 3], tf.float32, name="images")]),
-            "serving_bytes": (from_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")]),
-        }
+    def serving_outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The logit, its sigmoid and the 0/1 class (logit > 0)."""
+        return {"logits": logits, "probabilities": tf.sigmoid(logits), "classes": tf.cast(logits > 0, tf.int32)}
 
     def quantized_agreement(self, reference: Any, quantized: Any) -> float | None:
         """Agreement of the predicted class (logit > 0) between Keras and a quantized artifact."""

@@ -117,16 +117,19 @@ class ImageClassificationTask(Task):
     def _eval_cfg(self, image_size: int):
         return dataclasses.replace(self.config.eval_data, image_size=image_size)
 
+    def serving_outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+        """What the serving signatures return for a batch of float32 logits."""
+        return {
+            "logits": logits,
+            "probabilities": tf.nn.softmax(logits, axis=-1),
+            "classes": tf.argmax(logits, axis=-1, output_type=tf.int32),
+        }
+
     def serving_signatures(self, model: keras.Model, image_size: int) -> dict[str, tuple[Callable, list]]:
         cfg = self._eval_cfg(image_size)
 
         def outputs(images: tf.Tensor) -> dict[str, tf.Tensor]:
-            logits = tf.cast(model(images, training=False), tf.float32)
-            return {
-                "logits": logits,
-                "probabilities": tf.nn.softmax(logits, axis=-1),
-                "classes": tf.argmax(logits, axis=-1, output_type=tf.int32),
-            }
+            return self.serving_outputs(tf.cast(model(images, training=False), tf.float32))
 
         def from_pixels(images: tf.Tensor) -> dict[str, tf.Tensor]:
             return outputs(image_preprocessing.normalize(images, cfg.mean, cfg.std))

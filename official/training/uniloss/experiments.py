@@ -35,7 +35,7 @@ _CIFAR_NORM = {"mean": tuple(255.0 * m for m in (0.4914, 0.4822, 0.4465)),
 
 def _cifar(dataset: str) -> ExperimentConfig:
     cfg = classification_experiment(
-        "resnet20_cifar",
+        "resnet20_cifar_dsconv",  # the official resnet.py: 1x1 conv + BN shortcuts where the shape changes
         dataset,
         trainer=TrainerConfig(
             epochs=200,

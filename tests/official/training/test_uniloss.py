@@ -42,7 +42,7 @@ def test_experiments_hold_the_official_recipes():
     for name, classes in (("uniloss_resnet20_cifar10", 10), ("uniloss_resnet20_cifar100", 100)):
         cfg = registry.get_experiment(name)
         t = cfg.trainer
-        assert (cfg.model.name, cfg.model.classes, cfg.task.num_classes) == ("resnet20_cifar", classes, classes)
+        assert (cfg.model.name, cfg.model.classes, cfg.task.num_classes) == ("resnet20_cifar_dsconv", classes, classes)
         assert (t.epochs, t.global_batch_size, t.weight_decay) == (200, 128, 1e-4)
         assert (t.optimizer.name, t.optimizer.momentum, t.lr_schedule.base_lr) == ("sgd", 0.9, 0.1)
         assert (t.lr_schedule.name, t.lr_schedule.milestones, t.lr_schedule.decay_rate) == ("multistep", (140.0, 160.0), 0.1)

@@ -41,7 +41,7 @@ def test_json_is_the_selected_table():
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got == model_table.select(model_table.load(), task="image_classification")
-    assert set(got["families"]) == {"MobileNetV2", "MobileNeXt", "ResNet", "EfficientNet"}
+    assert set(got["families"]) == {"MobileNetV2", "MobileNeXt", "ResNet", "EfficientNet", "CifarResNet", "BinaryResNet"}
     assert got["models"]["mobilenext_100"]["madds"] == 311_342_592  # the MobileNeXt card's count
 
 

@@ -14,8 +14,8 @@ import os
 import keras
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from official.core.checkpoint_convert import ConversionError  # noqa: E402

@@ -56,7 +56,7 @@ def dsa_resnet20_cifar10() -> ExperimentConfig:
 
 @register_experiment("dsa_resnet20_digits")
 def dsa_resnet20_digits() -> ExperimentConfig:
-    """ResNet-20 on 32 px digits, budget 0.5 (2 CPU cores, minutes; the card's small run)."""
+    """ResNet-20 on 16 px digits, budget 0.5 (2 CPU cores, minutes; the card's small run)."""
     cfg = digits_experiment("resnet20_cifar", input_shape=(16, 16, 3))
     cfg.train_data = dataclasses.replace(cfg.train_data, image_size=16)
     cfg.eval_data = dataclasses.replace(cfg.eval_data, image_size=16)

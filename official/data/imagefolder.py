@@ -48,6 +48,14 @@ def image_folder_examples(
     Sharding and shuffling act on the file list, before any file is read (cheap even for ImageNet).
     """
     paths, labels, class_names = list_image_folder(root)
+    return file_examples(paths, labels, shuffle, seed, num_shards, shard_index), len(paths), class_names
+
+
+def file_examples(
+    paths: list[str], labels: list[int], shuffle: bool = False, seed: int | None = None, num_shards: int = 1,
+    shard_index: int = 0,
+) -> tf.data.Dataset:
+    """{"encoded", "label", "source"} of listed image files (any layout reader's (paths, labels))."""
     ds = tf.data.Dataset.from_tensor_slices({"source": paths, "label": tf.constant(labels, tf.int64)})
     if num_shards > 1:
         ds = ds.shard(num_shards, shard_index)
@@ -61,4 +69,4 @@ def image_folder_examples(
             "source": example["source"],
         }
 
-    return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE), len(paths), class_names
+    return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)

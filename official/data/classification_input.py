@@ -1,7 +1,8 @@
 """The image-classification input pipeline: reader -> skip bad files -> decode -> augment -> batch.
 
-Sources: an image folder, TFRecord shards (encoded images), CIFAR pickles or MNIST IDX files (raw
-pixels, which skip the skip-and-decode steps and enter augmentation as the same uint8 (h, w, 3) tensors).
+Sources: an image folder or Tiny ImageNet split (image files), TFRecord shards (encoded images), CIFAR
+pickles, MNIST IDX files or SVHN .mat files (raw pixels, which skip the skip-and-decode steps and enter
+augmentation as the same uint8 (h, w, 3) tensors).
 
 Works for one device, for `MirroredStrategy` and for multi-worker training: built per input pipeline
 from a `tf.distribute.InputContext`, it shards files (or examples, when there are fewer files than
@@ -16,7 +17,16 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from official.core.config import DataConfig
-from official.data import cifar, image_decode, image_preprocessing, imagefolder, mnist, tfrecord
+from official.data import (
+    cifar,
+    image_decode,
+    image_preprocessing,
+    imagefolder,
+    mnist,
+    svhn,
+    tfrecord,
+    tinyimagenet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +93,18 @@ def open_source(
         skipped = image_decode.SkipCounter()
         decoded, n, names = mnist.mnist_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id, skipped)
         return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
+    if cfg.source == "svhn":
+        skipped = image_decode.SkipCounter()
+        decoded, n, names = svhn.svhn_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id, skipped)
+        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
+    if cfg.source == "tinyimagenet":
+        skipped = image_decode.SkipCounter()
+        paths, labels, names = tinyimagenet.list_tinyimagenet(cfg.path, skipped)
+        examples = imagefolder.file_examples(paths, labels, shuffle, seed, num_pipelines, pipeline_id)
+        return ClassificationSource(examples, len(paths), names, skipped)
     raise imagefolder.DatasetError(
-        f"data.source: expected imagefolder, tfrecord, {', '.join(CIFAR_SOURCES)} or mnist; got {cfg.source!r}"
+        f"data.source: expected imagefolder, tfrecord, {', '.join(CIFAR_SOURCES)}, mnist, svhn or tinyimagenet;"
+        f" got {cfg.source!r}"
     )
 
 

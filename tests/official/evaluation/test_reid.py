@@ -99,3 +99,21 @@ def test_inputs_that_do_not_fit_are_named():
         reid.check_inputs(arrays)
     with pytest.raises(reid.ReidInputError, match="no query has a gallery match"):
         reid.evaluate_rank(np.zeros((1, 1)), [1], [1], [0], [0])
+
+
+def test_parity_benchmark_compares_against_a_reference_it_is_given():
+    """benchmarks/reid_parity.py's loop, run with the protocol reference above in torchreid's (cmc, mAP) form:
+    zero difference; and a reference that keeps same-camera images shows up as a difference."""
+    from benchmarks.reid_parity import compare
+
+    def as_torchreid(keep_same_camera):
+        def evaluate(dist, qp, gp, qc, gc, max_rank):
+            cams = np.full_like(gc, -1) if keep_same_camera else gc
+            got = reid.evaluate_rank(dist, qp, gp, qc, cams, max_rank=max_rank)
+            return np.asarray(got["cmc"], np.float32), _reference(dist.tolist(), qp.tolist(), gp.tolist(),
+                                                                  qc.tolist(), cams.tolist())["mAP"]
+        return evaluate
+
+    same = compare(as_torchreid(False), sets=2)["max_abs_diff"]
+    assert same["mAP"] < 1e-12 and same["cmc"] < 1e-6
+    assert compare(as_torchreid(True), sets=2)["max_abs_diff"]["mAP"] > 1e-3

@@ -60,6 +60,7 @@ class DataConfig:
     augment_num_ops: int = 2  # randaugment: ops applied per image (N)
     augment_magnitude: float = 9.0  # randaugment: magnitude M on AutoAugment's 0-10 scale
     noise_replace_prob: float = 0.0  # training: replace the augmented image by uniform noise with this probability (AutoAugment-KD's outlier test)
+    classes: tuple[int, ...] = ()  # keep only these stored labels, renumbered 0..K-1 in list order (open-set known/unknown splits); () = all
 
 
 @dataclasses.dataclass

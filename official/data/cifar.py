@@ -22,9 +22,7 @@ import pickle
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from official.data.array_examples import in_memory_examples
 from official.data.image_decode import SkipCounter
 from official.data.imagefolder import DatasetError
 
@@ -162,21 +160,3 @@ def read_batches(
             for _ in range(total - kept):
                 skipped.increment()
     return images, labels, class_names
-
-def cifar_examples(
-    path_pattern: str,
-    label_key: str = "auto",
-    shuffle: bool = False,
-    seed: int | None = None,
-    num_shards: int = 1,
-    shard_index: int = 0,
-    skipped: SkipCounter | None = None,
-) -> tuple[tf.data.Dataset, int, list[str]]:
-    """Dataset of {"image" uint8 (32, 32, 3), "label" int64, "source"}, its size, the class names.
-
-    The images stay in memory (CIFAR-100 train is 150 MB); sharding and shuffling act on indices.
-    "source" is `<path_pattern>#<index>`.
-    """
-    images, labels, names = read_batches(path_pattern, label_key, skipped)
-    ds = in_memory_examples(images, labels, path_pattern, shuffle, seed, num_shards, shard_index)
-    return ds, len(labels), names or []

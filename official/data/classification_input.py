@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import tensorflow as tf
 
 from official.core.config import DataConfig
@@ -27,6 +28,8 @@ from official.data import (
     tfrecord,
     tinyimagenet,
 )
+from official.data.array_examples import in_memory_examples
+from official.data.class_subset import class_subset, subset_names
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class ClassificationSource:
 
 
 CIFAR_SOURCES = {"cifar": "auto", "cifar_coarse": "coarse"}  # data.source -> cifar.read_batches label_key
+ARRAY_SOURCES = (*CIFAR_SOURCES, "mnist", "svhn")  # raw pixels held in memory
+FILE_SOURCES = ("imagefolder", "tinyimagenet")  # one image file per example
 
 
 def example_image(example: dict) -> tf.Tensor:
@@ -59,22 +64,53 @@ def _with_png(example: dict) -> dict:
     return {"encoded": tf.io.encode_png(example["image"]), "label": example["label"], "source": example["source"]}
 
 
+def _array_source(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, list[str], image_decode.SkipCounter]:
+    """(images uint8 (N, h, w, 3), labels, class names, skip counter) of a raw-pixel source."""
+    skipped = image_decode.SkipCounter()
+    if cfg.source in CIFAR_SOURCES:
+        images, labels, names = cifar.read_batches(cfg.path, CIFAR_SOURCES[cfg.source], skipped)
+        return images, labels, names or [], skipped
+    reader, num_classes = {"mnist": (mnist.read_mnist, mnist.NUM_CLASSES), "svhn": (svhn.read_svhn, svhn.NUM_CLASSES)}[cfg.source]
+    images, labels = reader(cfg.path, skipped)
+    return images, labels, [str(i) for i in range(num_classes)], skipped
+
+
+def _file_source(cfg: DataConfig) -> tuple[list[str], list[int], list[str], image_decode.SkipCounter]:
+    """(image paths, labels, class names, skip counter) of a source of image files."""
+    skipped = image_decode.SkipCounter()
+    if cfg.source == "tinyimagenet":
+        paths, labels, names = tinyimagenet.list_tinyimagenet(cfg.path, skipped)
+    else:
+        paths, labels, names = imagefolder.list_image_folder(cfg.path)
+    return paths, labels, names, skipped
+
+
 def open_source(
     cfg: DataConfig,
     input_context: tf.distribute.InputContext | None = None,
     shuffle: bool = False,
     seed: int | None = None,
 ) -> ClassificationSource:
-    """Opens `cfg.path` as an image folder, TFRecord shards or CIFAR pickles, sharded for `input_context`.
+    """Opens `cfg.path` as image files, TFRecord shards or raw-pixel arrays, sharded for `input_context`.
 
-    `shuffle` shuffles file order (before reading) on every pass.
+    `shuffle` shuffles file (or example) order before reading, on every pass. `cfg.classes` keeps only
+    the listed classes, numbered in list order (official/data/class_subset.py).
     """
     num_pipelines = input_context.num_input_pipelines if input_context else 1
     pipeline_id = input_context.input_pipeline_id if input_context else 0
-    if cfg.source == "imagefolder":
-        examples, n, names = imagefolder.image_folder_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id)
-        return ClassificationSource(examples, n, names)
+    if cfg.source in FILE_SOURCES:
+        paths, labels, names, skipped = _file_source(cfg)
+        if cfg.classes:
+            keep, labels = class_subset(labels, cfg.classes, len(names) or None, cfg.path)
+            paths, labels, names = [paths[i] for i in keep], labels.tolist(), subset_names(names, cfg.classes)
+        examples = imagefolder.file_examples(paths, labels, shuffle, seed, num_pipelines, pipeline_id)
+        return ClassificationSource(examples, len(paths), names, skipped)
     if cfg.source == "tfrecord":
+        if cfg.classes:
+            raise imagefolder.DatasetError(
+                f"{cfg.path}: data.classes: not supported for TFRecord shards (labels are only known after"
+                " reading them); write the subset's shards, or use a folder or array source"
+            )
         files = tfrecord.list_shards(cfg.path)
         n = tfrecord.count_records(files)
         by_file = num_pipelines > 1 and len(files) >= num_pipelines
@@ -83,28 +119,15 @@ def open_source(
         if num_pipelines > 1 and not by_file:
             examples = examples.shard(num_pipelines, pipeline_id)
         return ClassificationSource(examples, n, [])
-    if cfg.source in CIFAR_SOURCES:
-        skipped = image_decode.SkipCounter()
-        decoded, n, names = cifar.cifar_examples(
-            cfg.path, CIFAR_SOURCES[cfg.source], shuffle, seed, num_pipelines, pipeline_id, skipped
-        )
-        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
-    if cfg.source == "mnist":
-        skipped = image_decode.SkipCounter()
-        decoded, n, names = mnist.mnist_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id, skipped)
-        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
-    if cfg.source == "svhn":
-        skipped = image_decode.SkipCounter()
-        decoded, n, names = svhn.svhn_examples(cfg.path, shuffle, seed, num_pipelines, pipeline_id, skipped)
-        return ClassificationSource(decoded.map(_with_png), n, names, skipped, decoded)
-    if cfg.source == "tinyimagenet":
-        skipped = image_decode.SkipCounter()
-        paths, labels, names = tinyimagenet.list_tinyimagenet(cfg.path, skipped)
-        examples = imagefolder.file_examples(paths, labels, shuffle, seed, num_pipelines, pipeline_id)
-        return ClassificationSource(examples, len(paths), names, skipped)
+    if cfg.source in ARRAY_SOURCES:
+        images, labels, names, skipped = _array_source(cfg)
+        if cfg.classes:
+            keep, labels = class_subset(labels, cfg.classes, len(names) or None, cfg.path)
+            images, names = images[keep], subset_names(names, cfg.classes)
+        decoded = in_memory_examples(images, labels, cfg.path, shuffle, seed, num_pipelines, pipeline_id)
+        return ClassificationSource(decoded.map(_with_png), len(labels), names, skipped, decoded)
     raise imagefolder.DatasetError(
-        f"data.source: expected imagefolder, tfrecord, {', '.join(CIFAR_SOURCES)}, mnist, svhn or tinyimagenet;"
-        f" got {cfg.source!r}"
+        f"data.source: expected {', '.join(FILE_SOURCES)}, tfrecord or {', '.join(ARRAY_SOURCES)}; got {cfg.source!r}"
     )
 
 

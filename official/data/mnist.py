@@ -16,9 +16,7 @@ import logging
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from official.data.array_examples import in_memory_examples
 from official.data.image_decode import SkipCounter
 from official.data.imagefolder import DatasetError
 
@@ -79,17 +77,3 @@ def read_mnist(images_path: str, skipped: SkipCounter | None = None) -> tuple[np
                 skipped.increment()
     rgb = np.repeat(images[keep][..., None], 3, axis=-1)
     return rgb, labels[keep].astype(np.int64)
-
-
-def mnist_examples(
-    images_path: str,
-    shuffle: bool = False,
-    seed: int | None = None,
-    num_shards: int = 1,
-    shard_index: int = 0,
-    skipped: SkipCounter | None = None,
-) -> tuple[tf.data.Dataset, int, list[str]]:
-    """Dataset of {"image" uint8 (28, 28, 3), "label", "source"}, its size, the class names "0".."9"."""
-    images, labels = read_mnist(images_path, skipped)
-    ds = in_memory_examples(images, labels, images_path, shuffle, seed, num_shards, shard_index)
-    return ds, len(labels), [str(i) for i in range(NUM_CLASSES)]

@@ -14,9 +14,7 @@ import os
 
 import numpy as np
 import scipy.io
-import tensorflow as tf
 
-from official.data.array_examples import in_memory_examples
 from official.data.image_decode import SkipCounter
 from official.data.imagefolder import DatasetError
 
@@ -63,17 +61,3 @@ def read_svhn(path: str, skipped: SkipCounter | None = None) -> tuple[np.ndarray
     labels = labels[keep]
     labels[labels == ZERO_LABEL] = 0
     return images, labels
-
-
-def svhn_examples(
-    path: str,
-    shuffle: bool = False,
-    seed: int | None = None,
-    num_shards: int = 1,
-    shard_index: int = 0,
-    skipped: SkipCounter | None = None,
-) -> tuple[tf.data.Dataset, int, list[str]]:
-    """Dataset of {"image" uint8 (32, 32, 3), "label", "source"}, its size, the class names "0".."9"."""
-    images, labels = read_svhn(path, skipped)
-    ds = in_memory_examples(images, labels, path, shuffle, seed, num_shards, shard_index)
-    return ds, len(labels), [str(i) for i in range(NUM_CLASSES)]

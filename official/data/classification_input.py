@@ -20,6 +20,7 @@ import tensorflow as tf
 from official.core.config import DataConfig
 from official.data import (
     cifar,
+    fine_grained,
     image_decode,
     image_preprocessing,
     imagefolder,
@@ -52,7 +53,7 @@ class ClassificationSource:
 
 CIFAR_SOURCES = {"cifar": "auto", "cifar_coarse": "coarse"}  # data.source -> cifar.read_batches label_key
 ARRAY_SOURCES = (*CIFAR_SOURCES, "mnist", "svhn")  # raw pixels held in memory
-FILE_SOURCES = ("imagefolder", "tinyimagenet")  # one image file per example
+FILE_SOURCES = ("imagefolder", "tinyimagenet", *fine_grained.SOURCES)  # one image file per example
 
 
 def example_image(example: dict) -> tf.Tensor:
@@ -80,6 +81,8 @@ def _file_source(cfg: DataConfig) -> tuple[list[str], list[int], list[str], imag
     skipped = image_decode.SkipCounter()
     if cfg.source == "tinyimagenet":
         paths, labels, names = tinyimagenet.list_tinyimagenet(cfg.path, skipped)
+    elif cfg.source in fine_grained.SOURCES:  # ROOT/<split> of CUB, NABirds, Aircraft, Stanford Cars, Food-101
+        paths, labels, names = fine_grained.list_split(cfg.source, cfg.path, skipped)
     else:
         paths, labels, names = imagefolder.list_image_folder(cfg.path)
     return paths, labels, names, skipped

@@ -1,0 +1,1 @@
+"""Dataset analysis tools (auditing datasets rather than training models): REVISE."""

@@ -1,0 +1,1 @@
+"""Fine-grained image retrieval by hashing (research: no official code, several details reconstructed)."""

@@ -22,6 +22,7 @@ PACKAGES: tuple[str, ...] = (
     "official.training.autoaug_kd",
     "official.training.game_of_noise",
     "official.tasks.incremental_classification",
+    "official.tasks.open_set",
     "official.vision.side_tuning",
     "official.training.side_tuning",
     "official.vision.resnet",
@@ -29,6 +30,7 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.mlp",
     "official.training.uniloss",
     "official.training.dsa",
+    "research.retrieval.exchnet",
 )
 
 _imported = False

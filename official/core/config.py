@@ -401,8 +401,10 @@ def anchor_data_paths(cfg: ExperimentConfig) -> ExperimentConfig:
     from anywhere; absolute values and URLs are kept as they are.
     """
     root = os.path.expanduser(cfg.runtime.data_dir or ".")
-    for f in dataclasses.fields(cfg):
-        data = getattr(cfg, f.name)
+    # The experiment's DataConfigs, and those a task holds (the open-set task's unknown_data).
+    sections = [getattr(cfg, f.name) for f in dataclasses.fields(cfg)]
+    sections += [getattr(cfg.task, f.name) for f in dataclasses.fields(cfg.task)]
+    for data in sections:
         if not isinstance(data, DataConfig):
             continue
         for name in type(data).PATH_FIELDS:

@@ -117,6 +117,10 @@ class ImageClassificationTask(Task):
     def _eval_cfg(self, image_size: int):
         return dataclasses.replace(self.config.eval_data, image_size=image_size)
 
+    def model_outputs(self, model: keras.Model, images: tf.Tensor) -> Any:
+        """The network's float32 outputs for normalised images (what `serving_outputs` receives)."""
+        return tf.cast(model(images, training=False), tf.float32)
+
     def serving_outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
         """What the serving signatures return for a batch of float32 logits."""
         return {
@@ -129,7 +133,7 @@ class ImageClassificationTask(Task):
         cfg = self._eval_cfg(image_size)
 
         def outputs(images: tf.Tensor) -> dict[str, tf.Tensor]:
-            return self.serving_outputs(tf.cast(model(images, training=False), tf.float32))
+            return self.serving_outputs(self.model_outputs(model, images))
 
         def from_pixels(images: tf.Tensor) -> dict[str, tf.Tensor]:
             return outputs(image_preprocessing.normalize(images, cfg.mean, cfg.std))

@@ -30,6 +30,7 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.mlp",
     "official.training.uniloss",
     "official.training.dsa",
+    "official.vision.rpl",
     "research.retrieval.exchnet",
 )
 

@@ -58,10 +58,6 @@ def _say(message: str) -> None:
 
 def main(argv: list[str]) -> None:
     del argv
-    from research.data_analysis.revise import audit, features, geography, readers
-    from research.data_analysis.revise.summary import Thresholds
-    from research.data_analysis.revise.write import write_report
-
     if bool(FLAGS.coco) == bool(FLAGS.openimages):
         raise BadValueError("give exactly one of --coco and --openimages")
     if FLAGS.coco and not FLAGS.images:
@@ -74,6 +70,10 @@ def main(argv: list[str]) -> None:
             raise BadValueError(f"--attribute_prior must be integers, got {FLAGS.attribute_prior}") from err
         if len(prior) < 2 or min(prior) < 0 or sum(prior[:2]) == 0:
             raise BadValueError("--attribute_prior needs two non-negative counts, not both zero")
+    from research.data_analysis.revise import audit, features, geography, readers
+    from research.data_analysis.revise.summary import Thresholds
+    from research.data_analysis.revise.write import write_report
+
     _say(f"reading {FLAGS.coco or FLAGS.openimages}")
     if FLAGS.coco:
         dataset = readers.read_coco(FLAGS.coco, FLAGS.images, FLAGS.people)

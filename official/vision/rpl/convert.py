@@ -17,7 +17,7 @@ Key map (strict both ways, official/core/checkpoint_convert.assign_strict):
     Dist.centers (K * C, 128)                         -> reciprocal_points/points
     radius (1,)                                       -> reciprocal_points/radius
 Skipped and reported: fc.weight (the net's own linear head, unused by the RPL logits), bn10.* (declared,
-never called), num_batches_tracked. K is read from Dist.centers (rows / num_centers; num_centers=C via
+never called), num_batches_tracked. K (`classes`) is read from Dist.centers (rows / num_centers; num_centers=C via
 --model_args when the run used --num-centers C).
 """
 
@@ -110,7 +110,7 @@ def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = Fa
     if "Dist.centers" in state:
         rows = int(state["Dist.centers"].shape[0])
         centers = int(overrides.get("num_centers", 1))
-        overrides = {"num_classes": rows // max(centers, 1), **overrides}
+        overrides = {"classes": rows // max(centers, 1), **overrides}
     model = registry.create_model(model_name, **overrides)
     if not isinstance(model, RPLNet):
         raise ConversionError(f"{model_name} is not an RPLNet model")

@@ -67,7 +67,7 @@ class RPLNet(ZooModel):
     """classifier32 + reciprocal points (functional graph built in __init__).
 
     Args:
-        num_classes: known classes K (6 for MNIST/SVHN/CIFAR10, 4 for CIFAR+N, 20 for Tiny ImageNet).
+        classes: known classes K (6 for MNIST/SVHN/CIFAR10, 4 for CIFAR+N, 20 for Tiny ImageNet).
         num_centers: reciprocal points per class (osr.py `--num-centers`, default 1).
         input_shape: (height, width, 3); 32x32 (64x64 for Tiny ImageNet), any multiple of 8.
         dropout_rate: the trunk's SpatialDropout2D rate (Dropout2d(0.2) before conv1, conv4, conv7).
@@ -77,7 +77,7 @@ class RPLNet(ZooModel):
 
     def __init__(
         self,
-        num_classes: int = 6,
+        classes: int = 6,
         num_centers: int = 1,
         input_shape: tuple[int, int, int] = (32, 32, 3),
         dropout_rate: float = 0.2,
@@ -85,17 +85,17 @@ class RPLNet(ZooModel):
         weight_pl: float = 0.1,
         **kwargs,
     ):
-        if num_classes < 2 or num_centers < 1:
-            raise ValueError(f"RPLNet: num_classes must be >= 2 and num_centers >= 1, got {num_classes}, {num_centers}")
+        if classes < 2 or num_centers < 1:
+            raise ValueError(f"RPLNet: classes must be >= 2 and num_centers >= 1, got {classes}, {num_centers}")
         if temp <= 0:
             raise ValueError(f"RPLNet: temp must be > 0, got {temp}")
         images = keras.Input(shape=tuple(input_shape), name="images")
         x = classifier32_trunk(images, dropout_rate=dropout_rate)
         features = layers.GlobalAveragePooling2D(dtype="float32", name="features")(x)
-        distances = ReciprocalPoints(num_classes, num_centers, dtype="float32", name="reciprocal_points")(features)
+        distances = ReciprocalPoints(classes, num_centers, dtype="float32", name="reciprocal_points")(features)
         score = MaxProbability(dtype="float32", name="score")(distances)
         super().__init__(inputs=images, outputs={"logits": distances, "score": score, "features": features}, **kwargs)
-        self.num_classes = num_classes
+        self.classes = classes
         self.temp = temp
         self.weight_pl = weight_pl
 

@@ -11,6 +11,6 @@ which the RPL logits never use):
 from official.core.registry import register_variant
 from official.vision.rpl.model import RPLNet
 
-register_variant("rpl_classifier32", RPLNet, num_classes=6, input_shape=(32, 32, 3))
-register_variant("rpl_classifier32_cifar_plus", RPLNet, num_classes=4, input_shape=(32, 32, 3))
-register_variant("rpl_classifier32_tinyimagenet", RPLNet, num_classes=20, input_shape=(64, 64, 3))
+register_variant("rpl_classifier32", RPLNet, classes=6, input_shape=(32, 32, 3))
+register_variant("rpl_classifier32_cifar_plus", RPLNet, classes=4, input_shape=(32, 32, 3))
+register_variant("rpl_classifier32_tinyimagenet", RPLNet, classes=20, input_shape=(64, 64, 3))

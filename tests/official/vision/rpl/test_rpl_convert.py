@@ -59,7 +59,7 @@ def test_official_state_dicts_convert_and_match_a_torch_forward(tmp_path):
                      str(tmp_path / "out"))
     assert result["tensors"] == 9 + 9 * 4 + 2
     assert result["skipped"] == 1 + 10 + 4  # fc.weight, bn10.* (4 tensors), num_batches_tracked x 10
-    model = RPLNet(num_classes=6)
+    model = RPLNet(classes=6)
     model.load_weights(result["outputs"]["model.weights.h5"])
     # ours + the skipped fc (768) and bn10 (256) = the PyTorch module's count
     assert model.trainable_parameter_count + 768 + 256 == 1_000_128 + 769
@@ -85,7 +85,7 @@ def test_criterion_file_is_found_from_either_side_or_named_and_missing_one_is_a_
     assert result["tensors"] == 47
     torch.save(criterion, tmp_path / "n_criterion.pth")
     result = convert("pytorch", "rpl_classifier32_cifar_plus", str(tmp_path / "n_criterion.pth"), str(tmp_path / "o2"))
-    model = RPLNet(num_classes=4)
+    model = RPLNet(classes=4)
     model.load_weights(result["outputs"]["model.weights.h5"])
     np.testing.assert_array_equal(np.asarray(model.reciprocal_points.points), criterion["Dist.centers"].numpy())
     np.testing.assert_array_equal(np.asarray(model.get_layer("conv2").kernel),

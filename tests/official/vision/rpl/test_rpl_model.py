@@ -25,7 +25,7 @@ def test_variant_parameter_counts(name, k, size):
     assert model.trainable_parameter_count == TRUNK + k * 128 + 1
     assert model.input_shape == (None, size, size, 3)
     assert tuple(model.reciprocal_points.output.shape) == (None, k)
-    assert RPLNet(num_classes=6, num_centers=2).trainable_parameter_count == TRUNK + 6 * 2 * 128 + 1
+    assert RPLNet(classes=6, num_centers=2).trainable_parameter_count == TRUNK + 6 * 2 * 128 + 1
 
 
 def test_outputs_are_distances_to_the_points_and_max_softmax_and_round_trip(tmp_path):
@@ -54,7 +54,7 @@ def test_outputs_are_distances_to_the_points_and_max_softmax_and_round_trip(tmp_
 
 def test_points_initialised_as_the_repo_and_config_arguments_kept():
     keras.utils.set_random_seed(0)
-    model = RPLNet(num_classes=20, num_centers=3, temp=2.0, weight_pl=0.5)
+    model = RPLNet(classes=20, num_centers=3, temp=2.0, weight_pl=0.5)
     p = np.asarray(model.reciprocal_points.points)
     assert p.shape == (60, 128) and abs(p.std() - 0.1) < 0.005 and abs(p.mean()) < 0.005  # 0.1 * N(0, 1)
     assert np.asarray(model.reciprocal_points.radius).tolist() == [0.0]

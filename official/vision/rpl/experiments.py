@@ -9,13 +9,12 @@ wires split item 0 (ARPL's first run, list entry [4]). What RPL's recipe changes
 RPLoss' temp = 1 and weight_pl = 0.1 are the model's defaults (osr.py `--temp`, `--weight-pl`).
 
 The paper reports the mean over the 5 split items; `split_override(dataset, item)` gives the
---params_override that selects item i (`python -m official.vision.rpl.experiments cifar10 3` prints it).
+--params_override that selects item i (README "Training" prints it for each item).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 from official.core.config import ExperimentConfig, OptimizerConfig, ScheduleConfig, TrainerConfig
 from official.core.registry import register_experiment
@@ -83,7 +82,3 @@ def rpl_classifier32_digits() -> ExperimentConfig:
         checkpoints_to_keep=3,
     )
     return digits_osr_experiment("rpl_classifier32", trainer=trainer)
-
-
-if __name__ == "__main__":  # python -m official.vision.rpl.experiments DATASET ITEM
-    print(split_override(sys.argv[1], int(sys.argv[2])))

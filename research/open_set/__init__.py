@@ -1,0 +1,1 @@
+"""Open-set recognition methods (research: no official code or experimental components)."""

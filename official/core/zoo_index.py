@@ -32,6 +32,7 @@ PACKAGES: tuple[str, ...] = (
     "official.training.dsa",
     "official.vision.rpl",
     "research.retrieval.exchnet",
+    "research.open_set.openhybrid",
 )
 
 _imported = False

@@ -33,6 +33,8 @@ def define_flags() -> None:
     flags.DEFINE_string("out", None, "Report folder to write (replaced if it exists, only once the new one is complete).")
     flags.DEFINE_string("attributes", None, 'Person attributes JSON: {"attribute_names": ["female", "male"], '
                         '"images": {"<file_name>": "female", ...}}; one value per image goes to its largest person box.')
+    flags.DEFINE_bool("gender_from_labels", False, "Derive a female/male attribute from Woman/Girl vs Man/Boy boxes "
+                      "(the official OpenImages rule; images with both or neither stay unannotated).")
     flags.DEFINE_list("attribute_prior", None, "Images per attribute value over the full dataset for the binomial "
                       "tests, e.g. 6642,16324 (COCO gender); default: the counts in --attributes.")
     flags.DEFINE_string("locations", None, 'Locations JSON: {"<file_name>": "Country" | {"lat": .., "lng": ..}}.')
@@ -79,8 +81,12 @@ def main(argv: list[str]) -> None:
         dataset = readers.read_coco(FLAGS.coco, FLAGS.images, FLAGS.people)
     else:
         dataset = readers.read_openimages(FLAGS.openimages, FLAGS.classes, FLAGS.images, FLAGS.people)
+    if FLAGS.attributes and FLAGS.gender_from_labels:
+        raise BadValueError("give at most one of --attributes and --gender_from_labels")
     if FLAGS.attributes:
         readers.attach_attributes(dataset, FLAGS.attributes)
+    if FLAGS.gender_from_labels:
+        _say(f"attributes from labels: {readers.attributes_from_labels(dataset)} images")
     if FLAGS.locations:
         readers.attach_locations(dataset, FLAGS.locations)
     regions = geography.Regions.load(FLAGS.regions) if FLAGS.regions else None

@@ -10,6 +10,9 @@ Side inputs (forms chosen to match what the official dataset classes return per 
   loader with the Zhao et al. gender labels does the same); a list of values, one per person box in
   file order, is also accepted.
 - locations JSON: {"<file_name>": "Country name" | {"lat": 40.7, "lng": -74.0}, ...}.
+- or, for OpenImages, attributes from the box labels themselves (`attributes_from_labels`): an image
+  with only Woman/Girl boxes is 'female', only Man/Boy boxes 'male', both or neither unannotated; the
+  largest such box is the person box (the official OpenImagesDataset.setup_anns rule).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from research.data_analysis.revise import boxes as box_ops
 from research.data_analysis.revise.dataset import AuditDataset, ImageRecord, supercategory_index
 
 DEFAULT_PEOPLE = ("person", "man", "woman", "boy", "girl")
+GENDER_LABELS = {"female": ("woman", "girl"), "male": ("man", "boy")}  # official OpenImages rule
 # OpenImages train-annotations-bbox.csv columns REVISE reads (ImageID, LabelName, XMin, XMax, YMin, YMax)
 OPENIMAGES_COLUMNS = ("ImageID", "LabelName", "XMin", "XMax", "YMin", "YMax")
 
@@ -186,3 +190,23 @@ def attach_locations(dataset: AuditDataset, path: str) -> None:
             img.location = (lat, lng)
         else:
             raise ReviseInputError(f"{path}: {file_name} must be a country name or {{lat, lng}}")
+
+
+def attributes_from_labels(dataset: AuditDataset, groups: dict[str, tuple[str, ...]] = GENDER_LABELS) -> int:
+    """Sets each image's attribute from its box labels (module docstring); returns the annotated count."""
+    names = list(groups)
+    members = [{i for i, c in enumerate(dataset.categories) if c.lower() in groups[n]} for n in names]
+    if not any(members):
+        raise ReviseInputError(f"{dataset.source}: no category named {', '.join(sum(groups.values(), ()))} "
+                               "to derive attributes from")
+    annotated = 0
+    for img in dataset.images:
+        present = [v for v, cats in enumerate(members) if cats & set(map(int, img.labels))]
+        if len(present) != 1:
+            continue
+        boxes = [b for b, label in zip(img.boxes, img.labels, strict=True) if int(label) in members[present[0]]]
+        img.attributes = present
+        img.person_boxes = [list(map(float, max(boxes, key=box_ops.area)))]
+        annotated += 1
+    dataset.attribute_names = names
+    return annotated

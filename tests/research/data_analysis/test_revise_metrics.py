@@ -231,3 +231,17 @@ def test_missing_image_and_bad_regions_are_errors(tmp_path):
                    '"geometry": {"type": "Point", "coordinates": [0, 0]}}]}')
     with pytest.raises(readers.ReviseInputError, match=r"features\[0\].geometry is a Point"):
         geography.Regions.load(str(bad))
+
+
+def test_gender_from_openimages_labels():
+    """The official OpenImages rule: only Woman/Girl boxes -> female, only Man/Boy -> male, the largest box."""
+    small, large, other = [0.1, 0.2, 0.1, 0.2], [0.1, 0.6, 0.1, 0.6], [0.5, 0.9, 0.5, 0.9]
+    images = [ImageRecord("a", None, np.array([small, large]), np.array([1, 3])),  # Woman + Girl
+              ImageRecord("b", None, np.array([other]), np.array([2])),  # Man
+              ImageRecord("c", None, np.array([small, other]), np.array([1, 2])),  # both: unannotated
+              ImageRecord("d", None, np.array([other]), np.array([4]))]  # no person
+    dataset = _dataset(images, ["Person", "Woman", "Man", "Girl", "Cup"])
+    assert readers.attributes_from_labels(dataset) == 2
+    assert dataset.attribute_names == ["female", "male"]
+    assert [img.attributes for img in images] == [[0], [1], [], []]
+    assert images[0].person_boxes == [large] and images[1].person_boxes == [other]

@@ -1,7 +1,9 @@
 """Attribute-based measurements (perceived gender or any person attribute) and their statistics.
 
 Raw pass (the official att_cnt / att_siz / att_dis):
-- counts: images per attribute value, and per (value, category);
+- counts: images per attribute value, per (value, category) and per (value, unordered category pair),
+  once per image (the official att_cnt adds once per annotated person, which differs only when two
+  people in one image share a value);
 - persons: size and centre distance of each annotated person box (no face detector here: the official
   AWS Rekognition / OpenCV cascade step that sets aside faceless or tiny people is not run);
 - distances: for each annotated person and each category in the image, the smallest centre distance to an
@@ -22,6 +24,7 @@ from scipy import stats
 
 from research.data_analysis.revise import boxes as box_ops
 from research.data_analysis.revise.dataset import AuditDataset
+from research.data_analysis.revise.object_metrics import cooccurrence
 
 MAX_FEATURES_PER_GROUP = 500  # official att_clu: features kept per (category, attribute value)
 
@@ -31,6 +34,7 @@ def measure_attributes(dataset: AuditDataset, legacy: bool = False) -> dict[str,
     num_values, num_cats = len(dataset.attribute_names), len(dataset.categories)
     image_counts = np.zeros(num_values, np.int64)
     category_counts = np.zeros((num_values, num_cats), np.int64)
+    label_sets: list[list[set[int]]] = [[] for _ in range(num_values)]
     persons = []  # [value, size, centre distance, image index]
     distances: list[list[list[float]]] = [[[] for _ in range(num_values)] for _ in range(num_cats)]
     for n, img in enumerate(dataset.images):
@@ -39,6 +43,7 @@ def measure_attributes(dataset: AuditDataset, legacy: bool = False) -> dict[str,
         labels = set(map(int, img.labels))
         for value in set(img.attributes):
             image_counts[value] += 1
+            label_sets[value].append(labels)
             for c in labels:
                 category_counts[value, c] += 1
         for value, person in zip(img.attributes, img.person_boxes, strict=True):
@@ -58,6 +63,7 @@ def measure_attributes(dataset: AuditDataset, legacy: bool = False) -> dict[str,
         "attribute_names": list(dataset.attribute_names),
         "image_counts": image_counts.tolist(),
         "category_counts": category_counts.tolist(),
+        "pair_counts": [cooccurrence(sets, num_cats).tolist() for sets in label_sets],
         "persons": persons,
         "distances": distances,
     }

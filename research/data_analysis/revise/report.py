@@ -31,14 +31,15 @@ boxes, {{ s.dataset.categories | length }} categories.
 {% if s.dataset.skipped %}Skipped annotations: {% for k, v in s.dataset.skipped.items() %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}.{% endif %}</p>
 <p class="note">These are correlations in the annotations, listed for a person to judge. A finding is not a
 verdict that the dataset is biased or unfit, and the absence of findings does not show that it is fair.
-p-values are not corrected for the number of tests (threshold {{ s.thresholds.alpha }}).
+p-values are not corrected for the number of tests (threshold {{ s.thresholds.alpha }}); the attribute
+table also shows Benjamini-Hochberg q-values.
 Measured with {{ options }}.</p>
 
 <h2>Findings ({{ s.findings | length }})</h2>
 {% if s.findings %}
 <table>
-<tr><th>axis</th><th>kind</th><th>subject</th><th>observation</th></tr>
-{% for f in s.findings %}<tr><td>{{ f.axis }}</td><td>{{ f.kind }}</td><td>{{ f.subject }}</td><td>{{ f.text }}</td></tr>
+<tr><th>axis</th><th>kind</th><th>subject</th><th>observation</th><th>possible action, if unwanted after review</th></tr>
+{% for f in s.findings %}<tr><td>{{ f.axis }}</td><td>{{ f.kind }}</td><td>{{ f.subject }}</td><td>{{ f.text }}</td><td>{{ f.action }}</td></tr>
 {% endfor %}</table>
 {% else %}<p>No statistic passed the thresholds.</p>{% endif %}
 
@@ -74,8 +75,8 @@ Measured with {{ options }}.</p>
 Prior used for the per-category tests: {{ s.attributes.prior[0] }} / {{ s.attributes.prior[1] }}.</p>
 <img src="{{ figures.attributes }}" alt="attribute share per category">
 <table>
-<tr><th>category</th><th>{{ s.attributes.attribute_names[0] }}</th><th>{{ s.attributes.attribute_names[1] }}</th><th>share</th><th>binomial p</th></tr>
-{% for r in s.attributes.categories %}<tr><td>{{ r.category }}</td><td>{{ r.counts[0] }}</td><td>{{ r.counts[1] }}</td><td>{{ '%.2f' % r.share }}</td><td>{{ '%.3g' % r.p_value }}</td></tr>
+<tr><th>category</th><th>{{ s.attributes.attribute_names[0] }}</th><th>{{ s.attributes.attribute_names[1] }}</th><th>share</th><th>binomial p</th><th>BH q</th></tr>
+{% for r in s.attributes.categories %}<tr><td>{{ r.category }}</td><td>{{ r.counts[0] }}</td><td>{{ r.counts[1] }}</td><td>{{ '%.2f' % r.share }}</td><td>{{ '%.3g' % r.p_value }}</td><td>{{ '%.3g' % r.q_value }}</td></tr>
 {% endfor %}</table>
 {% if s.attributes.separability %}<h3>Appearance separability</h3>
 <table><tr><th>category</th><th>CV accuracy</th><th>shuffled-label accuracy</th><th>permutation p</th><th>images</th></tr>

@@ -29,8 +29,28 @@ class Thresholds:
     dominant_share: float = 0.5  # a country or subregion with at least this share of located images
 
 
+# What one could do if, after looking, the pattern is unwanted (the paper's "actionable suggestions").
+ACTIONS = {
+    "over_represented": "Check whether collection favoured '{subject}'; subsample it or weight the loss if unwanted.",
+    "under_represented": "Collect more images of '{subject}' or report per-category results.",
+    "cooccurrence": "Collect images showing one without the other, so a model cannot rely on the pair.",
+    "overlap": "Check whether the two labels are duplicates or synonyms; merge or document them.",
+    "size": "Collect '{subject}' at other scales, or evaluate per object size.",
+    "distance": "Collect '{subject}' at other positions, or evaluate per position.",
+    "representation": "Collect images of the under-represented group, or report results per group.",
+    "category_skew": "Collect '{subject}' images of the under-represented group; report per-group results.",
+    "person_size": "Check how each group is photographed (close-up vs far); collect the missing framings.",
+    "separability": "Look at the images ranked most typical of each group (different scenes, roles?) and "
+                    "collect '{subject}' images in the contexts missing for a group.",
+    "dominant_country": "Collect images from other countries, or state the geographic scope.",
+    "dominant_subregion": "Collect images from other subregions, or state the geographic scope.",
+    "absent_countries": "Collect images from these countries, or state that they are out of scope.",
+}
+
+
 def _finding(axis: str, kind: str, subject: str, text: str, **stat: Any) -> dict[str, Any]:
-    return {"axis": axis, "kind": kind, "subject": subject, "text": text, **stat}
+    return {"axis": axis, "kind": kind, "subject": subject, "text": text,
+            "action": ACTIONS[kind].format(subject=subject), **stat}
 
 
 def _welch(a, b) -> float:
@@ -126,6 +146,10 @@ def attribute_tables(attrs: dict, categories: list[str], prior: list[int] | None
                                  f"Images annotated '{names[0]}': {totals[0]}, '{names[1]}': {totals[1]} "
                                  f"(binomial test against equal shares p = {overall:.2g}).", p_value=overall))
     flags = binomial_flags(attrs["category_counts"], prior, categories, min_images=th.min_support)
+    if flags:  # Benjamini-Hochberg q-values, shown beside the raw p-values that the flags use
+        q_values = stats.false_discovery_control([r["p_value"] for r in flags])
+        for row, q in zip(flags, q_values, strict=True):
+            row["q_value"] = float(q)
     for row in flags:
         if row["p_value"] < th.alpha:
             findings.append(_finding(

@@ -173,6 +173,7 @@ def test_binomial_flag_matches_binomtest():
     dataset.attribute_names = ["female", "male"]
     attrs = attribute_metrics.measure_attributes(dataset)
     assert attrs["category_counts"] == [[30, 30], [70, 70]]
+    assert [np.asarray(m)[0, 1] for m in attrs["pair_counts"]] == [30, 70]  # (person, surfboard) per value
     measurements = {"dataset": {"categories": dataset.categories, "supercategories": dataset.supercategories,
                                 "supercategory_of": dataset.supercategory_of},
                     "objects": object_metrics.measure_objects(dataset), "attributes": attrs,

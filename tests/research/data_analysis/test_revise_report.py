@@ -50,6 +50,7 @@ def test_finds_every_planted_imbalance(report):
     skew = _found(s, "category_skew")
     assert set(skew) == {"cup"} and skew["cup"]["share"] == 1.0
     assert skew["cup"]["p_value"] == pytest.approx(2 / 2**8)  # 8 of 8 female under a 50 % prior
+    assert all(f["action"] for f in s["findings"]) and "'cup'" in skew["cup"]["action"]
     assert {"dog", "person"} <= set(_found(s, "separability"))  # reddish vs bluish images
     assert set(_found(s, "dominant_country")) == {"Aland"}
     assert set(_found(s, "absent_countries")) == {"Borduria"}
@@ -59,6 +60,9 @@ def test_finds_every_planted_imbalance(report):
 def test_no_attribute_skew_where_none_was_planted(report):
     rows = {r["category"]: r for r in report["summary"]["attributes"]["categories"]}
     assert rows["dog"]["counts"] == [10, 10] and rows["dog"]["p_value"] == pytest.approx(1.0)
+    # Benjamini-Hochberg over the 4 tested categories (person, dog, frisbee, cup; mug has 2 images)
+    assert set(rows) == {"person", "dog", "frisbee", "cup"}
+    assert rows["cup"]["q_value"] == pytest.approx(4 * 2 / 2**8) and rows["dog"]["q_value"] == pytest.approx(1.0)
 
 
 def test_measurements_round_trip_regenerates_the_summary(report):

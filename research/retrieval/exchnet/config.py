@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from official.core.config import TrainingMethodConfig
+from official.core.config import TaskConfig, TrainingMethodConfig
 
 
 @dataclasses.dataclass
@@ -24,3 +24,11 @@ class ExchNetTrainingConfig(TrainingMethodConfig):
     dcc_sweeps: int = 1  # passes over the q bits per DCC step (ADSH: 1)
     anchor_momentum: float = 0.0  # anchors C <- momentum C + (1 - momentum) class mean of the part features (0: replace)
     eval_batch_size: int = 64  # batch of the inference passes of the DCC / anchor step
+
+
+@dataclasses.dataclass
+class RetrievalTaskConfig(TaskConfig):
+    name: str = "hashing_retrieval"  # registered Task class
+    num_classes: int = 200  # classes of the training database (anchors C: classes x parts x C')
+    precision_ks: tuple[int, ...] = (10, 100)  # precision@k reported beside mAP
+    topk: int = 0  # mAP over the top k of the ranking (0 = the full ranking, the spec's protocol)

@@ -28,8 +28,7 @@ from official.core.config import (
 )
 from official.core.registry import register_experiment
 from official.tasks.classification_experiments import digits_data
-from research.retrieval.exchnet.config import ExchNetTrainingConfig
-from research.retrieval.exchnet.task import RetrievalTaskConfig
+from research.retrieval.exchnet.config import ExchNetTrainingConfig, RetrievalTaskConfig
 
 # source, root folder, training split, test split, classes (each dataset's official split)
 FINE_GRAINED = {

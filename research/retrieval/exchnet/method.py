@@ -9,7 +9,9 @@ The trainer's "loop" (trainer.steps_per_loop steps) is one outer iteration:
    `dcc_sample` database items runs through the network in inference mode; their part features give the
    class anchors C (class means; step 3 of the paper, closed form unverified) and their U = tanh(h)
    gives the new V by one DCC sweep over the bits (dcc.py, numpy; step 2).
-V starts as seeded random signs (ADSH starts from zeros; unverified for ExchNet). V and C are
+V starts as seeded random signs (ADSH starts from zeros; unverified for ExchNet) and the first DCC step
+comes after the first loop: the codes of an untrained network are nearly equal for every image, and a DCC
+step on them gives nearly one code to the whole database (measured on digits: 3 distinct codes). V and C are
 non-trainable variables assigned on the host, saved beside the network (`checkpoint_extras`); the
 network alone is checkpointed as the model, evaluated and exported.
 """
@@ -127,9 +129,9 @@ class ExchNetTrainer(keras.Model):
         return self._record(total, terms)
 
     # --- the discrete steps (host, numpy) -------------------------------------------------------
-    def refresh(self, dataset, omega: np.ndarray) -> dict[str, float]:
-        """Anchors <- class means of the part features, V <- one DCC step, from `dataset` of
-        (images, database index) over the items `omega` (in that order)."""
+    def refresh(self, dataset, omega: np.ndarray, update_codes: bool = True) -> dict[str, float]:
+        """Anchors <- class means of the part features, V <- one DCC step (unless not update_codes), from
+        `dataset` of (images, database index) over the items `omega` (in that order)."""
         us, parts, index = [], [], []
         for images, idx in dataset:
             feats = self.features(images, training=False)
@@ -150,7 +152,7 @@ class ExchNetTrainer(keras.Model):
         old = np.asarray(self.database_codes)
         sim = dcc.similarity_matrix(labels, db_labels)
         before = dcc.objective(old, u, sim, index, self.cfg.gamma)
-        new = dcc.dcc_update(old, u, sim, index, self.cfg.gamma, self.cfg.dcc_sweeps)
+        new = dcc.dcc_update(old, u, sim, index, self.cfg.gamma, self.cfg.dcc_sweeps) if update_codes else old
         after = dcc.objective(new, u, sim, index, self.cfg.gamma)
         self.database_codes.assign(new)
         return {"dcc_objective_before": before, "dcc_objective_after": after,
@@ -193,21 +195,23 @@ class ExchNetMethod(TrainingMethod):
         rng = np.random.default_rng([self.config.runtime.seed, round_])
         return np.sort(rng.choice(n, size=m, replace=False))
 
-    def refresh(self, model: ExchNetTrainer, round_: int) -> dict[str, float]:
+    def refresh(self, model: ExchNetTrainer, round_: int, update_codes: bool = True) -> dict[str, float]:
         paths, _ = self.database()
         omega = self.sample(len(paths), round_)
         source = classification_input.ClassificationSource(
             imagefolder.file_examples([paths[i] for i in omega], [int(i) for i in omega]), len(omega))
         data = classification_input.build_dataset(self.config.train_data, False, self.config.training.eval_batch_size,
                                                   source=source)
-        report = model.refresh(data, omega)
+        report = model.refresh(data, omega, update_codes)
         print("exchnet refresh {}: DCC objective {:.4g} -> {:.4g}, {:.1%} of V's bits changed, {} items".format(
             round_, report["dcc_objective_before"], report["dcc_objective_after"], report["bits_changed"],
             int(report["sample"])), flush=True)
         return report
 
     def prepare(self, model: keras.Model, resumed: int) -> None:
-        self.refresh(model, 0 if not resumed else resumed)
+        """Anchors before the first step; a fresh start keeps V's random signs for the first loop (a DCC
+        step on the codes of an untrained network gives nearly one code to every item)."""
+        self.refresh(model, resumed, update_codes=bool(resumed))
 
     def callbacks(self, model: keras.Model) -> list:
         return [RefreshCallback(self)]

@@ -12,7 +12,6 @@ order). TFLite holds the bare network: normalised image -> h.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -20,20 +19,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from official.core.config import TaskConfig
 from official.core.registry import register_task
 from official.data import classification_input, fine_grained, imagefolder
 from official.evaluation import retrieval
 from official.tasks.image_classification import ImageClassificationTask
 from official.training.method import inference_model
-
-
-@dataclasses.dataclass
-class RetrievalTaskConfig(TaskConfig):
-    name: str = "hashing_retrieval"  # registered Task class
-    num_classes: int = 200  # classes of the training database (anchors C: classes x parts x C')
-    precision_ks: tuple[int, ...] = (10, 100)  # precision@k reported beside mAP
-    topk: int = 0  # mAP over the top k of the ranking (0 = the full ranking, the spec's protocol)
 
 
 def packed_bits(code: tf.Tensor) -> tf.Tensor:

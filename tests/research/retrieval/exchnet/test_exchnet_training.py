@@ -1,0 +1,103 @@
+"""ExchNet's alternating training on 4 synthetic classes of textured shapes (spec check 7): 12-bit codes
+reach database mAP > 0.95; the trainer's objective, the refresh (anchors = class means, DCC descent) and
+the exchange seen from the trainer."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from official.core import registry
+from official.evaluation import retrieval
+from research.retrieval.exchnet import variants  # noqa: F401  (registers the variants)
+from research.retrieval.exchnet.config import ExchNetTrainingConfig
+from research.retrieval.exchnet.method import ExchNetTrainer
+
+
+def textured_shapes(per_class: int = 8, size: int = 32, seed: int = 0):
+    """4 classes: horizontal stripes, vertical stripes, checkerboard, a filled disc; random phase and noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    images, labels = [], []
+    for c in range(4):
+        for _ in range(per_class):
+            p, period = rng.integers(0, 4), rng.integers(3, 6)
+            if c == 0:
+                img = ((yy + p) // period) % 2
+            elif c == 1:
+                img = ((xx + p) // period) % 2
+            elif c == 2:
+                img = (((yy + p) // period) + ((xx + p) // period)) % 2
+            else:
+                cy, cx = rng.integers(10, 22, 2)
+                img = ((yy - cy) ** 2 + (xx - cx) ** 2 < rng.integers(25, 64)).astype(int)
+            img = img * 2.0 - 1.0 + rng.normal(0, 0.3, (size, size))
+            images.append(np.repeat(img[..., None], 3, -1))
+            labels.append(c)
+    return np.asarray(images, np.float32), np.asarray(labels)
+
+
+def _trainer(labels, **cfg):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    net = registry.create_model("exchnet_tiny", input_shape=(32, 32, 3))
+    trainer = ExchNetTrainer(net, labels, 4, ExchNetTrainingConfig(dcc_sample=0, **cfg), seed=0)
+    return net, trainer
+
+
+def _batches(x, n):
+    return [(x, np.arange(n))]
+
+
+def test_overfit_four_textured_classes_database_map():
+    x, y = textured_shapes()
+    net, trainer = _trainer(y, gamma=20.0)
+    trainer.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
+    first = trainer.refresh(_batches(x, len(y)), np.arange(len(y)))
+    assert first["dcc_objective_after"] <= first["dcc_objective_before"]
+    for _ in range(6):
+        for _ in range(10):
+            logs = trainer.train_on_batch(x, np.arange(len(y)), return_dict=True)
+        trainer.refresh(_batches(x, len(y)), np.arange(len(y)))
+    codes = np.where(np.asarray(net(x, training=False)) >= 0, 1, -1)
+    result = retrieval.retrieval_metrics(codes, y, codes, y)
+    assert result["mAP"] > 0.95, result
+    assert 0.3 < logs["kept_fraction"] < 0.7 and np.isfinite(logs["loss"])
+    # anchors: class means of the inference-mode part features (refresh, step 3)
+    parts = np.asarray(net.feature_model()(x, training=False)["parts"])
+    np.testing.assert_allclose(np.asarray(trainer.anchors)[2], parts[y == 2].mean(0), rtol=1e-4, atol=1e-5)
+
+
+def test_no_exchange_at_inference_and_keep_prob_one():
+    x, y = textured_shapes(per_class=2)
+    net, trainer = _trainer(y, keep_prob=1.0)
+    trainer.anchors.assign(np.random.default_rng(0).normal(size=trainer.anchors.shape).astype("float32"))
+    idx = np.arange(len(y))
+    a = trainer.objective(x, y, np.asarray(trainer.database_codes)[idx], training=False, exchange=True)[0]
+    b = trainer.objective(x, y, np.asarray(trainer.database_codes)[idx], training=False, exchange=False)[0]
+    assert float(a) == float(b)  # keep_prob 1: nothing swapped
+    np.testing.assert_array_equal(np.asarray(net(x, training=False)), np.asarray(net(x, training=False)))
+    _, half = _trainer(y)
+    half.anchors.assign(np.asarray(trainer.anchors))
+    own = np.asarray(half.database_codes)[idx]
+    c = half.objective(x, y, own, training=False, exchange=True)[1]["kept_fraction"]
+    d = half.objective(x, y, own, training=False, exchange=True)[1]["kept_fraction"]
+    assert 0 < float(c) < 1 and 0 < float(d) < 1
+    assert float(half.objective(x, y, own, training=False, exchange=False)[1]["kept_fraction"]) == 1.0
+
+
+def test_xla_train_step_moves_the_network():
+    x, y = textured_shapes(per_class=2)
+    net, trainer = _trainer(y)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=True)
+    before = {v.path: np.asarray(v).copy() for v in net.trainable_weights}
+    logs = trainer.train_on_batch(x, tf.constant(np.arange(len(y))), return_dict=True)
+    assert np.isfinite(logs["loss"])
+    moved = [p for p, w in before.items() if not np.allclose(w, np.asarray(net.get_weight_paths()[p] if False else _by_path(net, p)))]
+    assert any("hash" in p for p in moved) and any("attention_conv" in p for p in moved)
+    assert len(moved) > len(before) // 2
+
+
+def _by_path(net, path):
+    return next(v for v in net.trainable_weights if v.path == path)

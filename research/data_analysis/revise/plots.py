@@ -9,13 +9,13 @@ import numpy as np
 MAX_BARS = 30  # categories shown in bar charts and the co-occurrence heatmap (most frequent first)
 
 
-def _figure(width: float = 7.0, height: float = 3.5):
+def _figure(width: float = 7.0, height: float = 3.5, columns: int = 1):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt, plt.subplots(figsize=(width, height))
+    return plt, plt.subplots(1, columns, figsize=(width, height))
 
 
 def _save(plt, fig, out_dir: str, name: str) -> str:
@@ -55,9 +55,7 @@ def geometry(measurements: dict, out_dir: str) -> str:
     names = measurements["dataset"]["categories"]
     present = [c for c in np.argsort(-np.bincount(inst[:, 0].astype(int), minlength=len(names)), kind="stable")
                if (inst[:, 0] == c).any()][:MAX_BARS]
-    plt, (fig, axes) = _figure(8, 3.5)
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    plt, (fig, axes) = _figure(9, 3.5, columns=2)
     for ax, col, title in ((axes[0], 1, "box area (fraction of image)"), (axes[1], 2, "centre distance from (0.5, 0.5)")):
         ax.boxplot([inst[inst[:, 0] == c, col] for c in present])
         ax.set_xticks(range(1, len(present) + 1), [names[c] for c in present], rotation=60, fontsize=7)
@@ -82,9 +80,7 @@ def attribute_shares(summary: dict, out_dir: str) -> str:
 
 def geography(summary: dict, out_dir: str) -> str:
     geo = summary["geography"]
-    plt, (fig, axes) = _figure()
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    plt, (fig, axes) = _figure(9, 3.5, columns=2)
     for ax, key in zip(axes, ("countries", "subregions"), strict=True):
         items = sorted(geo[key].items(), key=lambda kv: -kv[1])[:MAX_BARS]
         ax.bar([k for k, _ in items], [v for _, v in items], color="#55a868")

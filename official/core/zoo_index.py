@@ -33,6 +33,7 @@ PACKAGES: tuple[str, ...] = (
     "official.vision.rpl",
     "research.retrieval.exchnet",
     "research.open_set.openhybrid",
+    "research.reid.isp",
 )
 
 _imported = False

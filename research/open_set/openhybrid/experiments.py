@@ -11,13 +11,26 @@ no weight decay. Data, splits and transforms are the shared `osr_experiment`'s (
 
 from __future__ import annotations
 
-from official.core.config import ExperimentConfig, OptimizerConfig, ScheduleConfig, TrainerConfig
+import dataclasses
+
+from official.core.config import (
+    ExperimentConfig,
+    ExportConfig,
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainerConfig,
+)
 from official.core.registry import register_experiment
-from official.tasks.open_set_experiments import digits_osr_experiment, osr_experiment
 
 MODEL = "openhybrid_classifier32"
-DIGITS_EPOCHS = 12  # the 5-minute budget on 2 CPU cores (README "Small run")
+DIGITS_EPOCHS = 15  # 195 steps: the 5-minute budget on 2 CPU cores (README "Small run")
 DIGITS_FLOW = {"flow_steps": 4, "flow_hidden": 64}  # a lighter flow for the CPU run
+
+
+def _export(cfg: ExperimentConfig) -> ExperimentConfig:
+    """Float SavedModel + TFLite (no int8: the log-density sums D = 2,048-8,192 terms), checked to 5e-3:
+    log p(z) is O(1e3-1e4) and float32 rounds it to ~1e-4-1e-3 (logits agree to 1e-5, see the export test)."""
+    return dataclasses.replace(cfg, export=ExportConfig(formats=("saved_model", "tflite"), quantize="none", atol=5e-3))
 
 
 def _trainer() -> TrainerConfig:
@@ -33,7 +46,11 @@ def _trainer() -> TrainerConfig:
 
 
 def _experiment(dataset: str, **model_values) -> ExperimentConfig:
-    return osr_experiment(MODEL, dataset, trainer=_trainer(), **model_values)
+    # imported here: the open-set task imports TensorFlow, and the model package must import without it
+    # (the JAX check runs the model where TensorFlow is absent)
+    from official.tasks.open_set_experiments import osr_experiment
+
+    return _export(osr_experiment(MODEL, dataset, trainer=_trainer(), **model_values))
 
 
 @register_experiment("openhybrid_classifier32_mnist")
@@ -76,13 +93,15 @@ def openhybrid_classifier32_tinyimagenet() -> ExperimentConfig:
 def openhybrid_classifier32_digits() -> ExperimentConfig:
     """The small run: scikit-learn digits at 32 px, MNIST's split item 0 (known 6 3 4 9 8 2, unknown
     0 1 5 7); a 4-step flow of width 64; Adam, cosine from 1e-3 after a one-epoch warm-up, clip 1.0,
-    batch 64, 12 epochs (~5 min on 2 cores)."""
+    batch 64, 15 epochs (~5 min on 2 cores)."""
     trainer = TrainerConfig(
         epochs=DIGITS_EPOCHS,
         global_batch_size=64,
         optimizer=OptimizerConfig(name="adam", clipnorm=1.0),
         lr_schedule=ScheduleConfig(name="cosine", base_lr=1e-3, warmup_epochs=1, warmup_start_lr=1e-4),
-        steps_per_loop=100,
+        steps_per_loop=65,  # 5 epochs of 13 steps
         checkpoints_to_keep=3,
     )
-    return digits_osr_experiment(MODEL, trainer=trainer, **DIGITS_FLOW)
+    from official.tasks.open_set_experiments import digits_osr_experiment
+
+    return _export(digits_osr_experiment(MODEL, trainer=trainer, **DIGITS_FLOW))

@@ -33,17 +33,18 @@ def test_inverse_undoes_forward(channels, spatial):
     np.testing.assert_allclose(np.asarray(flow.inverse(u)), z, atol=1e-5)
 
 
-def test_log_det_equals_brute_force_jacobian():
-    flow = _random_flow(8, 1, steps=4)
-    z = tf.constant(np.random.default_rng(2).normal(size=(3, 1, 1, 8)).astype("float32"))
+@pytest.mark.parametrize("shape", [(1, 1, 8), (2, 2, 2)])  # 8-d: a vector, and a map (spatial convs, ActNorm x H W)
+def test_log_det_equals_brute_force_jacobian(shape):
+    flow = _random_flow(shape[-1], shape[0], steps=4)
+    z = tf.constant(np.random.default_rng(2).normal(size=(3, *shape)).astype("float32"))
     _, logdet = flow.forward(z)
+    flat = tf.reshape(z, (3, 8))
+    with tf.GradientTape() as tape:
+        tape.watch(flat)
+        u = tf.reshape(flow.forward(tf.reshape(flat, (3, *shape)))[0], (3, 8))
+    jacobians = tape.batch_jacobian(u, flat).numpy().astype(np.float64)  # the flow acts on each example alone
     for i in range(3):
-        zi = tf.Variable(tf.reshape(z[i], (1, 8)))
-        with tf.GradientTape() as tape:
-            u, _ = flow.forward(tf.reshape(zi, (1, 1, 1, 8)))
-            u = tf.reshape(u, (1, 8))
-        jac = tf.reshape(tape.jacobian(u, zi), (8, 8)).numpy().astype(np.float64)
-        sign, brute = np.linalg.slogdet(jac)
+        sign, brute = np.linalg.slogdet(jacobians[i])
         assert sign != 0
         assert abs(float(logdet[i]) - brute) < 1e-4, (float(logdet[i]), brute)
         assert abs(brute) > 0.1, "a log-det near 0 would not catch a sign error"

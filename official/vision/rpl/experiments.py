@@ -21,7 +21,7 @@ from official.core.registry import register_experiment
 from official.data.open_set_splits import known_unknown
 from official.tasks.open_set_experiments import digits_osr_experiment, osr_experiment
 
-DIGITS_EPOCHS = 15  # the 5-minute budget on 2 CPU cores (README "Small run")
+DIGITS_STEPS = 200  # ~15 epochs of 13 steps (the known training digits at batch 64): README "Small run"
 
 
 def split_override(dataset: str, item: int) -> str:
@@ -72,13 +72,16 @@ def rpl_classifier32_tinyimagenet() -> ExperimentConfig:
 @register_experiment("rpl_classifier32_digits")
 def rpl_classifier32_digits() -> ExperimentConfig:
     """The small run: scikit-learn digits at 32 px, MNIST's split item 0 (known 6 3 4 9 8 2, unknown
-    0 1 5 7); Adam, cosine from 3e-3 after a one-epoch warm-up, batch 64, 15 epochs (~5 min on 2 cores)."""
+    0 1 5 7) with MNIST's transform (resize only: a flipped digit is another glyph; with the shared
+    flip + pad-crop the same run reached accuracy 0.940 / AUROC 0.822); Adam, cosine from 3e-3 after a
+    one-epoch warm-up, batch 64, 200 steps (2 loops of 100; ~3 min of CPU on 2 cores)."""
     trainer = TrainerConfig(
-        epochs=DIGITS_EPOCHS,
+        train_steps=DIGITS_STEPS,
         global_batch_size=64,
         optimizer=OptimizerConfig(name="adam"),
         lr_schedule=ScheduleConfig(name="cosine", base_lr=3e-3, warmup_epochs=1, warmup_start_lr=1e-4),
         steps_per_loop=100,
         checkpoints_to_keep=3,
     )
-    return digits_osr_experiment("rpl_classifier32", trainer=trainer)
+    cfg = digits_osr_experiment("rpl_classifier32", trainer=trainer)
+    return dataclasses.replace(cfg, train_data=dataclasses.replace(cfg.train_data, horizontal_flip=False, pad_crop=0))

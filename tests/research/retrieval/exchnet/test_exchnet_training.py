@@ -54,14 +54,17 @@ def test_overfit_four_textured_classes_database_map():
     x, y = textured_shapes()
     net, trainer = _trainer(y, gamma=20.0)
     trainer.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
-    first = trainer.refresh(_batches(x, len(y)), np.arange(len(y)))
-    assert first["dcc_objective_after"] <= first["dcc_objective_before"]
-    for _ in range(6):
-        for _ in range(10):
+    trainer.refresh(_batches(x, len(y)), np.arange(len(y)), update_codes=False)  # anchors (as `prepare`)
+    result = {"mAP": 0.0}
+    for _ in range(8):  # outer iterations: 8 network steps, then anchors + DCC
+        for _step in range(8):
             logs = trainer.train_on_batch(x, np.arange(len(y)), return_dict=True)
-        trainer.refresh(_batches(x, len(y)), np.arange(len(y)))
-    codes = np.where(np.asarray(net(x, training=False)) >= 0, 1, -1)
-    result = retrieval.retrieval_metrics(codes, y, codes, y)
+        report = trainer.refresh(_batches(x, len(y)), np.arange(len(y)))
+        assert report["dcc_objective_after"] <= report["dcc_objective_before"] * (1 + 1e-9)
+        codes = np.where(np.asarray(net(x, training=False)) >= 0, 1, -1)
+        result = retrieval.retrieval_metrics(codes, y, codes, y)
+        if result["mAP"] > 0.95:
+            break
     assert result["mAP"] > 0.95, result
     assert 0.3 < logs["kept_fraction"] < 0.7 and np.isfinite(logs["loss"])
     # anchors: class means of the inference-mode part features (refresh, step 3)
@@ -89,12 +92,16 @@ def test_no_exchange_at_inference_and_keep_prob_one():
 
 def test_xla_train_step_moves_the_network():
     x, y = textured_shapes(per_class=2)
-    net, trainer = _trainer(y)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    net = registry.create_model("exchnet_tiny", input_shape=(32, 32, 3), num_parts=2, widths=(4, 8, 8, 8),
+                                stem_width=4, share_refinement=True)  # few ops: XLA compiles in seconds
+    trainer = ExchNetTrainer(net, y, 4, ExchNetTrainingConfig(dcc_sample=0), seed=0)
     trainer.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=True)
     before = {v.path: np.asarray(v).copy() for v in net.trainable_weights}
     logs = trainer.train_on_batch(x, tf.constant(np.arange(len(y))), return_dict=True)
     assert np.isfinite(logs["loss"])
-    moved = [p for p, w in before.items() if not np.allclose(w, np.asarray(net.get_weight_paths()[p] if False else _by_path(net, p)))]
+    moved = [p for p, w in before.items() if not np.allclose(w, np.asarray(_by_path(net, p)))]
     assert any("hash" in p for p in moved) and any("attention_conv" in p for p in moved)
     assert len(moved) > len(before) // 2
 

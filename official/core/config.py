@@ -39,7 +39,7 @@ class DataConfig:
     # Fields holding a file or folder: relative values resolve against runtime.data_dir (`anchor_data_paths`).
     PATH_FIELDS: ClassVar[tuple[str, ...]] = ("path",)
 
-    source: str = "imagefolder"  # imagefolder (folder per class) | tfrecord (image/encoded, image/class/label) | cifar (CIFAR pickles; CIFAR-100: fine labels) | cifar_coarse | mnist (IDX images file; labels file beside it) | svhn (train_32x32.mat / test_32x32.mat; label 10 -> 0) | tinyimagenet (tiny-imagenet-200/train or /val; classes = sorted wnids.txt)
+    source: str = "imagefolder"  # imagefolder (folder per class) | tfrecord (image/encoded, image/class/label) | cifar (CIFAR pickles; CIFAR-100: fine labels) | cifar_coarse | mnist (IDX images file; labels file beside it) | svhn (train_32x32.mat / test_32x32.mat; label 10 -> 0) | tinyimagenet (tiny-imagenet-200/train or /val; classes = sorted wnids.txt) | cub | nabirds | aircraft | cars | food101 (dataset root + split name, e.g. CUB_200_2011/train; official/data/fine_grained.py)
     path: str = ""  # dataset root folder, or a TFRecord file pattern such as /data/train-*
     image_size: int = 224  # square output size fed to the model
     shuffle_buffer: int = 10_000  # examples in the shuffle buffer (training only)

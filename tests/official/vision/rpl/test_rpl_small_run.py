@@ -1,5 +1,5 @@
 """RPL short schedule (spec card rpl.md check 6, in the card's stead): 6 known / 4 unknown scikit-learn
-digits (MNIST's split item 0) at 8x8, a few Adam epochs through compute_loss; the known test digits are
+digits (MNIST's split item 0) at 8x8, two Adam epochs through compute_loss; the known test digits are
 classified and the unknown ones get lower max-softmax scores.
 
 The card's check asks for coloured 32x32 shapes over 10 CPU epochs; classifier32 has fixed widths
@@ -32,10 +32,10 @@ def test_rpl_learns_known_digits_and_scores_unknown_ones_lower():
     keras.utils.set_random_seed(0)
     model = RPLNet(classes=6, input_shape=(8, 8, 3))
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=None, jit_compile=False)
-    model.fit(x[train], relabel[digits.target[train]], batch_size=64, epochs=3, verbose=0)
+    model.fit(x[train], relabel[digits.target[train]], batch_size=64, epochs=2, verbose=0)
     k_test, u_test = test[is_known[test]], test[~is_known[test]]
     out_k, out_u = model(x[k_test], training=False), model(x[u_test], training=False)
     accuracy = float(np.mean(np.argmax(out_k["logits"], -1) == relabel[digits.target[k_test]]))
     area = auroc(out_k["score"], out_u["score"])
-    assert accuracy > 0.9, accuracy  # measured 0.980
-    assert area > 0.8, area  # measured 0.868
+    assert accuracy > 0.9, accuracy  # measured 0.987
+    assert area > 0.8, area  # measured 0.946

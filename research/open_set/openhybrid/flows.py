@@ -148,12 +148,18 @@ class CouplingFlow(ZooLayer):
 
     def build(self, input_shape):
         shape = tuple(input_shape)
-        self.flow_layers = []
         for k in range(self.steps):
             for layer in (ActNorm(name=f"actnorm{k}"), ChannelPermutation(self.seed + k, name=f"permute{k}"),
                           AffineCoupling(self.hidden, name=f"coupling{k}")):
                 layer.build(shape)
-                self.flow_layers.append(layer)
+                # one attribute per layer: TensorFlow checkpoints (the trainer's restore) do not follow
+                # layers kept in a Python list (Keras' TrackedList), .keras files do
+                setattr(self, layer.name, layer)
+
+    @property
+    def flow_layers(self) -> list:
+        """The layers in order: actnorm0, permute0, coupling0, actnorm1, ..."""
+        return [getattr(self, f"{kind}{k}") for k in range(self.steps) for kind in ("actnorm", "permute", "coupling")]
 
     def forward(self, z):
         """(u, log|det dF/dz|) with u the same shape as z and the log-det of shape (B,)."""

@@ -5,7 +5,7 @@ unknown ones into `task.unknown_data`, with the recipe of ARPL's `osr.py` as def
 batch 64, SGD lr 0.1 momentum 0.9 weight decay 1e-4, 100 epochs, x0.1 at epochs 30/60/90; Tiny ImageNet
 Adam lr 1e-3 at 64 px. Images enter at 32 px (Tiny ImageNet 64) on the 0-1 scale (ToTensor, no mean
 subtraction); training pads 4 and crops back plus a horizontal flip, except MNIST (resize only), as
-`datasets/osr_dataloader.py` does. The paper's figure is the mean over the 5 items (`task`/`data` of
+`datasets/osr_dataloader.py` does; scikit-learn's digits (the small runs) are treated like MNIST. The paper's figure is the mean over the 5 items (`task`/`data` of
 each item: `known_unknown(dataset, item)`); methods override what their recipe changes.
 """
 
@@ -33,7 +33,7 @@ ZERO_ONE = {"mean": (0.0, 0.0, 0.0), "std": (255.0, 255.0, 255.0)}  # torchvisio
 
 def _osr_data(dataset: str, split: str, training: bool) -> DataConfig:
     """The known-class reader of `dataset` (before the class subset), with ARPL's transforms."""
-    flip_and_shift = training and dataset != "mnist"
+    flip_and_shift = training and dataset not in ("mnist", "digits")  # a flipped digit is another glyph
     common = {"random_resized_crop": False, "pad_crop": 4 if flip_and_shift else 0,
               "horizontal_flip": flip_and_shift, "crop_pct": 1.0, **ZERO_ONE}
     if dataset == "digits":

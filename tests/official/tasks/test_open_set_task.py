@@ -114,6 +114,7 @@ def test_experiments_wire_arpl_splits_and_recipe():
     assert tiny.train_data.image_size == 64 and len(tiny.task.unknown_data.classes) == 180
     digits = digits_osr_experiment("mlp_500_300", item=0)
     assert digits.train_data.path == "digits/train" and digits.train_data.classes == (6, 3, 4, 9, 8, 2)
+    assert not digits.train_data.horizontal_flip and digits.train_data.pad_crop == 0
 
 
 def test_unknown_data_path_resolves_under_data_dir(tmp_path):

@@ -68,8 +68,9 @@ class ISPTrainer(keras.Model):
         cfg = self.cfg
         terms = isp_loss_terms(y_pred, y["pid"], y["parsing"], self.centers or None, cfg.label_smoothing, cfg.triplet_margin)
         self._last_terms = terms
-        return isp_total(terms, cfg.parsing_loss_weight, cfg.center_loss_weight) + super().compute_loss(
-            x=x, y=None, y_pred=None, training=training)
+        total = isp_total(terms, cfg.parsing_loss_weight, cfg.center_loss_weight)
+        regularisers = self.losses  # the trainer's L2 weight decay (variable regularizers)
+        return total + ops.sum(ops.stack(regularisers)) if regularisers else total
 
     def train_step(self, data):
         x, y = data[0], data[1]

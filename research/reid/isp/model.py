@@ -64,8 +64,9 @@ class PartVisibility(ZooLayer):
     """Part k (1..K-1) is visible when it wins the argmax at one pixel at least (TEST.WITH_ARM): (batch, K-1) 0/1."""
 
     def call(self, logits):
-        num_parts = logits.shape[-1]
-        winners = ops.one_hot(ops.argmax(logits, axis=-1), num_parts, dtype=logits.dtype)
+        # a pixel's winner is the part equal to its max logit (exact ties, which argmax would break to
+        # the lower index, have probability zero); Equal/Max/Cast keep TFLite builtin (one_hot is not)
+        winners = ops.cast(ops.equal(logits, ops.max(logits, axis=-1, keepdims=True)), logits.dtype)
         return ops.max(winners, axis=(1, 2))[:, 1:]
 
 

@@ -92,9 +92,13 @@ def train_dataset(cfg, split: market1501.ReidSplit, label_paths: list[str], glob
     order = order[: len(order) // global_batch * global_batch].reshape(-1, global_batch)
     per_replica = global_batch
     if input_context is not None and input_context.num_replicas_in_sync > 1:
+        # consecutive per-replica batches of one pipeline go to its replicas in turn: each pipeline keeps
+        # its share of every global batch, and a replica's batch holds whole K-groups (P / replicas ids)
         per_replica = input_context.get_per_replica_batch_size(global_batch)
-        r = input_context.input_pipeline_id * (input_context.num_replicas_in_sync // input_context.num_input_pipelines)
-        order = order[:, r * per_replica:(r + 1) * per_replica]
+        if per_replica % k:
+            raise ValueError(f"train_data.num_instances: {k} does not divide the per-replica batch {per_replica}")
+        share = global_batch // input_context.num_input_pipelines
+        order = order[:, input_context.input_pipeline_id * share:(input_context.input_pipeline_id + 1) * share]
     order = order.reshape(-1)
     paths, labels = np.array(split.paths), np.array(label_paths)
     ds = tf.data.Dataset.from_tensor_slices((order, paths[order], labels[order], split.pids[order])).repeat()

@@ -31,7 +31,7 @@ np.savez(sys.argv[2], **out)
 @pytest.mark.jax
 def test_forward_and_loss_match_under_jax(tmp_path):
     keras.utils.set_random_seed(0)
-    net = RPLNet(classes=4, input_shape=(16, 16, 3))
+    net = RPLNet(classes=4, input_shape=(8, 8, 3))
     randomise_weights(net, 0)
     net.reciprocal_points.radius.assign([0.2])
     config = tmp_path / "config.json"
@@ -40,7 +40,7 @@ def test_forward_and_loss_match_under_jax(tmp_path):
     net.save_weights(weights)
     rng = np.random.default_rng(0)
     arrays = {"config": np.asarray(str(config)), "weights": np.asarray(weights),
-              "x": rng.uniform(size=(3, 16, 16, 3)).astype("float32"), "y": np.array([0, 3, 1])}
+              "x": rng.uniform(size=(3, 8, 8, 3)).astype("float32"), "y": np.array([0, 3, 1])}
     got = run_jax_script(_SCRIPT, tmp_path, **arrays)
     want = {k: np.asarray(v) for k, v in net(arrays["x"], training=False).items()}
     for key in ("logits", "score", "features"):
@@ -50,10 +50,10 @@ def test_forward_and_loss_match_under_jax(tmp_path):
 
 def test_xla_training_step_moves_trunk_points_and_radius():
     keras.utils.set_random_seed(0)
-    net = RPLNet(classes=3, input_shape=(16, 16, 3))
+    net = RPLNet(classes=3, input_shape=(8, 8, 3))
     net.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss=None, jit_compile=True)
     rng = np.random.default_rng(1)
-    x, y = rng.uniform(size=(8, 16, 16, 3)).astype("float32"), rng.integers(0, 3, 8)
+    x, y = rng.uniform(size=(8, 8, 8, 3)).astype("float32"), rng.integers(0, 3, 8)
     before = {v.path: np.asarray(v).copy() for v in net.trainable_weights}
     loss = net.train_on_batch(x, y, return_dict=True)["loss"]
     assert np.isfinite(loss) and loss > 0

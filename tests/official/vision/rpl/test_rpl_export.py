@@ -23,18 +23,18 @@ from tests.helpers import randomise_weights
 def test_saved_model_and_tflite_through_the_open_set_task(tmp_path, digits_dir):
     cfg = rpl_classifier32_digits()
     val = os.path.join(digits_dir, "val")
-    cfg.eval_data = dataclasses.replace(cfg.eval_data, path=val, image_size=16)
-    cfg.task.unknown_data = dataclasses.replace(cfg.task.unknown_data, path=val, image_size=16)
+    cfg.eval_data = dataclasses.replace(cfg.eval_data, path=val, image_size=8)
+    cfg.task.unknown_data = dataclasses.replace(cfg.task.unknown_data, path=val, image_size=8)
     task = OpenSetClassificationTask(cfg)
     keras.utils.set_random_seed(0)
-    model = RPLNet(classes=6, input_shape=(16, 16, 3))
+    model = RPLNet(classes=6, input_shape=(8, 8, 3))
     randomise_weights(model, 0)
     model.reciprocal_points.points.assign(np.random.default_rng(0).normal(size=(6, 128)).astype("float32"))
     export = ExportConfig(formats=("saved_model", "tflite"), quantize="none", verify_examples=8, warmup_requests=1)
-    done = export_all(model, task, str(tmp_path / "exports"), "rpl", export, 16)
+    done = export_all(model, task, str(tmp_path / "exports"), "rpl", export, 8)
     assert max(v for k, v in done["saved_model"][1].items()) <= 1e-4  # the exporter's own check (serving_default, bytes)
 
-    pixels = np.random.default_rng(1).uniform(0, 255, size=(4, 16, 16, 3)).astype("float32")
+    pixels = np.random.default_rng(1).uniform(0, 255, size=(4, 8, 8, 3)).astype("float32")
     want = {k: np.asarray(v) for k, v in model(pixels / 255.0, training=False).items()}  # the digits run's 0-1 scale
     assert want["score"].min() < 0.9  # scores not saturated: a wrong softmax would show
     served = tf.saved_model.load(done["saved_model"][0]).signatures["serving_default"](images=tf.constant(pixels))

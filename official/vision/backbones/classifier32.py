@@ -22,9 +22,14 @@ CLASSIFIER32_STRIDED = (3, 6, 9)  # 1-based conv indices with stride 2
 CLASSIFIER32_DROPOUT_BEFORE = (1, 4, 7)  # 1-based conv indices preceded by spatial dropout
 
 
-def classifier32_trunk(x, dropout_rate: float = 0.2, name: str = ""):
-    """(B, H, W, 3) images -> (B, H/8, W/8, 128) features; layers `{name}conv1..9`, `{name}bn1..9`."""
-    for i, width in enumerate(CLASSIFIER32_WIDTHS, start=1):
+def classifier32_trunk(x, dropout_rate: float = 0.2, name: str = "", widths: tuple[int, ...] = CLASSIFIER32_WIDTHS):
+    """(B, H, W, 3) images -> (B, H/8, W/8, widths[-1]) features; layers `{name}conv1..9`, `{name}bn1..9`.
+
+    `widths`: the nine conv widths (the paper's network: CLASSIFIER32_WIDTHS; tests pass narrow ones).
+    """
+    if len(widths) != len(CLASSIFIER32_WIDTHS):
+        raise ValueError(f"classifier32_trunk: widths needs {len(CLASSIFIER32_WIDTHS)} values, got {tuple(widths)}")
+    for i, width in enumerate(widths, start=1):
         if i in CLASSIFIER32_DROPOUT_BEFORE and dropout_rate > 0:
             x = layers.SpatialDropout2D(dropout_rate, name=f"{name}dropout{i}")(x)
         stride = 2 if i in CLASSIFIER32_STRIDED else 1

@@ -16,6 +16,7 @@ from official.core import config as config_lib
 from official.data.imagefolder import DatasetError
 from official.tasks.open_set import OpenSetClassificationTask, open_set_metrics, split_outputs
 from official.tasks.open_set_experiments import digits_osr_experiment, osr_experiment
+from tests import helpers
 
 
 def _tiny_open_set_model(num_known: int = 3) -> keras.Model:
@@ -111,10 +112,18 @@ def test_experiments_wire_arpl_splits_and_recipe():
     assert set(mnist.task.unknown_data.classes) == set(range(10)) - set(mnist.train_data.classes)
     tiny = osr_experiment("mlp_500_300", "tinyimagenet")
     assert tiny.trainer.optimizer.name == "adam" and tiny.trainer.lr_schedule.base_lr == 1e-3
+    assert tiny.trainer.weight_decay == 0.0
     assert tiny.train_data.image_size == 64 and len(tiny.task.unknown_data.classes) == 180
     digits = digits_osr_experiment("mlp_500_300", item=0)
     assert digits.train_data.path == "digits/train" and digits.train_data.classes == (6, 3, 4, 9, 8, 2)
     assert not digits.train_data.horizontal_flip and digits.train_data.pad_crop == 0
+
+
+def test_experiments_import_without_tensorflow(tmp_path):
+    # Model packages register their experiments on import, under JAX on a machine without TensorFlow.
+    script = ("import sys, numpy as np; import official.tasks.open_set_experiments, official.tasks.open_set_config;"
+              " np.savez(sys.argv[2], tf=np.asarray('tensorflow' in sys.modules))")
+    assert not helpers.run_jax_script(script, tmp_path)["tf"]
 
 
 def test_unknown_data_path_resolves_under_data_dir(tmp_path):

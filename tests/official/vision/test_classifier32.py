@@ -21,6 +21,10 @@ def test_parameter_count_matches_layer_list():
     assert trainable == 999_104  # 9 convs 997,056 + 9 BN (gamma, beta) 2,048
     assert model.output_shape == (None, 4, 4, 128)
     assert _trunk(64).output_shape == (None, 8, 8, 128)
+    narrow = keras.Model(inputs := keras.Input((32, 32, 3)), classifier32_trunk(inputs, widths=(4,) * 8 + (6,)))
+    assert narrow.output_shape == (None, 4, 4, 6)
+    with pytest.raises(ValueError, match="9 values"):
+        classifier32_trunk(inputs, widths=(4, 4))
 
 
 def test_initialisation_follows_weights_init():

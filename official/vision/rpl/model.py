@@ -22,7 +22,7 @@ from keras import initializers, layers, ops
 
 from official.core.base_model import ZooLayer, ZooModel
 from official.losses.reciprocal_points import reciprocal_distances, rpl_loss
-from official.vision.backbones.classifier32 import classifier32_trunk
+from official.vision.backbones.classifier32 import CLASSIFIER32_WIDTHS, classifier32_trunk
 
 FEATURE_DIM = 128  # classifier32's last conv width, ARPL osr.py `feat_dim = 128`
 
@@ -73,6 +73,7 @@ class RPLNet(ZooModel):
         dropout_rate: the trunk's SpatialDropout2D rate (Dropout2d(0.2) before conv1, conv4, conv7).
         temp: CE temperature on the distances (osr.py `--temp`, 1.0).
         weight_pl: weight of the open-space term L_o (osr.py `--weight-pl`, 0.1).
+        widths: the trunk's nine conv widths (the paper's: CLASSIFIER32_WIDTHS; narrow ones for tests).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class RPLNet(ZooModel):
         dropout_rate: float = 0.2,
         temp: float = 1.0,
         weight_pl: float = 0.1,
+        widths: tuple[int, ...] = CLASSIFIER32_WIDTHS,
         **kwargs,
     ):
         if classes < 2 or num_centers < 1:
@@ -90,7 +92,7 @@ class RPLNet(ZooModel):
         if temp <= 0:
             raise ValueError(f"RPLNet: temp must be > 0, got {temp}")
         images = keras.Input(shape=tuple(input_shape), name="images")
-        x = classifier32_trunk(images, dropout_rate=dropout_rate)
+        x = classifier32_trunk(images, dropout_rate=dropout_rate, widths=tuple(widths))
         features = layers.GlobalAveragePooling2D(dtype="float32", name="features")(x)
         distances = ReciprocalPoints(classes, num_centers, dtype="float32", name="reciprocal_points")(features)
         score = MaxProbability(dtype="float32", name="score")(distances)

@@ -19,21 +19,7 @@ import dataclasses
 from official.core.config import ExperimentConfig, OptimizerConfig, ScheduleConfig, TrainerConfig
 from official.core.registry import register_experiment
 from official.data.open_set_splits import known_unknown
-
-
-def osr_experiment(*args, **kwargs) -> ExperimentConfig:
-    """official.tasks.open_set_experiments.osr_experiment, imported on call: the open-set task module
-    imports TensorFlow, and this package (model included) must import without it under JAX."""
-    from official.tasks import open_set_experiments
-
-    return open_set_experiments.osr_experiment(*args, **kwargs)
-
-
-def digits_osr_experiment(*args, **kwargs) -> ExperimentConfig:
-    """official.tasks.open_set_experiments.digits_osr_experiment, imported on call (see osr_experiment)."""
-    from official.tasks import open_set_experiments
-
-    return open_set_experiments.digits_osr_experiment(*args, **kwargs)
+from official.tasks.open_set_experiments import digits_osr_experiment, osr_experiment
 
 DIGITS_STEPS = 200  # ~15 epochs of 13 steps (the known training digits at batch 64): README "Small run"
 

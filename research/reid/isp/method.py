@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from keras.src.losses import loss as loss_module  # Keras' distribution scaling of losses
 from PIL import Image
 
 from official.core.registry import register_training_method
@@ -70,7 +71,10 @@ class ISPTrainer(keras.Model):
         self._last_terms = terms
         total = isp_total(terms, cfg.parsing_loss_weight, cfg.center_loss_weight)
         regularisers = self.losses  # the trainer's L2 weight decay (variable regularizers)
-        return total + ops.sum(ops.stack(regularisers)) if regularisers else total
+        if regularisers:
+            total = total + ops.sum(ops.stack(regularisers))
+        # per-replica share (x 1 / replicas): the optimizers sum gradients over replicas, as Keras' own loss does
+        return loss_module.scale_loss_for_distribution(total)
 
     def train_step(self, data):
         x, y = data[0], data[1]
@@ -88,8 +92,6 @@ class ISPTrainer(keras.Model):
         return self._update_trackers(loss, y, y_pred)
 
     def _update_trackers(self, loss, y, y_pred):
-        from keras.src.losses import loss as loss_module
-
         terms = self._last_terms
         self.trackers["loss"].update_state(loss_module.unscale_loss_for_distribution(loss))
         self.trackers["ce"].update_state(sum(terms[f"ce_{b}"] for b in BRANCHES))

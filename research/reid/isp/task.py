@@ -95,13 +95,44 @@ class ISPReidTask(Task):
                 out[k].append(np.asarray(extras[k]))
         return {k: np.concatenate(v) for k, v in out.items()}
 
-    def metrics_from_embeddings(self, emb: dict[str, np.ndarray]) -> dict[str, float]:
+    def evaluate_predict_fn(self, predict_fn, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:
+        """Metrics of an exported artifact: `predict_fn(normalised images)` gives the embedding (TFLite) or
+        the serving dict (SavedModel); ARM needs the visibility, so only the SavedModel reports arm_*.
+        The per-part cosines of ARM do not change under the embedding's common L2 scale."""
+        self.check_tide(tide)
+        out: dict[str, list] = {k: [] for k in ("embedding", "visibility", "pid", "camid", "is_query")}
+        for i, (images, extras) in enumerate(dataset):
+            if steps is not None and i >= steps:
+                break
+            pred = predict_fn(np.asarray(images))
+            if isinstance(pred, dict):
+                out["visibility"].append(np.asarray(pred["visibility"]))
+                pred = pred["embedding"]
+            out["embedding"].append(np.asarray(pred))
+            for k in ("pid", "camid", "is_query"):
+                out[k].append(np.asarray(extras[k]))
+        emb = {k: np.concatenate(v) for k, v in out.items() if v}
+        emb["features"] = emb["embedding"]
+        return self.metrics_from_embeddings(emb, arm="visibility" in emb)
+
+    def saved_model_predict_fn(self, loaded):
+        """serving_default takes 0-255 pixels: the eval pipeline's normalisation is undone first."""
+        data = self.config.eval_data
+        serve = loaded.signatures["serving_default"]
+
+        def predict(images):
+            pixels = np.asarray(images) * np.array(data.std, np.float32) + np.array(data.mean, np.float32)
+            return {k: v.numpy() for k, v in serve(images=tf.constant(pixels, tf.float32)).items()}
+
+        return predict
+
+    def metrics_from_embeddings(self, emb: dict[str, np.ndarray], arm: bool = True) -> dict[str, float]:
         q, g = emb["is_query"], ~emb["is_query"]
         ids = (emb["pid"][q], emb["pid"][g], emb["camid"][q], emb["camid"][g])
         dist = reid_eval.distance_matrix(emb["embedding"][q], emb["embedding"][g], "euclidean")
         res = reid_eval.evaluate_rank(dist, *ids)
         metrics = {k: float(res[k]) for k in ("mAP", "rank1", "rank5", "rank10")}
-        if self.config.task.with_arm:
+        if arm and self.config.task.with_arm:
             parts, gf = distance.split_features(emb["features"], self.config.task.part_num)
             arm = reid_eval.evaluate_rank(distance.visibility_aware_distance(
                 parts[q], gf[q], emb["visibility"][q], parts[g], gf[g], emb["visibility"][g]), *ids)

@@ -21,6 +21,7 @@ from official.core.config import (
     TrainerConfig,
 )
 from official.core.registry import register_experiment
+from official.tasks.open_set_experiments import digits_osr_experiment, osr_experiment
 
 MODEL = "openhybrid_classifier32"
 DIGITS_EPOCHS = 15  # 195 steps: the 5-minute budget on 2 CPU cores (README "Small run")
@@ -46,10 +47,6 @@ def _trainer() -> TrainerConfig:
 
 
 def _experiment(dataset: str, **model_values) -> ExperimentConfig:
-    # imported here: the open-set task imports TensorFlow, and the model package must import without it
-    # (the JAX check runs the model where TensorFlow is absent)
-    from official.tasks.open_set_experiments import osr_experiment
-
     return _export(osr_experiment(MODEL, dataset, trainer=_trainer(), **model_values))
 
 
@@ -102,6 +99,4 @@ def openhybrid_classifier32_digits() -> ExperimentConfig:
         steps_per_loop=65,  # 5 epochs of 13 steps
         checkpoints_to_keep=3,
     )
-    from official.tasks.open_set_experiments import digits_osr_experiment
-
     return _export(digits_osr_experiment(MODEL, trainer=trainer, **DIGITS_FLOW))

@@ -245,6 +245,28 @@ def run_experiment(
     return (results, model) if return_model else results
 
 
+def check_trained_model_config(cfg: config_lib.ExperimentConfig, model_dir: str) -> None:
+    """A one-line error when `cfg.model` differs from the model section of the run's `config.yaml`.
+
+    Checkpoints name variables by their place in the network, so a network built from other arguments
+    (a structural `--params_override` given in training and forgotten at evaluation) could take the
+    checkpoint's values without any shape error and silently score the wrong weights.
+    """
+    path = os.path.join(model_dir, "config.yaml")
+    if not os.path.isfile(path):
+        return
+    trained = config_lib.load_yaml_file(path).get("model") or {}
+    current = config_lib.to_dict(cfg.model)
+    differ = sorted(k for k in set(trained) | set(current) if k != "keras_file" and trained.get(k) != current.get(k))
+    if differ:
+        key = differ[0]
+        raise config_lib.ConfigError(
+            f"{path}: model.{key}: the checkpoint was trained with {trained.get(key)!r}, this config has "
+            f"{current.get(key)!r}" + (f" (and {len(differ) - 1} more model key(s))" if len(differ) > 1 else "")
+            + f"; give the training run's --params_override, or --config_file {path}"
+        )
+
+
 def restore_for_inference(cfg: config_lib.ExperimentConfig, model_dir: str) -> tuple[keras.Model, Task, int]:
     """Builds the model and loads the newest checkpoint's weights (no optimizer needed). With no
     `model_dir`, a `model.keras_file` network is used with the weights of its file (step 0)."""
@@ -259,6 +281,7 @@ def restore_for_inference(cfg: config_lib.ExperimentConfig, model_dir: str) -> t
     latest = tf.train.latest_checkpoint(directory)
     if latest is None:
         raise PathNotFoundError(f"{directory}: no checkpoint found (train first, or pass --saved_model)")
+    check_trained_model_config(cfg, model_dir)
     try:
         tf.train.Checkpoint(model=model).restore(latest).expect_partial()
     except ValueError as err:  # other shapes: a checkpoint of another model (or of a model.keras_file network)

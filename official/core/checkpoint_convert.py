@@ -216,10 +216,25 @@ def convert_pytorch_checkpoint(
     """The body of a model's `convert_pytorch`: read `src`, build registered `model_name` (a `model_cls`)
     with the arguments the checkpoint fixes, fill it strictly and write DST/model.weights.h5,
     DST/model.keras and DST/conversion.json (official key -> Keras variable path, skipped keys, config)."""
-    from official.core import registry
-
     check_destination(dst)
     state = unwrap_state_dict(read_pytorch_checkpoint(src, allow_pickle), checkpoint_key)
+    return convert_state_dict(state, src, dst, model_name, model_cls, load_state_dict, infer_model_kwargs, **overrides)
+
+
+def convert_state_dict(
+    state: Mapping[str, Any],
+    src: str,
+    dst: str,
+    model_name: str,
+    model_cls: type,
+    load_state_dict: Callable[[Any, Mapping[str, Any]], ConversionReport],
+    infer_model_kwargs: Callable[[Mapping[str, Any]], dict[str, Any]],
+    **overrides: Any,
+) -> dict[str, Any]:
+    """`convert_pytorch_checkpoint` after reading: for converters that assemble `state` from several
+    files (RPL: the net and its criterion); `src` names the source in errors and conversion.json."""
+    from official.core import registry
+
     model = registry.create_model(model_name, **{**infer_model_kwargs(state), **overrides})
     if not isinstance(model, model_cls):
         raise ConversionError(f"{model_name} is not a {model_cls.__name__} model")

@@ -32,8 +32,8 @@ from official.core.checkpoint_convert import (
     ConversionReport,
     assign_strict,
     check_destination,
+    convert_state_dict,
     read_pytorch_checkpoint,
-    save_converted,
     to_arrays,
     torch_conv,
     unwrap_state_dict,
@@ -103,24 +103,14 @@ def convert_pytorch(src: str, dst: str, model_name: str, allow_pickle: bool = Fa
                     criterion: str = "", **overrides: Any) -> dict[str, Any]:
     """Converts the ARPL checkpoint pair of `src` for registered RPL model `model_name` into folder `dst`
     (model.weights.h5, model.keras, conversion.json)."""
-    from official.core import registry
-
     check_destination(dst)
     state = read_pair(src, str(criterion or ""), allow_pickle, checkpoint_key)
-    if "Dist.centers" in state:
-        rows = int(state["Dist.centers"].shape[0])
-        centers = int(overrides.get("num_centers", 1))
-        overrides = {"classes": rows // max(centers, 1), **overrides}
-    model = registry.create_model(model_name, **overrides)
-    if not isinstance(model, RPLNet):
-        raise ConversionError(f"{model_name} is not an RPLNet model")
-    try:
-        report = load_state_dict(model, state)
-    except ConversionError as err:
-        raise ConversionError(f"{src} ({model_name}): {err}") from None
-    payload = {"source": os.path.abspath(src), "model": model_name, "config": model.get_config(), **report.to_json()}
-    outputs = save_converted(model, dst, payload)
-    return {"tensors": len(report.assigned), "skipped": len(report.skipped), "outputs": outputs}
+    centers = max(int(overrides.get("num_centers", 1)), 1)
+
+    def infer(state: Mapping[str, Any]) -> dict[str, Any]:  # K = rows of the points / centres per class
+        return {"classes": int(state["Dist.centers"].shape[0]) // centers} if "Dist.centers" in state else {}
+
+    return convert_state_dict(state, src, dst, model_name, RPLNet, load_state_dict, infer, **overrides)
 
 
 # tools/convert_checkpoint.py dispatches `--from=<source>` to these functions.

@@ -34,6 +34,8 @@ PACKAGES: tuple[str, ...] = (
     "research.retrieval.exchnet",
     "research.open_set.openhybrid",
     "research.reid.isp",
+    "research.reid.isp.task",
+    "research.reid.isp.method",
 )
 
 _imported = False

@@ -14,7 +14,6 @@ def test_jax_forward_matches_tensorflow(tmp_path):
     model = registry.create_model("isp_hrnet_tiny", num_classes=5)
     helpers.randomise_weights(model, 0)
     x = np.random.default_rng(0).normal(size=(2, 64, 32, 3)).astype(np.float32)
-    # the package registers its TF task and training method on import, so TensorFlow is loaded too;
-    # the network itself runs on JAX arrays (keras.ops only)
-    diff = helpers.check_jax_parity(model, tmp_path, x, atol=1e-4, without_tensorflow=False)
+    # the package imports without TensorFlow (its task and method register from the zoo index)
+    diff = helpers.check_jax_parity(model, tmp_path, x, atol=1e-4)
     assert diff < 1e-4

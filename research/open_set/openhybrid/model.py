@@ -21,7 +21,7 @@ import keras
 from keras import layers, ops
 
 from official.core.base_model import ZooLayer, ZooModel
-from official.vision.backbones.classifier32 import classifier32_trunk
+from official.vision.backbones.classifier32 import CLASSIFIER32_WIDTHS, classifier32_trunk
 from research.open_set.openhybrid.flows import CouplingFlow
 
 
@@ -71,6 +71,7 @@ class OpenHybrid(ZooModel):
         joint: True trains the encoder with both terms (the paper); False cuts the flow's gradient at z.
         flow_norm: "example" standardises each z over its own values before the flow (ExampleStandardise);
             "none" feeds z as it is (the encoder can then collapse its scale to raise every log p).
+        widths: the trunk's nine conv widths (the paper's: CLASSIFIER32_WIDTHS; narrow ones for tests).
     """
 
     def __init__(
@@ -84,10 +85,11 @@ class OpenHybrid(ZooModel):
         nll_weight: float = 1.0,
         joint: bool = True,
         flow_norm: str = "example",
+        widths: tuple[int, ...] = CLASSIFIER32_WIDTHS,
         **kwargs,
     ):
         images = keras.Input(shape=tuple(input_shape), name="images")
-        z = classifier32_trunk(images, dropout_rate=dropout_rate, name="encoder_")
+        z = classifier32_trunk(images, dropout_rate=dropout_rate, name="encoder_", widths=tuple(widths))
         pooled = layers.GlobalAveragePooling2D(name="avg_pool")(z)
         logits = layers.Dense(classes, name="logits", dtype="float32")(pooled)
         if flow_norm not in ("example", "none"):

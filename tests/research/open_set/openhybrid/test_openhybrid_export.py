@@ -18,6 +18,8 @@ from research.open_set.openhybrid.experiments import openhybrid_classifier32_dig
 from research.open_set.openhybrid.model import OpenHybrid
 from tests.helpers import randomise_weights
 
+NARROW = (8, 8, 16, 16, 16, 16, 16, 16, 16)  # a narrow trunk: the JAX, XLA and export paths do not depend on the widths
+
 
 def test_saved_model_and_tflite_through_the_open_set_task(tmp_path, digits_dir):
     cfg = openhybrid_classifier32_digits()
@@ -26,7 +28,7 @@ def test_saved_model_and_tflite_through_the_open_set_task(tmp_path, digits_dir):
     cfg.task.unknown_data = dataclasses.replace(cfg.task.unknown_data, path=val, image_size=16)
     task = OpenSetClassificationTask(cfg)
     keras.utils.set_random_seed(0)
-    model = OpenHybrid(classes=6, input_shape=(16, 16, 3), flow_steps=2, flow_hidden=16)
+    model = OpenHybrid(classes=6, input_shape=(16, 16, 3), flow_steps=2, flow_hidden=16, widths=NARROW)
     randomise_weights(model, 0)
     export = dataclasses.replace(cfg.export, verify_examples=8, warmup_requests=1)
     done = export_all(model, task, str(tmp_path / "exports"), "openhybrid", export, 16)
@@ -35,7 +37,7 @@ def test_saved_model_and_tflite_through_the_open_set_task(tmp_path, digits_dir):
 
     pixels = np.random.default_rng(1).uniform(0, 255, size=(4, 16, 16, 3)).astype("float32")
     want = {k: np.asarray(v) for k, v in model(pixels / 255.0, training=False).items()}  # digits: 0-1 scale
-    assert np.ptp(want["score"]) > 1.0  # distinct scores: a swapped or constant score would show
+    assert np.ptp(want["score"]) > 0.1  # distinct scores: a swapped or constant score would show
     served = tf.saved_model.load(done["saved_model"][0]).signatures["serving_default"](images=tf.constant(pixels))
     assert set(served) == {"logits", "probabilities", "classes", "open_set_score", "log_likelihood"}
     np.testing.assert_allclose(served["logits"].numpy(), want["logits"], rtol=1e-5, atol=1e-4)

@@ -1,0 +1,111 @@
+"""Point-cloud sampling and grouping ops (PointNet++ family) in keras.ops.
+
+These are the composites that every backend, XLA and exported graph runs. Their semantics follow
+the PointNet++ CUDA kernels the ECCV 2020 point methods build on (Pointnet2_PyTorch), so converted
+weights see the same neighbourhoods:
+- `farthest_point_sample` starts at point 0 and takes, at each step, the point farthest from the
+  chosen set (the first one on a tie);
+- `ball_query` takes, for each centre, the first `max_samples` points in index order whose squared
+  distance is strictly below radius**2, and pads the remaining slots with the first one found (0 when
+  the ball is empty);
+- `three_nn_interpolate` weights the three nearest known points by 1 / (distance + 1e-8),
+  normalised; no gradient flows to the positions (as in the CUDA op).
+Squared distances are summed per coordinate, (x - x')**2 + (y - y')**2 + (z - z')**2, like the CUDA
+kernels, rather than expanded as |a|**2 - 2 a.b + |b|**2, which loses precision at a ball's edge.
+Layout: (batch, points, 3) positions and (batch, points, channels) features; indices are int32.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+
+def pairwise_sq_distances(a, b):
+    """(B, M, N) squared distances between a (B, M, 3) and b (B, N, 3), per coordinate."""
+    total = None
+    for axis in range(3):
+        d = a[:, :, None, axis] - b[:, None, :, axis]
+        total = d * d if total is None else total + d * d
+    return total
+
+
+def farthest_point_sample(points, num_samples: int):
+    """(B, num_samples) int32 indices of a farthest-point sample of points (B, N, 3), from point 0."""
+    n = points.shape[1]
+    if n is not None and num_samples > n:
+        raise ValueError(f"farthest_point_sample: num_samples={num_samples} exceeds the {n} points")
+    batch = ops.shape(points)[0]
+    first = ops.zeros((batch,), dtype="int32")
+
+    def step(i, state):
+        indices, nearest, last = state
+        chosen = ops.take_along_axis(points, ops.broadcast_to(last[:, None, None], (batch, 1, 3)), axis=1)
+        d = ops.sum(ops.square(points - chosen), axis=-1)
+        nearest = ops.minimum(nearest, d)
+        nxt = ops.cast(ops.argmax(nearest, axis=-1), "int32")
+        indices = _set_column(indices, i, nxt)
+        return indices, nearest, nxt
+
+    indices = ops.zeros((batch, num_samples), dtype="int32")
+    nearest = ops.full(ops.shape(points)[:2], 1e10, dtype=points.dtype)
+    indices, _, _ = ops.fori_loop(1, num_samples, step, (indices, nearest, first))
+    return indices
+
+
+def _set_column(matrix, i, column):
+    """matrix with column i replaced by `column` (i may be a traced loop counter)."""
+    hit = ops.equal(ops.arange(ops.shape(matrix)[1], dtype="int32"), ops.cast(i, "int32"))
+    return ops.where(hit[None, :], column[:, None], matrix)
+
+
+def ball_query(points, centers, radius: float, max_samples: int):
+    """(B, S, max_samples) int32 indices into points (B, N, 3) of the points in each centre's ball."""
+    n = points.shape[1]
+    d2 = pairwise_sq_distances(centers, points)
+    inside = d2 < radius * radius
+    order = ops.arange(n if n is not None else ops.shape(points)[1], dtype="int32")
+    # inside points keep their index as the sort key, outside ones sort after every inside one
+    key = ops.where(inside, order, order + ops.shape(points)[1])
+    k = min(max_samples, n) if n is not None else max_samples
+    neg, _ = ops.top_k(-key, k)
+    key_sorted = -neg
+    found = key_sorted < ops.shape(points)[1]
+    first = ops.where(found[..., :1], key_sorted[..., :1], 0)
+    idx = ops.where(found, key_sorted, first)
+    if k < max_samples:  # fewer points than slots: the rest repeat the first found
+        pad = ops.repeat(first, max_samples - k, axis=-1)
+        idx = ops.concatenate([idx, pad], axis=-1)
+    return ops.cast(idx, "int32")
+
+
+def knn(points, queries, k: int):
+    """(squared distances (B, M, k) ascending, indices (B, M, k) int32) of each query's k nearest points."""
+    d2 = pairwise_sq_distances(queries, points)
+    neg, idx = ops.top_k(-d2, k)
+    return -neg, ops.cast(idx, "int32")
+
+
+def gather_points(features, indices):
+    """features (B, N, C) gathered at indices (B, ...) -> (B, ..., C); gradients scatter-add back."""
+    batch = ops.shape(features)[0]
+    n = ops.shape(features)[1]
+    channels = features.shape[-1]
+    flat = ops.reshape(indices, (batch, -1))
+    offsets = ops.arange(batch, dtype=flat.dtype)[:, None] * ops.cast(n, flat.dtype)
+    rows = ops.take(ops.reshape(features, (-1, channels)), ops.reshape(flat + offsets, (-1,)), axis=0)
+    return ops.reshape(rows, (*ops.shape(indices), channels))
+
+
+def three_nn(unknown, known):
+    """(distances (B, M, 3), indices (B, M, 3) int32): each unknown point's three nearest known points."""
+    d2, idx = knn(known, unknown, 3)
+    return ops.sqrt(ops.maximum(d2, 0.0)), idx
+
+
+def three_nn_interpolate(unknown, known, known_features):
+    """(B, M, C) features at unknown (B, M, 3), inverse-distance weighted from the 3 nearest known."""
+    dist, idx = three_nn(ops.stop_gradient(unknown), ops.stop_gradient(known))
+    recip = 1.0 / (dist + 1e-8)
+    weights = recip / ops.sum(recip, axis=-1, keepdims=True)
+    neighbours = gather_points(known_features, idx)  # (B, M, 3, C)
+    return ops.sum(neighbours * ops.cast(weights, neighbours.dtype)[..., None], axis=2)

@@ -25,6 +25,8 @@ FLAGS = flags.FLAGS
 # layout -> (module, writer): writer(out, splits, rng) -> {split: examples written}, where splits maps
 # "train"/"val"/"test" to [(class index, class name, trimesh mesh)].
 LAYOUTS: dict[str, tuple[str, str]] = {
+    "pcn": ("official.data.point_completion", "write_pcn"),
+    "completion3d": ("official.data.point_completion", "write_completion3d"),
 }
 
 

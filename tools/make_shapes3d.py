@@ -28,6 +28,7 @@ LAYOUTS: dict[str, tuple[str, str]] = {
     "pcn": ("official.data.point_completion", "write_pcn"),
     "completion3d": ("official.data.point_completion", "write_completion3d"),
     "modelnet40_h5": ("official.data.modelnet40", "write_modelnet40_h5"),
+    "pc15k": ("official.data.shapenet_pc15k", "write_pc15k"),
 }
 
 

@@ -29,6 +29,7 @@ LAYOUTS: dict[str, tuple[str, str]] = {
     "completion3d": ("official.data.point_completion", "write_completion3d"),
     "modelnet40_h5": ("official.data.modelnet40", "write_modelnet40_h5"),
     "pc15k": ("official.data.shapenet_pc15k", "write_pc15k"),
+    "onet": ("official.data.onet_shapes", "write_onet"),
 }
 
 

@@ -30,6 +30,7 @@ LAYOUTS: dict[str, tuple[str, str]] = {
     "modelnet40_h5": ("official.data.modelnet40", "write_modelnet40_h5"),
     "pc15k": ("official.data.shapenet_pc15k", "write_pc15k"),
     "onet": ("official.data.onet_shapes", "write_onet"),
+    "scannet_pairs": ("official.data.scannet_pairs", "write_scannet_pairs"),
 }
 
 

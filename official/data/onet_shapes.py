@@ -249,7 +249,7 @@ class OnetReader:
 # --- the writer (tools.make_shapes3d --layout=onet) ---------------------------------------------------
 
 SYNSET_BASE = 90000000  # synthetic synset ids, one per primitive class: 90000000, 90000001, ...
-NUM_POINTS = 10_000  # points.npz: half uniform in the padded cube, half near the surface
+NUM_POINTS = 4096  # points.npz: half uniform in the padded cube, half near the surface (ONet: 100k uniform; trimesh.contains is slow)
 NUM_SURFACE = 10_000  # pointcloud.npz
 NEAR_SURFACE_STD = 0.025  # near-surface samples: surface points + N(0, std) (ConvONet's rooms mix both)
 

@@ -36,6 +36,8 @@ PACKAGES: tuple[str, ...] = (
     "research.reid.isp",
     "research.reid.isp.task",
     "research.reid.isp.method",
+    "research.three_d.conv_onet",
+    "research.three_d.conv_onet.task",
 )
 
 _imported = False

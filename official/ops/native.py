@@ -69,8 +69,8 @@ def _load(path: str) -> tuple[Any, str]:
 def _register_gradients(library: Any) -> None:
     """tf.RegisterGradient for each kernel op (once per process: TensorFlow refuses a second one).
 
-    ZooCornerPoolGrad itself has no gradient: a second derivative through the kernel raises
-    LookupError (take it through `composite_ops()`).
+    ZooCornerPoolGrad and the point ops' *Grad kernels have no gradient: a second derivative through a
+    kernel raises LookupError or is None (take it through `composite_ops()`).
     """
     global _gradients_registered
     if _gradients_registered:
@@ -81,7 +81,47 @@ def _register_gradients(library: Any) -> None:
     def _corner_pool_grad(op, grad):
         return library.zoo_corner_pool_grad(op.inputs[0], grad, direction=op.get_attr("direction"))
 
+    _register_point_gradients(library)
     _gradients_registered = True
+
+
+def _register_point_gradients(library: Any) -> None:
+    """Gradients of the point kernels, the ones TensorFlow derives for the keras.ops composites.
+
+    Index outputs and sampling / ball query have none. Distances: d2 = |q - p[idx]|^2 gives
+    2 (q - p[idx]) g to the query and its negative, scatter-added, to the point (k-NN); 3-NN's
+    Euclidean distance goes through SqrtGrad first. Gather and interpolate scatter-add into the
+    features; interpolation weights get no gradient (as the Pointnet2 CUDA op).
+    """
+    import tensorflow as tf
+
+    for name in ("ZooFarthestPointSample", "ZooBallQuery", "ZooGatherPointsGrad", "ZooThreeInterpolateGrad"):
+        tf.no_gradient(name)
+
+    def distance_grads(points, queries, idx, grad_d2):
+        neighbours = library.zoo_gather_points(points, idx)  # (B, M, k, 3)
+        pull = 2.0 * grad_d2[..., None] * (queries[:, :, None, :] - neighbours)
+        return library.zoo_gather_points_grad(idx, -pull, tf.shape(points)[1]), tf.reduce_sum(pull, axis=2)
+
+    @tf.RegisterGradient("ZooKnn")
+    def _knn_grad(op, grad_d2, _):
+        return distance_grads(op.inputs[0], op.inputs[1], op.outputs[1], grad_d2)
+
+    @tf.RegisterGradient("ZooThreeNN")
+    def _three_nn_grad(op, grad_dist, _):
+        grad_d2 = tf.raw_ops.SqrtGrad(y=op.outputs[0], dy=grad_dist)
+        known_grad, unknown_grad = distance_grads(op.inputs[1], op.inputs[0], op.outputs[1], grad_d2)
+        return unknown_grad, known_grad
+
+    @tf.RegisterGradient("ZooGatherPoints")
+    def _gather_points_grad(op, grad):
+        features, indices = op.inputs
+        return library.zoo_gather_points_grad(indices, grad, tf.shape(features)[1]), None
+
+    @tf.RegisterGradient("ZooThreeInterpolate")
+    def _three_interpolate_grad(op, grad):
+        features, indices, weights = op.inputs
+        return library.zoo_three_interpolate_grad(grad, indices, weights, tf.shape(features)[1]), None, None
 
 
 def library() -> Any:
@@ -142,14 +182,15 @@ def _in_xla() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
-def kernel_applies(x: Any) -> bool:
-    """True when the C++ kernel should compute this op on `x` (rules in the module docstring)."""
+def kernel_applies(x: Any, rank: int = 4) -> bool:
+    """True when the C++ kernel should compute this op on `x`, a float32 tensor of rank `rank`
+    (4: NHWC corner pools; 3: point clouds); the other rules are in the module docstring."""
     if _composite_depth or library() is None or isinstance(x, keras.KerasTensor):
         return False
     dtype, shape = getattr(x, "dtype", None), getattr(x, "shape", None)
     if dtype is None or keras.backend.standardize_dtype(dtype) != "float32":
         return False
-    if shape is None or getattr(shape, "rank", 4) is None or len(shape) != 4:
+    if shape is None or getattr(shape, "rank", rank) is None or len(shape) != rank:
         return False
     return not _gpu_present() and not _in_xla()
 
@@ -157,3 +198,41 @@ def kernel_applies(x: Any) -> bool:
 def corner_pool(x: Any, direction: str) -> Any:
     """The ZooCornerPool kernel (check `kernel_applies(x)` first)."""
     return library().zoo_corner_pool(x, direction=direction)
+
+
+# The point kernels (official/ops/point_ops.py dispatches; check `kernel_applies(x, rank=3)` first).
+# Integer arguments go in as int32, the kernels' index type.
+
+
+def farthest_point_sample(points: Any, num_samples: int) -> Any:
+    """ZooFarthestPointSample: (B, num_samples) int32."""
+    return library().zoo_farthest_point_sample(points, num_samples=int(num_samples))
+
+
+def ball_query(points: Any, centers: Any, radius: float, max_samples: int) -> Any:
+    """ZooBallQuery: (B, S, max_samples) int32. The attr is radius**2 rounded once to float32, the
+    threshold the composite compares with."""
+    return library().zoo_ball_query(points, centers, radius_sq=float(radius) * float(radius),
+                                    max_samples=int(max_samples))
+
+
+def knn(points: Any, queries: Any, k: int) -> tuple[Any, Any]:
+    """ZooKnn: (squared distances (B, M, k) ascending, indices (B, M, k) int32)."""
+    return tuple(library().zoo_knn(points, queries, k=int(k)))
+
+
+def gather_points(features: Any, indices: Any) -> Any:
+    """ZooGatherPoints: features (B, N, C) at int32 indices (B, ...) -> (B, ..., C)."""
+    import tensorflow as tf
+
+    return library().zoo_gather_points(features, tf.cast(indices, tf.int32))
+
+
+def three_nn(unknown: Any, known: Any) -> tuple[Any, Any]:
+    """ZooThreeNN: (Euclidean distances (B, M, 3) ascending, indices (B, M, 3) int32)."""
+    return tuple(library().zoo_three_nn(unknown, known))
+
+
+def three_interpolate(features: Any, indices: Any, weights: Any) -> Any:
+    """ZooThreeInterpolate: sum_j weights[..., j] * features[b, indices[..., j]] -> (B, M, C)."""
+    return library().zoo_three_interpolate(features, indices, weights)

@@ -13,11 +13,18 @@ weights see the same neighbourhoods:
 Squared distances are summed per coordinate, (x - x')**2 + (y - y')**2 + (z - z')**2, like the CUDA
 kernels, rather than expanded as |a|**2 - 2 a.b + |b|**2, which loses precision at a ball's edge.
 Layout: (batch, points, 3) positions and (batch, points, channels) features; indices are int32.
+
+On TensorFlow each public op runs its C++ kernel (official/ops/kernels/point*.cc) where
+`official.ops.native.kernel_applies` allows it (CPU, float32, no XLA, not exporting); the
+`composite_<name>` functions are the keras.ops forms everywhere else (JAX, XLA, GPU, exports). Both
+give the same indices and values (to float rounding) and, on TensorFlow, the same gradients.
 """
 
 from __future__ import annotations
 
 from keras import ops
+
+from official.ops import native
 
 
 def pairwise_sq_distances(a, b):
@@ -29,11 +36,23 @@ def pairwise_sq_distances(a, b):
     return total
 
 
-def farthest_point_sample(points, num_samples: int):
-    """(B, num_samples) int32 indices of a farthest-point sample of points (B, N, 3), from point 0."""
+def _check_samples(points, num_samples: int) -> None:
     n = points.shape[1]
     if n is not None and num_samples > n:
         raise ValueError(f"farthest_point_sample: num_samples={num_samples} exceeds the {n} points")
+
+
+def farthest_point_sample(points, num_samples: int):
+    """(B, num_samples) int32 indices of a farthest-point sample of points (B, N, 3), from point 0."""
+    _check_samples(points, num_samples)
+    if native.kernel_applies(points, rank=3):
+        return native.farthest_point_sample(points, num_samples)
+    return composite_farthest_point_sample(points, num_samples)
+
+
+def composite_farthest_point_sample(points, num_samples: int):
+    """`farthest_point_sample` as a keras.ops loop of num_samples - 1 distance updates + argmax."""
+    _check_samples(points, num_samples)
     batch = ops.shape(points)[0]
     first = ops.zeros((batch,), dtype="int32")
 
@@ -60,6 +79,13 @@ def _set_column(matrix, i, column):
 
 def ball_query(points, centers, radius: float, max_samples: int):
     """(B, S, max_samples) int32 indices into points (B, N, 3) of the points in each centre's ball."""
+    if native.kernel_applies(points, rank=3) and native.kernel_applies(centers, rank=3):
+        return native.ball_query(points, centers, radius, max_samples)
+    return composite_ball_query(points, centers, radius, max_samples)
+
+
+def composite_ball_query(points, centers, radius: float, max_samples: int):
+    """`ball_query` from the full (B, S, N) distance matrix and a top-k over index keys."""
     n = points.shape[1]
     d2 = pairwise_sq_distances(centers, points)
     inside = d2 < radius * radius
@@ -79,7 +105,16 @@ def ball_query(points, centers, radius: float, max_samples: int):
 
 
 def knn(points, queries, k: int):
-    """(squared distances (B, M, k) ascending, indices (B, M, k) int32) of each query's k nearest points."""
+    """(squared distances (B, M, k) ascending, indices (B, M, k) int32) of each query's k nearest points.
+
+    Ties: the lower index first. Differentiable in the distances (to points and queries)."""
+    if native.kernel_applies(points, rank=3) and native.kernel_applies(queries, rank=3):
+        return native.knn(points, queries, k)
+    return composite_knn(points, queries, k)
+
+
+def composite_knn(points, queries, k: int):
+    """`knn` as top-k of the negated (B, M, N) distance matrix."""
     d2 = pairwise_sq_distances(queries, points)
     neg, idx = ops.top_k(-d2, k)
     return -neg, ops.cast(idx, "int32")
@@ -87,6 +122,13 @@ def knn(points, queries, k: int):
 
 def gather_points(features, indices):
     """features (B, N, C) gathered at indices (B, ...) -> (B, ..., C); gradients scatter-add back."""
+    if native.kernel_applies(features, rank=3) and len(indices.shape) >= 1:
+        return native.gather_points(features, indices)
+    return composite_gather_points(features, indices)
+
+
+def composite_gather_points(features, indices):
+    """`gather_points` as one take on the (B * N, C) rows with per-batch offsets."""
     batch = ops.shape(features)[0]
     n = ops.shape(features)[1]
     channels = features.shape[-1]
@@ -98,14 +140,33 @@ def gather_points(features, indices):
 
 def three_nn(unknown, known):
     """(distances (B, M, 3), indices (B, M, 3) int32): each unknown point's three nearest known points."""
-    d2, idx = knn(known, unknown, 3)
+    if native.kernel_applies(unknown, rank=3) and native.kernel_applies(known, rank=3):
+        return native.three_nn(unknown, known)
+    return composite_three_nn(unknown, known)
+
+
+def composite_three_nn(unknown, known):
+    """`three_nn` as the square root of `composite_knn`'s three smallest squared distances."""
+    d2, idx = composite_knn(known, unknown, 3)
     return ops.sqrt(ops.maximum(d2, 0.0)), idx
+
+
+def _inverse_distance_weights(dist):
+    recip = 1.0 / (dist + 1e-8)
+    return recip / ops.sum(recip, axis=-1, keepdims=True)
 
 
 def three_nn_interpolate(unknown, known, known_features):
     """(B, M, C) features at unknown (B, M, 3), inverse-distance weighted from the 3 nearest known."""
-    dist, idx = three_nn(ops.stop_gradient(unknown), ops.stop_gradient(known))
-    recip = 1.0 / (dist + 1e-8)
-    weights = recip / ops.sum(recip, axis=-1, keepdims=True)
-    neighbours = gather_points(known_features, idx)  # (B, M, 3, C)
+    if all(native.kernel_applies(t, rank=3) for t in (unknown, known, known_features)):
+        dist, idx = native.three_nn(ops.stop_gradient(unknown), ops.stop_gradient(known))
+        return native.three_interpolate(known_features, idx, _inverse_distance_weights(dist))
+    return composite_three_nn_interpolate(unknown, known, known_features)
+
+
+def composite_three_nn_interpolate(unknown, known, known_features):
+    """`three_nn_interpolate` from `composite_three_nn` and `composite_gather_points`."""
+    dist, idx = composite_three_nn(ops.stop_gradient(unknown), ops.stop_gradient(known))
+    weights = _inverse_distance_weights(dist)
+    neighbours = composite_gather_points(known_features, idx)  # (B, M, 3, C)
     return ops.sum(neighbours * ops.cast(weights, neighbours.dtype)[..., None], axis=2)

@@ -38,6 +38,9 @@ PACKAGES: tuple[str, ...] = (
     "research.reid.isp.method",
     "research.three_d.conv_onet",
     "research.three_d.conv_onet.task",
+    "research.three_d.shapegf",
+    "research.three_d.shapegf.task",
+    "research.three_d.shapegf.method",
 )
 
 _imported = False

@@ -108,7 +108,7 @@ def write_pcd(path: str, points: np.ndarray, binary: bool = False) -> None:
         if binary:
             f.write(points.tobytes())
         else:
-            f.write("".join(f"{x:.8g} {y:.8g} {z:.8g}\n" for x, y, z in points).encode("ascii"))
+            f.write("".join(f"{x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in points).encode("ascii"))
 
 
 # --- HDF5 ------------------------------------------------------------------------------------------

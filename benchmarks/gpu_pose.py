@@ -192,6 +192,7 @@ def bench_zoo(args: argparse.Namespace) -> dict:
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"KERAS_BACKEND must be jax, got {keras.backend.backend()}")
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    from benchmarks.jax_adam import adam_init, adam_update
     from official.losses.keypoint_mse import rsn_loss
     from official.vision.rsn.model import RSN
     from official.vision.rsn.variants import VARIANTS
@@ -202,8 +203,7 @@ def bench_zoo(args: argparse.Namespace) -> dict:
     h, w = model.output_size
     tv = [v.value for v in model.trainable_variables]
     ntv = [v.value for v in model.non_trainable_variables]
-    adam = {"m": [jnp.zeros_like(x) for x in tv], "v": [jnp.zeros_like(x) for x in tv],
-            "t": jnp.zeros((), jnp.int32)}
+    adam = adam_init(tv)
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     x = jax.random.normal(keys[0], (args.batch, args.height, args.width, 3), jnp.float32)
     targets = 255.0 * jax.random.uniform(keys[1], (args.batch, NUM_KERNELS, h, w, NUM_KEYPOINTS), jnp.float32)
@@ -215,15 +215,8 @@ def bench_zoo(args: argparse.Namespace) -> dict:
 
     def train_step(tv, ntv, adam, x, targets, valid):
         (loss, ntv), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv, ntv, x, targets, valid)
-        # torch.optim.Adam: g += wd * w; m, v moments; bias-corrected step.
-        t = adam["t"] + 1
-        c1 = 1.0 - ADAM["b1"] ** t.astype(jnp.float32)
-        c2 = 1.0 - ADAM["b2"] ** t.astype(jnp.float32)
-        grads = [g + ADAM["weight_decay"] * p for g, p in zip(grads, tv, strict=True)]
-        m = [ADAM["b1"] * a + (1.0 - ADAM["b1"]) * g for a, g in zip(adam["m"], grads, strict=True)]
-        v = [ADAM["b2"] * a + (1.0 - ADAM["b2"]) * g * g for a, g in zip(adam["v"], grads, strict=True)]
-        tv = [p - ADAM["lr"] * (a / c1) / (jnp.sqrt(b / c2) + ADAM["eps"]) for p, a, b in zip(tv, m, v, strict=True)]
-        return tv, ntv, {"m": m, "v": v, "t": t}, loss
+        tv, adam = adam_update(tv, grads, adam, **ADAM)  # torch.optim.Adam
+        return tv, ntv, adam, loss
 
     train = jax.jit(train_step, donate_argnums=(0, 1, 2))
     infer = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0]["heatmaps"])

@@ -61,12 +61,20 @@ def lookup(table, query_keys):
     return ops.where(hit, ops.take(order, pos), -1)
 
 
+def _lookup_grid(table, coords, batch, mask, bits: int):
+    """Lookup of (M, K, 3) query coordinates with per-row batch (M,) and mask (M, K) -> (M, K) indices."""
+    m, k = ops.shape(coords)[0], coords.shape[1]
+    keys = linear_keys(ops.reshape(coords, (-1, 3)), ops.repeat(ops.cast(batch, "int32"), k),
+                       ops.reshape(mask, (-1,)), bits)
+    return ops.reshape(lookup(table, keys), (m, k))
+
+
 def conv_kernel_map(table, out_coords, out_batch, out_mask, kernel_size: int, stride: int, bits: int):
     """(M_out, K) input index per output voxel and offset: input = stride * out + offset, or -1."""
     offsets = kernel_offsets(kernel_size)
-    base = ops.cast(out_coords, "int32") * stride
-    columns = [lookup(table, linear_keys(base + off, out_batch, out_mask, bits)) for off in offsets]
-    return ops.stack(columns, axis=1)
+    query = (ops.cast(out_coords, "int32") * stride)[:, None, :] + offsets[None]
+    mask = ops.repeat(ops.cast(out_mask, "bool")[:, None], len(offsets), axis=1)
+    return _lookup_grid(table, query, out_batch, mask, bits)
 
 
 def transposed_kernel_map(table, out_coords, out_batch, out_mask, kernel_size: int, stride: int, bits: int):
@@ -76,13 +84,9 @@ def transposed_kernel_map(table, out_coords, out_batch, out_mask, kernel_size: i
     multiple of the stride in every axis has no input.
     """
     offsets = kernel_offsets(kernel_size)
-    out_coords = ops.cast(out_coords, "int32")
-    columns = []
-    for off in offsets:
-        shifted = out_coords - off
-        aligned = ops.all(shifted % stride == 0, axis=-1) & ops.cast(out_mask, "bool")
-        columns.append(lookup(table, linear_keys(ops.floor_divide(shifted, stride), out_batch, aligned, bits)))
-    return ops.stack(columns, axis=1)
+    shifted = ops.cast(out_coords, "int32")[:, None, :] - offsets[None]
+    aligned = ops.all(shifted % stride == 0, axis=-1) & ops.cast(out_mask, "bool")[:, None]
+    return _lookup_grid(table, ops.floor_divide(shifted, stride), out_batch, aligned, bits)
 
 
 def sparse_conv(features, kernel_map, kernel):
@@ -100,14 +104,17 @@ def sparse_conv(features, kernel_map, kernel):
     return ops.matmul(flat, ops.reshape(kernel, (k * c_in, c_out)))
 
 
-def downsample(coords, batch, mask, stride: int, bits: int):
-    """Unique floor(coords / stride) voxels in the same static capacity: (coords, batch, mask).
+def downsample(coords, batch, mask, stride: int, bits: int, capacity: int | None = None):
+    """Unique floor(coords / stride) voxels: (coords, batch, mask) in `capacity` slots (default: the input's).
 
-    MinkowskiEngine's strided output coordinates (the input's, floored to the coarser stride).
+    MinkowskiEngine's strided output coordinates (the input's, floored to the coarser stride). A smaller
+    capacity keeps the first voxels in key order (batch, x, y, z) and drops the rest.
     """
     coarse = ops.floor_divide(ops.cast(coords, "int32"), stride)
     keys = linear_keys(coarse, batch, mask, bits)
     unique = unique_keys(keys)
+    if capacity is not None:
+        unique = unique[:capacity]
     return decode_keys(unique, bits)
 
 

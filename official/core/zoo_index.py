@@ -41,6 +41,9 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.shapegf",
     "research.three_d.shapegf.task",
     "research.three_d.shapegf.method",
+    "research.three_d.pointcontrast",
+    "research.three_d.pointcontrast.task",
+    "research.three_d.pointcontrast.method",
 )
 
 _imported = False

@@ -210,10 +210,9 @@ def farthest_point_sample(points: Any, num_samples: int) -> Any:
 
 
 def ball_query(points: Any, centers: Any, radius: float, max_samples: int) -> Any:
-    """ZooBallQuery: (B, S, max_samples) int32. The attr is radius**2 rounded once to float32, the
-    threshold the composite compares with."""
-    return library().zoo_ball_query(points, centers, radius_sq=float(radius) * float(radius),
-                                    max_samples=int(max_samples))
+    """ZooBallQuery: (B, S, max_samples) int32. The attr is `radius * radius` (Python or numpy
+    arithmetic) rounded once to float32: the threshold the composite compares with."""
+    return library().zoo_ball_query(points, centers, radius_sq=float(radius * radius), max_samples=int(max_samples))
 
 
 def knn(points: Any, queries: Any, k: int) -> tuple[Any, Any]:

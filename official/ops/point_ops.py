@@ -22,6 +22,8 @@ give the same indices and values (to float rounding) and, on TensorFlow, the sam
 
 from __future__ import annotations
 
+import numbers
+
 from keras import ops
 
 from official.ops import native
@@ -79,7 +81,8 @@ def _set_column(matrix, i, column):
 
 def ball_query(points, centers, radius: float, max_samples: int):
     """(B, S, max_samples) int32 indices into points (B, N, 3) of the points in each centre's ball."""
-    if native.kernel_applies(points, rank=3) and native.kernel_applies(centers, rank=3):
+    static_radius = isinstance(radius, numbers.Real)  # a tensor radius takes the composite
+    if static_radius and native.kernel_applies(points, rank=3) and native.kernel_applies(centers, rank=3):
         return native.ball_query(points, centers, radius, max_samples)
     return composite_ball_query(points, centers, radius, max_samples)
 

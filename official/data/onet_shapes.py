@@ -235,8 +235,14 @@ class OnetReader:
             out[2].set_shape((n_query,))
             return out
 
+        def readable(points, queries, occupancy, ok):
+            return ok
+
+        def pair(points, queries, occupancy, ok):
+            return {"points": points, "queries": queries}, occupancy
+
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.filter(lambda p, q, o, ok: ok).map(lambda p, q, o, ok: ({"points": p, "queries": q}, o))
+        ds = ds.filter(readable).map(pair)
         local = input_context.get_per_replica_batch_size(batch) if input_context is not None else batch
         return ds.batch(local, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 

@@ -72,11 +72,17 @@ class LocalPoolPointnet(ZooLayer):
         self.reso_plane, self.reso_grid = plane_resolution, grid_resolution
         self.hidden_dim, self.c_dim, self.padding, self.scatter_type = hidden_dim, c_dim, padding, scatter_type
         self.fc_pos = dense(2 * hidden_dim, "fc_pos")
-        self.blocks = [ResnetBlockFC(2 * hidden_dim, hidden_dim, name=f"block_{i}") for i in range(n_blocks)]
+        self.n_blocks = n_blocks
+        for i in range(n_blocks):  # attributes, not a list: tf.train.Checkpoint skips Keras 3 tracked lists
+            setattr(self, f"block_{i}", ResnetBlockFC(2 * hidden_dim, hidden_dim, name=f"block_{i}"))
         self.fc_c = dense(c_dim, "fc_c")
         self.unet = UNet2D(c_dim, c_dim, unet_depth, unet_filters, name="unet") if self.planes and unet_depth else None
         self.unet3d = (UNet3D(c_dim, c_dim, unet3d_levels, unet3d_f_maps, name="unet3d")
                        if self.use_grid and unet3d_levels else None)
+
+    @property
+    def blocks(self) -> list[ResnetBlockFC]:
+        return [getattr(self, f"block_{i}") for i in range(self.n_blocks)]
 
     def build(self, input_shape):
         self.fc_pos.build((None, 3))
@@ -143,9 +149,19 @@ class LocalDecoder(ZooLayer):
         self.use_grid = "grid" in plane_type
         self.c_dim, self.hidden_size, self.padding = c_dim, hidden_size, padding
         self.fc_p = dense(hidden_size, "fc_p")
-        self.fc_c = [dense(hidden_size, f"fc_c_{i}") for i in range(n_blocks)]
-        self.blocks = [ResnetBlockFC(hidden_size, name=f"block_{i}") for i in range(n_blocks)]
+        self.n_blocks = n_blocks
+        for i in range(n_blocks):  # attributes, not lists (see LocalPoolPointnet)
+            setattr(self, f"fc_c_{i}", dense(hidden_size, f"fc_c_{i}"))
+            setattr(self, f"block_{i}", ResnetBlockFC(hidden_size, name=f"block_{i}"))
         self.fc_out = dense(1, "fc_out")
+
+    @property
+    def fc_c(self) -> list:
+        return [getattr(self, f"fc_c_{i}") for i in range(self.n_blocks)]
+
+    @property
+    def blocks(self) -> list[ResnetBlockFC]:
+        return [getattr(self, f"block_{i}") for i in range(self.n_blocks)]
 
     def build(self, input_shape=None):
         self.fc_p.build((None, 3))

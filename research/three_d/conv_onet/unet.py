@@ -34,16 +34,28 @@ class UNet2D(ZooLayer):
         def conv(width, name):
             return layers.Conv2D(width, 3, padding="same", kernel_initializer=XAVIER, name=name)
 
-        self.down = []
+        # Layers are attributes (down0_conv1, up0_upconv, ...), not lists: tf.train.Checkpoint does not
+        # follow Keras 3's tracked lists, so a list would leave them out of the trainer's checkpoints.
         for i in range(depth):
             width = start_filters * 2 ** i
-            self.down.append((conv(width, f"down{i}_conv1"), conv(width, f"down{i}_conv2")))
-        self.up = []
+            setattr(self, f"down{i}_conv1", conv(width, f"down{i}_conv1"))
+            setattr(self, f"down{i}_conv2", conv(width, f"down{i}_conv2"))
         for i in range(depth - 1):
             width = start_filters * 2 ** (depth - 2 - i)
-            self.up.append((layers.Conv2DTranspose(width, 2, strides=2, name=f"up{i}_upconv"),
-                            conv(width, f"up{i}_conv1"), conv(width, f"up{i}_conv2")))
+            setattr(self, f"up{i}_upconv", layers.Conv2DTranspose(width, 2, strides=2, name=f"up{i}_upconv"))
+            setattr(self, f"up{i}_conv1", conv(width, f"up{i}_conv1"))
+            setattr(self, f"up{i}_conv2", conv(width, f"up{i}_conv2"))
         self.final = layers.Conv2D(out_channels, 1, kernel_initializer=XAVIER, name="conv_final")
+
+    @property
+    def down(self) -> list[tuple]:
+        """[(conv1, conv2)] per encoder level."""
+        return [(getattr(self, f"down{i}_conv1"), getattr(self, f"down{i}_conv2")) for i in range(self.depth)]
+
+    @property
+    def up(self) -> list[tuple]:
+        """[(upconv, conv1, conv2)] per decoder level."""
+        return [tuple(getattr(self, f"up{i}_{n}") for n in ("upconv", "conv1", "conv2")) for i in range(self.depth - 1)]
 
     def build(self, input_shape):
         channels, res = self.in_channels, 8
@@ -83,25 +95,41 @@ class UNet3D(ZooLayer):
     def __init__(self, in_channels: int = 32, out_channels: int = 32, num_levels: int = 3, f_maps: int = 32,
                  num_groups: int = 8, **kwargs):
         super().__init__(**kwargs)
-        self.in_channels = in_channels
+        self.in_channels, self.num_levels = in_channels, num_levels
         widths = [f_maps * 2 ** k for k in range(num_levels)]
+        self._inputs: dict[str, int] = {}  # single conv name -> its input channels
 
         def single(cin, cout, name):  # 'gcr': GroupNorm on the input channels, conv (no bias), ReLU
-            return (layers.GroupNormalization(_groups(cin, num_groups), epsilon=1e-5, name=f"{name}_gn"),
-                    layers.Conv3D(cout, 3, padding="same", use_bias=False, name=f"{name}_conv"), cin)
+            setattr(self, f"{name}_gn", layers.GroupNormalization(_groups(cin, num_groups), epsilon=1e-5,
+                                                                 name=f"{name}_gn"))
+            setattr(self, f"{name}_conv", layers.Conv3D(cout, 3, padding="same", use_bias=False, name=f"{name}_conv"))
+            self._inputs[name] = cin
 
-        self.encoders = []
         cin = in_channels
         for i, cout in enumerate(widths):
             mid = max(cout // 2, cin)
-            self.encoders.append((single(cin, mid, f"enc{i}_1"), single(mid, cout, f"enc{i}_2")))
+            single(cin, mid, f"enc{i}_1")
+            single(mid, cout, f"enc{i}_2")
             cin = cout
-        self.decoders = []
         for i in range(num_levels - 1):
             skip = widths[-(i + 2)]
-            self.decoders.append((single(cin + skip, skip, f"dec{i}_1"), single(skip, skip, f"dec{i}_2")))
+            single(cin + skip, skip, f"dec{i}_1")
+            single(skip, skip, f"dec{i}_2")
             cin = skip
         self.final = layers.Conv3D(out_channels, 1, name="final_conv")
+
+    def _pair(self, prefix: str) -> tuple:
+        return tuple((getattr(self, f"{prefix}_{j}_gn"), getattr(self, f"{prefix}_{j}_conv"), self._inputs[f"{prefix}_{j}"])
+                     for j in (1, 2))
+
+    @property
+    def encoders(self) -> list[tuple]:
+        """[((norm, conv, in channels) x 2)] per encoder level (layers are attributes: see UNet2D)."""
+        return [self._pair(f"enc{i}") for i in range(self.num_levels)]
+
+    @property
+    def decoders(self) -> list[tuple]:
+        return [self._pair(f"dec{i}") for i in range(self.num_levels - 1)]
 
     def build(self, input_shape):
         for pair in (*self.encoders, *self.decoders):

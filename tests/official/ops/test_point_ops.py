@@ -306,3 +306,21 @@ def test_composites_under_jax_match_numpy(tmp_path):
     np.testing.assert_allclose(got["knn_d2"], want, rtol=1e-6, atol=1e-7)  # XLA may fuse (FMA)
     np.testing.assert_array_equal(got["knn_idx"], np.stack([KDTree(pts[b]).query(queries[b], k=4)[1] for b in range(2)]))
     np.testing.assert_allclose(got["interp"], np_(P.three_nn_interpolate(queries, pts, feats)), rtol=1e-5, atol=1e-6)
+
+
+def test_shape_functions_with_unknown_sizes():
+    spec = tf.TensorSpec([None, None, 3], tf.float32)
+    feats = tf.TensorSpec([None, None, 5], tf.float32)
+
+    def shapes(fn, *specs):
+        out = tf.function(fn, input_signature=list(specs)).get_concrete_function().structured_outputs
+        return [t.shape.as_list() for t in (out if isinstance(out, tuple | list) else [out])]
+
+    assert shapes(lambda p: LIB.zoo_farthest_point_sample(p, num_samples=7), spec) == [[None, 7]]
+    assert shapes(lambda p, c: LIB.zoo_ball_query(p, c, radius_sq=0.1, max_samples=4), spec, spec) == [[None, None, 4]]
+    assert shapes(lambda p, q: LIB.zoo_knn(p, q, k=3), spec, spec) == [[None, None, 3]] * 2
+    assert shapes(lambda u, k: LIB.zoo_three_nn(u, k), spec, spec) == [[None, None, 3]] * 2
+    idx = tf.TensorSpec([None, 6, 4], tf.int32)
+    assert shapes(lambda f, i: LIB.zoo_gather_points(f, i), feats, idx) == [[None, 6, 4, 5]]
+    with pytest.raises(ValueError, match="3"):
+        tf.function(lambda p: LIB.zoo_farthest_point_sample(p, num_samples=1))(tf.zeros([1, 4, 2]))

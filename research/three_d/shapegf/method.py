@@ -74,7 +74,8 @@ def gradient_penalty(critic, codes, weight: float):
     with tf.GradientTape() as tape:
         tape.watch(codes)
         d_real = critic(codes, training=True)
-    grad = tape.gradient(ops.sum(d_real), codes)
+        total = ops.sum(d_real)  # d sum_i D(x_i) / d x_i = d D(x_i) / d x_i (inside the tape)
+    grad = tape.gradient(total, codes)
     norm = ops.sqrt(ops.sum(ops.square(ops.reshape(grad, (ops.shape(grad)[0], -1))), axis=1))
     return weight * ops.square(ops.mean(norm)), d_real
 

@@ -88,7 +88,7 @@ def main() -> int:
         "command": f"KERAS_BACKEND={keras.backend.backend()} python benchmarks/emd_accuracy.py"
         f" --points {args.points} --seeds {args.seeds}",
         "backend": keras.backend.backend(),
-        "defaults": "iterations=6000 eps=0.0025 eps_start=0.1 stages=4 bidders=32",
+        "defaults": "iterations=8000 eps=0.0025 eps_start=0.1 stages=4 bidders=max(32, N // 32)",
         "worst_gap_percent": worst,
         "all_permutations": all(r["is_permutation"] for r in rows),
         "within_1_percent": bool(worst <= 1.0),

@@ -134,10 +134,12 @@ def emd_assignment(
     return _complete(owner)
 
 
-def earth_movers_distance(a, b, **assignment_kwargs):
-    """(B,) mean_i ||a_i - b_perm(i)|| under the auction assignment (kwargs: emd_assignment's); gradient
-    flows to both sets through the matched pairs."""
+def earth_movers_distance(a, b, assignment=None, **assignment_kwargs):
+    """(B,) mean_i ||a_i - b_perm(i)||, perm = `assignment` (B, N) if given (e.g. the one a mixup step
+    already holds) else emd_assignment(a, b, **assignment_kwargs); gradient flows to both sets through
+    the matched pairs."""
     a = ops.convert_to_tensor(a)
     b = ops.convert_to_tensor(b)
-    perm = ops.stop_gradient(emd_assignment(a, b, **assignment_kwargs))
+    perm = emd_assignment(a, b, **assignment_kwargs) if assignment is None else assignment
+    perm = ops.stop_gradient(ops.cast(perm, "int32"))
     return ops.mean(safe_sqrt(ops.sum(ops.square(a - gather_points(b, perm)), axis=-1)), axis=-1)

@@ -5,8 +5,8 @@ Networks return a dict with at least "fine" (the completed cloud) and compute th
 (`compute_loss`, e.g. coarse + fine Chamfer), so this task compiles without a Keras loss.
 Metrics (per example, averaged): `cd_l2_x1e4` = Completion3D's Chamfer-L2 x 10^4 (squared distances,
 mean_a min + mean_b min), `cd_l1_x1e3` = PCN's form (mean Euclidean nearest distances, averaged over the
-two directions) x 10^3, `emd` = mean matched Euclidean distance (official/losses/emd.py) on `emd_points`
-points, `fscore` at `task.fscore_threshold` (official/evaluation/point_metrics.py).
+two directions) x 10^3, `emd` = mean matched Euclidean distance of the exact bijection (scipy Hungarian,
+official/evaluation/point_metrics.emd_exact) on `emd_points` random points of each cloud, `fscore` at `task.fscore_threshold` (official/evaluation/point_metrics.py).
 Serving: partial (batch, num_partial, 3) float32 -> {coarse, fine} (static point counts).
 """
 
@@ -30,7 +30,7 @@ from official.tasks.point_completion_config import CompletionDataConfig, Complet
 def completion_metrics(pred: np.ndarray, gt: np.ndarray, fscore_threshold: float, emd_points: int,
                        seed: int = 0) -> dict[str, np.ndarray]:
     """Per-example metrics of pred (B, P, 3) against gt (B, M, 3): cd_l2_x1e4, cd_l1_x1e3, fscore, emd."""
-    from official.evaluation.point_metrics import fscore
+    from official.evaluation.point_metrics import emd_exact, fscore
     from official.losses.chamfer import nearest_sq_distances
 
     d_pg, d_gp = (np.asarray(d, np.float64) for d in nearest_sq_distances(pred.astype(np.float32), gt.astype(np.float32)))
@@ -39,14 +39,11 @@ def completion_metrics(pred: np.ndarray, gt: np.ndarray, fscore_threshold: float
         "cd_l1_x1e3": 1e3 * 0.5 * (np.sqrt(d_pg).mean(1) + np.sqrt(d_gp).mean(1)),
         "fscore": np.array([fscore(p, g, fscore_threshold)[0] for p, g in zip(pred, gt, strict=True)]),
     }
-    if emd_points:
-        from official.losses.emd import earth_movers_distance
-
+    if emd_points:  # the exact bijection (Hungarian): an evaluation metric, not a training loss
         rng = np.random.default_rng(seed)
         n = min(emd_points, pred.shape[1], gt.shape[1])
-        a = np.stack([p[rng.choice(len(p), n, replace=False)] for p in pred]).astype(np.float32)
-        b = np.stack([g[rng.choice(len(g), n, replace=False)] for g in gt]).astype(np.float32)
-        out["emd"] = np.asarray(earth_movers_distance(a, b), np.float64)
+        out["emd"] = np.array([emd_exact(p[rng.choice(len(p), n, replace=False)], g[rng.choice(len(g), n, replace=False)])[0]
+                               for p, g in zip(pred, gt, strict=True)])
     return out
 
 

@@ -96,14 +96,14 @@ def softpoolnet_modelnet40() -> ExperimentConfig:
     )
 
 
-def small_trainer(steps: int = 400) -> TrainerConfig:
-    """The small run: Adam 1e-3 constant, batch 8, `steps` steps in loops of 100."""
+def small_trainer(steps: int = 150) -> TrainerConfig:
+    """The small run: Adam 1e-3 constant, batch 8, `steps` steps in loops of 50."""
     return TrainerConfig(
         train_steps=steps,
         global_batch_size=8,
         optimizer=OptimizerConfig(name="adam"),
         lr_schedule=ScheduleConfig(name="constant", base_lr=1e-3),
-        steps_per_loop=100,
+        steps_per_loop=50,
         log_every_n_steps=50,
         checkpoints_to_keep=1,
     )

@@ -1,6 +1,6 @@
 """Completion metrics of the point_completion task (card check 4, METHOD_CONTRACT item 6) against independent
-references: Chamfer-L2 / -L1 and F-score by scipy's cKDTree, EMD by scipy's linear_sum_assignment (exact
-bijection; our auction within 2%); identical sets score 0 / F = 1. (point-cloud-utils, the card's Chamfer
+references: Chamfer-L2 / -L1 and F-score by scipy's cKDTree, EMD by scipy's linear_sum_assignment on the full
+cost matrix (exact bijection; the task scores EMD exactly, the auction loss is GEOM's, tested there); identical sets score 0 / F = 1. (point-cloud-utils, the card's Chamfer
 reference, is not installed here; cKDTree computes the same nearest distances.)"""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_metrics_match_scipy_references():
         np.testing.assert_allclose(got["cd_l2_x1e4"][i], want["cd_l2_x1e4"], rtol=1e-4)
         np.testing.assert_allclose(got["cd_l1_x1e3"][i], want["cd_l1_x1e3"], rtol=1e-4)
         np.testing.assert_allclose(got["fscore"][i], want["fscore"], atol=1e-6)
-        assert want["emd"] <= got["emd"][i] <= 1.02 * want["emd"], (got["emd"][i], want["emd"])
+        np.testing.assert_allclose(got["emd"][i], want["emd"], rtol=1e-5)
 
 
 def test_identical_sets_score_perfectly():

@@ -81,10 +81,16 @@ def test_auction_near_hungarian_and_gradient_under_xla():
         np.testing.assert_allclose(gb[k], want_b, atol=1e-6)
 
 
-def test_budget_end_pairs_free_points_by_rank():
+def test_budget_end_greedy_then_rank_fill():
     # targets 1 and 3 owned by points 0 and 2; free points 1, 3 take free targets 0, 2 in index order
     owner = tf.constant([[-1, 0, -1, 2]], tf.int32)
     np.testing.assert_array_equal(emd._complete(owner).numpy(), [[1, 0, 3, 2]])
+    # greedy: points x = 0, 1, 10 and targets 1.1, 0.2, 20 on a line; round 1 matches 1 -> 1.1 (beating
+    # 10 -> 1.1) and 0 -> 0.2, round 2 the rest; index order alone would give [0, 1, 2]
+    x, y = np.array([0.0, 1.0, 10.0]), np.array([1.1, 0.2, 20.0])
+    cost = tf.constant(np.abs(x[:, None] - y[None])[None], tf.float32)
+    filled = emd._greedy_fill(cost, tf.fill((1, 3), -1), tf.zeros((1, 3), tf.bool), rounds=8)
+    np.testing.assert_array_equal(emd._complete(filled).numpy(), [[1, 0, 2]])
     cut = emd.emd_assignment(*(t[:, :24] for t in _sets()), iterations=1, stages=1).numpy()  # bids collide
     for row in cut:
         assert np.array_equal(np.sort(row), np.arange(24))

@@ -86,7 +86,7 @@ def conv_onet_3plane_small_shapes3d() -> ExperimentConfig:
     cfg = occupancy_experiment("conv_onet_3plane_small", "shapes_onet", trainer, input_points=1024,
                                runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
     cfg.train_data.query_points = 1024
-    cfg.eval_data.eval_points = 10_000
+    cfg.eval_data.eval_points = 4096  # all points of the generated points.npz
     cfg.eval_data.split = "test"
-    cfg.task.mesh_shapes = 4
+    cfg.task.mesh_shapes = 2  # the two test shapes of the first class: the (ellipsoidal) spheres
     return cfg

@@ -25,8 +25,6 @@ from official.evaluation import mesh_extraction
 from research.three_d.conv_onet import losses
 from research.three_d.conv_onet.config import OccupancyTaskConfig, OnetDataConfig
 
-EMPTY_MESH = {"chamfer_l1": float(np.sqrt(3.0)), "normal_consistency": -1.0, "fscore": 0.0}  # ONet EMPTY_PCL_DICT
-
 
 def reader_for(data: OnetDataConfig) -> onet_shapes.OnetReader:
     return onet_shapes.OnetReader(
@@ -36,19 +34,17 @@ def reader_for(data: OnetDataConfig) -> onet_shapes.OnetReader:
 
 def mesh_scores(verts: np.ndarray, faces: np.ndarray, gt_points: np.ndarray, gt_normals: np.ndarray,
                 count: int, fscore_threshold: float, seed: int = 0) -> dict[str, float]:
-    """Chamfer-L1, normal consistency and F-score of a mesh against a surface cloud (ONet eval_meshes.py)."""
-    if len(verts) == 0 or len(faces) == 0:
-        return dict(EMPTY_MESH)
+    """Chamfer-L1, normal consistency and F-score of a mesh against a surface cloud (ONet eval_meshes.py,
+    official/evaluation/mesh_metrics.py; an empty mesh scores ONet's maxima)."""
     import trimesh
 
-    from official.data import shapes3d
     from official.evaluation import mesh_metrics
 
     mesh = trimesh.Trimesh(verts, faces, process=False)
-    points, normals = shapes3d.sample_surface(mesh, count, np.random.default_rng(seed))
+    points, normals = mesh_metrics.sample_mesh(mesh, count, np.random.default_rng(seed))
     out = mesh_metrics.mesh_distances(points, normals, gt_points, gt_normals, thresholds=(fscore_threshold,))
     return {"chamfer_l1": float(out["chamfer_l1"]), "normal_consistency": float(out["normal_consistency"]),
-            "fscore": float(out[f"fscore@{fscore_threshold}"] if f"fscore@{fscore_threshold}" in out else out["fscore"])}
+            "fscore": float(out[f"fscore@{fscore_threshold:g}"])}
 
 
 def extract(model: keras.Model, points: np.ndarray, threshold: float, resolution0: int = 32, steps: int = 2,

@@ -100,8 +100,8 @@ def _tiny(**kwargs):
     from tests.helpers import randomise_weights
 
     keras.utils.set_random_seed(0)
-    model = ConvONet(plane_resolution=RES * 2, unet_depth=2, unet_filters=4, hidden_dim=8, c_dim=8,
-                     decoder_hidden=8, **kwargs)
+    args = dict(plane_resolution=RES * 2, unet_depth=2, unet_filters=4, hidden_dim=8, c_dim=8, decoder_hidden=8)
+    model = ConvONet(**{**args, **kwargs})
     randomise_weights(model, 0)
     return model
 
@@ -161,3 +161,25 @@ def test_grid_translation_equivariance():
     assert np.abs(inner1).max() > 1.0
     np.testing.assert_allclose(inner2, inner1, atol=1e-3)
     assert np.abs(out2[m:-m, m:-m, m:-m - s] - inner1).max() > 0.1  # unshifted differs: the check has teeth
+
+
+def test_projection_is_scatter_mean_of_point_features():
+    """The planes (before the U-Net) are the per-cell MEANS of the encoder's point features, plane by
+    plane in xz, xy, yz order (np.add.at reference on the model's own point features)."""
+    model = _tiny(unet_depth=0)
+    p = _points(300)
+    c, _ = model.encoder.point_features(p)
+    c = np.asarray(c)
+    planes = np.asarray(model.encode(p)["planes"])
+    res = RES * 2
+    for k, plane in enumerate(("xz", "xy", "yz")):
+        a, b = F.PLANE_AXES[plane]
+        u = np.clip(p[..., [a, b]] / np.float32(1.1 + 1e-5) + np.float32(0.5), 0, 1 - 1e-5)
+        cells = (u * res).astype(np.int64)
+        index = cells[..., 0] + res * cells[..., 1]
+        for batch in range(2):
+            total, count = np.zeros((res * res, c.shape[-1])), np.zeros((res * res, 1))
+            np.add.at(total, index[batch], c[batch])
+            np.add.at(count, index[batch], 1.0)
+            want = (total / np.maximum(count, 1)).reshape(res, res, -1)
+            np.testing.assert_allclose(planes[batch, k], want, atol=1e-5)

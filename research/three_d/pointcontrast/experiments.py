@@ -72,13 +72,16 @@ def pointcontrast_res16unet34c_scannet() -> ExperimentConfig:
 def pointcontrast_res16unet_tiny_shapes() -> ExperimentConfig:
     """The tiny U-Net on `python -m tools.make_shapes3d --layout=scannet_pairs` data (CPU small run):
     5 cm voxels (a synthetic scan is sparser than a depth frame), 2,048 voxels per view, batch 4,
-    PointInfoNCE (tau 0.4, 1,024 pairs), the official optimiser with lr x 0.99 every 25 steps."""
+    PointInfoNCE (tau 0.4, 1,024 pairs), the official optimiser with lr x 0.99 every 25 steps, 250 steps,
+    coarse levels at half the capacity per level (capacity_ratio 0.5)."""
     data = dict(path="shapes_scannet_pairs", voxel_size=0.05, capacity=2048)
-    return pointcontrast_experiment(
+    cfg = pointcontrast_experiment(
         model_config("pointcontrast_res16unet_tiny", capacity_ratio=0.5),
         PairDataConfig(pair_list="train.txt", **data),
         PairDataConfig(pair_list="test.txt", jitter=False, **data),
-        official_trainer(train_steps=150, batch=4, lr_period=25),
+        official_trainer(train_steps=250, batch=4, lr_period=25),
         runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False),
         training=PointContrastTrainingConfig(npos=1024),
     )
+    cfg.trainer.steps_per_loop = 125  # two checkpoints
+    return cfg

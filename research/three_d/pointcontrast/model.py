@@ -31,6 +31,7 @@ RES16UNET34C_PLANES = (32, 64, 128, 256, 256, 128, 96, 96)  # Res16UNet34C.PLANE
 RES16UNET34_LAYERS = (2, 3, 4, 6, 2, 2, 2, 2)  # Res16UNet34.LAYERS (BasicBlock)
 
 
+@keras.saving.register_keras_serializable(package="eccv20zoo")
 class BasicBlock(keras.layers.Layer):
     """3^3 conv + BN + ReLU + 3^3 conv + BN + shortcut (1x1x1 conv + BN when the width changes) + ReLU."""
 
@@ -66,6 +67,7 @@ class BasicBlock(keras.layers.Layer):
                 "bn_momentum": self.bn_momentum, "block_bn_momentum": self.block_bn_momentum}
 
 
+@keras.saving.register_keras_serializable(package="eccv20zoo")
 class Res16UNet(keras.Model):
     """Sparse U-Net with four stride-2 levels; `planes`/`layers` give Res16UNet34C by default."""
 
@@ -87,11 +89,13 @@ class Res16UNet(keras.Model):
         self.bn0 = SparseBatchNorm(init_dim, bn, name="bn0")
         width = init_dim
         self.down_convs, self.down_bns, self.stages = [], [], []
+        skip_widths = [init_dim]
         for i in range(4):  # encoder: conv{i+1}p{2^i}s2, bn{i+1}, block{i+1}
             self.down_convs.append(SparseConv(width, width, 2, name=f"conv{i + 1}p{2**i}s2"))
             self.down_bns.append(SparseBatchNorm(width, bn, name=f"bn{i + 1}"))
             width = self._stage(i, width)
-        skips = (planes[2], planes[1], planes[0], init_dim)
+            skip_widths.append(width)
+        skips = skip_widths[3::-1]  # planes[2], planes[1], planes[0], init_dim when every stage has blocks
         self.up_convs, self.up_bns = [], []
         for j in range(4):  # decoder: convtr{j+4}p{2^(4-j)}s2, bntr{j+4}, concat skip, block{j+5}
             i = 4 + j

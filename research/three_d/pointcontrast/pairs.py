@@ -66,7 +66,7 @@ def match_voxels(points0, valid0, points1, valid1, transform, radius: float, max
 
 def process_pair(example: dict, seed, voxel_size: float, capacity: int, max_matches: int,
                  match_multiplier: float, rotation_range: float, jitter: bool, coord_bits: int) -> dict:
-    """{coords0, feats0, mask0, points0, coords1, ..., matches, overflow} of one pair (static shapes)."""
+    """{coords0, feats0, mask0, points0, overflow0, coords1, ..., transform, matches} of one pair (static shapes)."""
     seeds = tf.random.experimental.stateless_split(seed, 4)
     out = {}
     rigid = []
@@ -93,6 +93,7 @@ def process_pair(example: dict, seed, voxel_size: float, capacity: int, max_matc
     (r0, t0), (r1, t1) = rigid
     rot = r1 @ tf.transpose(r0)
     trans = t1 - tf.linalg.matvec(rot, t0)
+    out["transform"] = tf.concat([rot, trans[:, None]], axis=1)  # (3, 4): view-0 frame -> view-1 frame
     out["matches"] = match_voxels(out["points0"], out["mask0"] > 0, out["points1"], out["mask1"] > 0,
                                   (rot, trans), voxel_size * match_multiplier, max_matches)
     return out

@@ -13,8 +13,9 @@ from tests import helpers
 
 JAX_SCRIPT = textwrap.dedent("""
     import json, sys
-    import numpy as np
+    import jax
     import keras
+    import numpy as np
     assert keras.backend.backend() == "jax"
     from research.three_d.conv_onet.model import ConvONet
     args = np.load(sys.argv[1])
@@ -22,7 +23,9 @@ JAX_SCRIPT = textwrap.dedent("""
     for name in ("tiny", "grid"):
         model = ConvONet.from_config(json.loads(str(args[f"{name}_config"])))
         model.load_weights(str(args[f"{name}_weights"]))
-        out[name] = np.asarray(model({"points": args["points"], "queries": args["queries"]}))
+        # one jitted call: op-by-op JAX dispatch compiles every small op on its own (minutes on 2 loaded cores)
+        forward = jax.jit(lambda p, q: model({"points": p, "queries": q}))
+        out[name] = np.asarray(forward(args["points"], args["queries"]))
     assert "tensorflow" not in sys.modules, "research.three_d.conv_onet imported tensorflow"
     np.savez(sys.argv[2], **out)
 """)

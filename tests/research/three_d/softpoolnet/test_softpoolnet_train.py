@@ -1,7 +1,7 @@
 """SoftPoolNet short schedule through the point_completion task, one XLA-compiled train step per fit step
 (METHOD_CONTRACT items 5 and 9): a narrow network on Completion3D-layout primitives written by
-tools.make_shapes3d learns to complete them - its fine cloud ends closer to the ground truth than the
-partial input itself (the copy-the-input baseline a network that cannot complete stays near)."""
+tools.make_shapes3d learns to complete them - its fine cloud ends at under 0.3 x the Chamfer distance of
+the partial input itself (the copy-the-input baseline a network that cannot complete stays near)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def test_short_schedule_beats_copying_the_partial(tmp_path):
     keras.utils.set_random_seed(0)
     model = create_model("softpoolnet_completion3d", **TINY)
     task.compile_model(model, keras.optimizers.Adam(3e-3), jit_compile=True)
-    model.fit(task.build_inputs(cfg.train_data, True, 4), steps_per_epoch=60, epochs=1, verbose=0)
+    model.fit(task.build_inputs(cfg.train_data, True, 4), steps_per_epoch=150, epochs=1, verbose=0)
     partial, complete = next(iter(task.build_inputs(cfg.eval_data, False, 4)))
     fine = model(partial, training=False)["fine"]
     trained = float(np.mean(chamfer_distance(fine, complete)))
     copy = float(np.mean(chamfer_distance(partial, complete)))
-    assert trained < 0.6 * copy, (trained, copy)
+    assert trained < 0.3 * copy, (trained, copy)  # measured 0.0056 vs 0.0538 (0.10)

@@ -135,7 +135,7 @@ class FeaturePropagation(ZooLayer):
         super().__init__(**kwargs)
         self.mlp = SharedMLP(tuple(mlp), bn_momentum, name="mlp")
 
-    def build(self, unknown_shape, known_shape=None, unknown_features_shape=None, known_features_shape=None):
+    def build(self, unknown_xyz_shape, known_xyz_shape=None, unknown_features_shape=None, known_features_shape=None):
         channels = int(known_features_shape[-1]) + (0 if unknown_features_shape is None else int(unknown_features_shape[-1]))
         self.mlp.build((None, None, channels))
 
@@ -149,5 +149,5 @@ class FeaturePropagation(ZooLayer):
             interpolated = ops.concatenate([interpolated, unknown_features], axis=-1)
         return self.mlp(interpolated, training=training)
 
-    def compute_output_shape(self, unknown_shape, *args, **kwargs):
-        return (unknown_shape[0], unknown_shape[1], self.mlp.widths[-1])
+    def compute_output_shape(self, unknown_xyz_shape, *args, **kwargs):
+        return (unknown_xyz_shape[0], unknown_xyz_shape[1], self.mlp.widths[-1])

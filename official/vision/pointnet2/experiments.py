@@ -86,6 +86,7 @@ def shapes_experiment(trainer: TrainerConfig | None = None) -> ExperimentConfig:
         "pointnet2_tiny", SHAPES_SMALL_RUN, 6, 64, trainer or shapes_trainer(),
         runtime=RuntimeConfig(deterministic=True, intra_op_threads=2, inter_op_threads=2),
         bn_momentum=0.9,  # a short run: faster-settling eval statistics
+        dropout_rate=0.2,  # the recipe's 0.5 on the tiny head left train top-1 at ~0.32 after 400 steps
     )
 
 

@@ -11,10 +11,10 @@ Trainable parameters (tests/official/vision/pointnet2/test_pointnet2_model.py):
 from official.core.registry import register_variant
 from official.vision.pointnet2.model import MSG_STAGES, SSG_STAGES, PointNet2Classifier, stages_to_spec
 
-TINY_STAGES = (  # (npoint, radii, nsamples, mlps): the MSG shape at 1/8 width on 64 points
-    (16, (0.2, 0.4), (8, 16), ((8, 8, 16), (8, 8, 16))),
-    (4, (0.4, 0.8), (8, 16), ((16, 16, 32), (16, 16, 32))),
-    (None, (), (), ((32, 64),)),
+TINY_STAGES = (  # (npoint, radii, nsamples, mlps): the MSG shape at two scales and 1/4-1/8 width on 64 points
+    (32, (0.2, 0.4), (8, 16), ((16, 16, 32), (16, 16, 32))),
+    (8, (0.4, 0.8), (8, 16), ((32, 32, 64), (32, 32, 64))),
+    (None, (), (), ((64, 128),)),
 )
 
 register_variant("pointnet2_msg_modelnet40", PointNet2Classifier, classes=40, num_points=1024,
@@ -22,4 +22,4 @@ register_variant("pointnet2_msg_modelnet40", PointNet2Classifier, classes=40, nu
 register_variant("pointnet2_ssg_modelnet40", PointNet2Classifier, classes=40, num_points=1024,
                  stages=stages_to_spec(SSG_STAGES))
 register_variant("pointnet2_tiny", PointNet2Classifier, classes=6, num_points=64, stages=TINY_STAGES,
-                 head_widths=(32, 16))
+                 head_widths=(64, 32))

@@ -25,7 +25,7 @@ class ShapeGFTaskConfig(TaskConfig):
     mode: str = "auto_encode"  # evaluation: auto_encode (CD x1e4 / EMD x1e2 vs the test pool) | generate (1-NNA, MMD, COV, JSD)
     eval_seed: int = 0  # seeds the sampler's start points and noise in evaluation (reproducible metrics)
     emd: bool = True  # also report EMD (auction assignment of official/losses/emd.py; O(N^2) memory per pair)
-    emd_iterations: int = 300  # auction rounds per EMD (fixed budget)
+    emd_iterations: int = 8000  # auction round budget per EMD (official/losses/emd.py's default: 1,024-2,048 points finish)
     metric_batch: int = 16  # cloud pairs per CD/EMD call in the generation metrics' distance matrices
 
 

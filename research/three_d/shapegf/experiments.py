@@ -117,5 +117,4 @@ def shapegf_tiny_shapes_ae() -> ExperimentConfig:
     cfg = shapegf_experiment(model_config("shapegf_tiny"), SMALL_RUN_CLASSES, trainer, ShapeGFAETrainingConfig(),
                              path="shapes_pc15k", points=512,
                              runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
-    cfg.task.emd_iterations = 200
     return cfg

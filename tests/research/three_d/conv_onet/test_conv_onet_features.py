@@ -9,6 +9,7 @@ from research.three_d.conv_onet import features as F
 from research.three_d.conv_onet.model import ConvONet
 
 RES = 8
+AXES = {"xz": (0, 2), "xy": (0, 1), "yz": (1, 2)}  # spec card / src/common.py normalize_coordinate
 
 
 def _points(n=200, seed=0):
@@ -22,7 +23,7 @@ def _points(n=200, seed=0):
 
 def _numpy_cells(p, plane):
     """The authors' normalize_coordinate + coordinate2index in numpy (float32 like their tensors)."""
-    a, b = F.PLANE_AXES[plane]
+    a, b = AXES[plane]
     u = p[..., [a, b]] / np.float32(1 + 0.1 + 1e-5) + np.float32(0.5)
     u[u >= 1] = 1 - 1e-5
     u[u < 0] = 0
@@ -173,7 +174,7 @@ def test_projection_is_scatter_mean_of_point_features():
     planes = np.asarray(model.encode(p)["planes"])
     res = RES * 2
     for k, plane in enumerate(("xz", "xy", "yz")):
-        a, b = F.PLANE_AXES[plane]
+        a, b = AXES[plane]
         u = np.clip(p[..., [a, b]] / np.float32(1.1 + 1e-5) + np.float32(0.5), 0, 1 - 1e-5)
         cells = (u * res).astype(np.int64)
         index = cells[..., 0] + res * cells[..., 1]

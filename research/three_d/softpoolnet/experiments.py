@@ -114,3 +114,21 @@ def softpoolnet_small_shapes() -> ExperimentConfig:
     """The narrow SoftPoolNet on make_shapes3d's Completion3D-layout primitives (512 partial -> 2,048 points)."""
     return completion_experiment("softpoolnet_completion3d", "completion3d", SHAPES_SMALL_RUN, 512, 2048,
                                  small_trainer(), emd_points=512, **SMALL_MODEL)
+
+
+@register_experiment("softpoolnet_classifier_shapes")
+def softpoolnet_classifier_shapes() -> ExperimentConfig:
+    """The classification small run: a narrow classifier (32 regions x 16 ranks, 256 points) on
+    `python -m tools.make_shapes3d --layout=modelnet40_h5 --out=data/shapes_modelnet40` (6 primitive classes);
+    Adam 1e-3 constant, batch 16, 150 steps."""
+    data = PointCloudDataConfig(path="shapes_modelnet40", num_points=256)
+    trainer = dataclasses.replace(small_trainer(150), global_batch_size=16)
+    return ExperimentConfig(
+        task=PointClassificationTaskConfig(num_classes=6),
+        model=model_config("softpoolnet_classifier", classes=6, num_points=256, dim_pn=32, ranks=16,
+                           point_widths=(32, 64), head_widths=(64,)),
+        train_data=dataclasses.replace(data, split="train"),
+        eval_data=dataclasses.replace(data, split="test", augment=False),
+        trainer=trainer,
+        export=ExportConfig(formats=("saved_model", "tflite"), quantize="none", verify_examples=8, atol=1e-4),
+    )

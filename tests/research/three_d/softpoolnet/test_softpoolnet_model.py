@@ -48,7 +48,13 @@ def test_objective_ramp_and_ground_truth_zero(tmp_path):
     x = np.random.default_rng(1).normal(size=(2, 64, 3)).astype("float32")
     pred = model(x, training=False)
     assert tuple(pred["coarse"].shape) == (2, 32, 3) and tuple(pred["fine"].shape) == (2, 128, 3)
-    # fine points are their coarse centre + an offset: each 2x2 patch belongs to one coarse point
+    # fine points are their coarse centre + an offset: with the offset MLP's last conv zeroed, each 2x2 patch
+    # collapses onto its coarse point
+    last = model.get_layer("fold_conv2")
+    saved = last.get_weights()
+    last.set_weights([np.zeros_like(w) for w in saved])
+    np.testing.assert_allclose(model(x, training=False)["fine"], np.repeat(pred["coarse"], 4, axis=1), atol=1e-6)
+    last.set_weights(saved)
     terms = model.loss_terms(pred["fine"], pred, step=0)
     assert float(terms["fine"]) == 0.0 and float(terms["coarse"]) > 0.0
     uniform = {**pred, "region_logits": np.zeros_like(pred["region_logits"])}

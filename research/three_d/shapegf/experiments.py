@@ -46,7 +46,8 @@ def ae_trainer(epochs: int = 2000, batch: int = 32, step_epoch: int = 2000) -> T
 
 
 def shapegf_experiment(model, categories, trainer, training, mode="auto_encode", path=PC15K, points=2048,
-                       runtime: RuntimeConfig | None = None) -> ExperimentConfig:
+                       runtime: RuntimeConfig | None = None, eval_split: str = "val") -> ExperimentConfig:
+    """eval_split "val": test.py / train.py's default --eval_split (the README's numbers)."""
     def data(split):
         return PC15kDataConfig(path=path, split=split, categories=tuple(categories), tr_points=points, te_points=points)
 
@@ -54,7 +55,7 @@ def shapegf_experiment(model, categories, trainer, training, mode="auto_encode",
         task=ShapeGFTaskConfig(mode=mode),
         model=model,
         train_data=data("train"),
-        eval_data=data("test"),
+        eval_data=data(eval_split),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
         export=ExportConfig(formats=("saved_model",), atol=1e-4, verify_examples=2),
@@ -116,5 +117,6 @@ def shapegf_tiny_shapes_ae() -> ExperimentConfig:
     trainer.log_every_n_steps = 250
     cfg = shapegf_experiment(model_config("shapegf_tiny"), SMALL_RUN_CLASSES, trainer, ShapeGFAETrainingConfig(),
                              path="shapes_pc15k", points=512,
-                             runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
+                             runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False),
+                             eval_split="test")
     return cfg

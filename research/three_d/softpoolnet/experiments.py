@@ -120,9 +120,9 @@ def softpoolnet_small_shapes() -> ExperimentConfig:
 def softpoolnet_classifier_shapes() -> ExperimentConfig:
     """The classification small run: a narrow classifier (32 regions x 16 ranks, 256 points) on
     `python -m tools.make_shapes3d --layout=modelnet40_h5 --out=data/shapes_modelnet40` (6 primitive classes);
-    Adam 1e-3 constant, batch 16, 150 steps."""
+    Adam 1e-3 constant, batch 16, 600 steps."""
     data = PointCloudDataConfig(path="shapes_modelnet40", num_points=256)
-    trainer = dataclasses.replace(small_trainer(150), global_batch_size=16)
+    trainer = dataclasses.replace(small_trainer(600), global_batch_size=16, steps_per_loop=200)
     return ExperimentConfig(
         task=PointClassificationTaskConfig(num_classes=6),
         model=model_config("softpoolnet_classifier", classes=6, num_points=256, dim_pn=32, ranks=16,

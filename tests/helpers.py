@@ -104,6 +104,16 @@ def check_config_round_trip(model: keras.Model, inputs: Any = None, atol: float 
     return clone
 
 
+def checkpoint_misses(model: keras.layers.Layer) -> list[str]:
+    """Paths of the model's variables that `tf.train.Checkpoint(model=model)` would not save (the trainer's
+    checkpoints); RNG seed states are left out. Layers held in lists are the usual cause (base_model.py)."""
+    import tensorflow as tf
+
+    root = tf.train.Checkpoint(model=model)  # held: TrackableView keeps only a weak reference
+    reachable = {id(o) for o in tf.train.TrackableView(root).descendants()}
+    return [v.path for v in model.variables if id(v) not in reachable and "seed_generator" not in v.path]
+
+
 def check_keras_round_trip(model: keras.Model, tmp_path, inputs: Any, atol: float = 1e-6) -> None:
     """A .keras file reloads (safe_mode on) as the same class, config and outputs."""
     path = os.path.join(str(tmp_path), "model.keras")

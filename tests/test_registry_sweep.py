@@ -1,7 +1,7 @@
 """Every registered model, found through the registry (a new model is swept without touching this file).
 
-Each builds with its defaults, has the parameter counts (and, for classifiers, the MAdds) recorded in
-the model table that `python -m tools.list` prints (official/core/model_table.json), runs forward on
+Each builds with its defaults, has every variable in the trainer's tf.train.Checkpoint, has the
+parameter counts (and, for classifiers, the MAdds) recorded in the model table that `python -m tools.list` prints (official/core/model_table.json), runs forward on
 random weights, and round-trips get_config (whole config and outputs) and a .keras file. Inputs are the
 model's own fixed size, or 128x128 where it takes any size; models above 30M parameters skip the .keras
 file (hundreds of MB); above 50M they are built by weight shape only (nothing allocated: Hourglass-104
@@ -68,6 +68,8 @@ def test_model_builds_runs_and_round_trips(name, tmp_path):
     model = registry.create_model(name)
     _check_counts("model", name, recorded, _counts(model))
     assert helpers.trainable_count(model) > 0
+    missed = helpers.checkpoint_misses(model)
+    assert not missed, f"{name}: the trainer's tf.train.Checkpoint would not save {len(missed)} variables, e.g. {missed[:3]}"
     shape = [d or 128 for d in model.inputs[0].shape[1:]]
     if recorded["madds"] is not None:
         _check_counts("model", name, recorded, {"madds": model_table.madds(model, recorded["input"])})

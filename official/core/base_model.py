@@ -104,6 +104,21 @@ class ConstructorConfig:
             config.pop("dtype")
         return cls(**config)
 
+    def _trackable_children(self, save_type: str = "checkpoint", **kwargs: Any) -> dict:
+        """TensorFlow's object graph, plus the layers and variables held in lists and dicts.
+
+        Keras 3 wraps list/dict attributes in its own tracked types, which TensorFlow's AutoTrackable
+        skips in checkpoints (keras-team/keras#18398; Keras adds them for SavedModels only), so a
+        `tf.train.Checkpoint(model=...)` silently left out every layer kept in `self.blocks = [...]`:
+        a trained model restored with most of its weights random. Each element is added here as a
+        child named `<attribute>-<index or key>` (nested: `blocks-0-1`). Only TensorFlow calls this.
+        """
+        children = super()._trackable_children(save_type, **kwargs)
+        if save_type == "checkpoint":
+            for attr in getattr(self, "_tracked", ()):
+                _add_collection_children(children, attr, getattr(self, attr, None))
+        return children
+
 
 class ZooModel(ConstructorConfig, keras.Model):
     """Base of every zoo model (functional-subclass style: build the graph in `__init__`, then call
@@ -120,6 +135,18 @@ class ZooModel(ConstructorConfig, keras.Model):
 
 class ZooLayer(ConstructorConfig, keras.layers.Layer):
     """Base of zoo layers whose constructor arguments are their config."""
+
+
+def _add_collection_children(children: dict, prefix: str, value: Any) -> None:
+    """Adds the trackable leaves of a (nested) list / tuple / dict under `prefix-<index or key>`."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _add_collection_children(children, f"{prefix}-{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _add_collection_children(children, f"{prefix}-{key}", item)
+    elif hasattr(value, "_trackable_children") and prefix not in children:
+        children[prefix] = value
 
 
 def _numel(shape) -> int:

@@ -96,13 +96,13 @@ def softpoolnet_modelnet40() -> ExperimentConfig:
     )
 
 
-def small_trainer(steps: int = 150) -> TrainerConfig:
-    """The small run: Adam 1e-3 constant, batch 8, `steps` steps in loops of 50."""
+def small_trainer(steps: int = 150, lr: float = 3e-3) -> TrainerConfig:
+    """The small run: Adam `lr` constant, batch 8, `steps` steps in loops of 50."""
     return TrainerConfig(
         train_steps=steps,
         global_batch_size=8,
         optimizer=OptimizerConfig(name="adam"),
-        lr_schedule=ScheduleConfig(name="constant", base_lr=1e-3),
+        lr_schedule=ScheduleConfig(name="constant", base_lr=lr),
         steps_per_loop=50,
         log_every_n_steps=50,
         checkpoints_to_keep=1,
@@ -122,7 +122,7 @@ def softpoolnet_classifier_shapes() -> ExperimentConfig:
     `python -m tools.make_shapes3d --layout=modelnet40_h5 --out=data/shapes_modelnet40` (6 primitive classes);
     Adam 1e-3 constant, batch 16, 600 steps."""
     data = PointCloudDataConfig(path="shapes_modelnet40", num_points=256)
-    trainer = dataclasses.replace(small_trainer(600), global_batch_size=16, steps_per_loop=200)
+    trainer = dataclasses.replace(small_trainer(600, lr=1e-3), global_batch_size=16, steps_per_loop=200)
     return ExperimentConfig(
         task=PointClassificationTaskConfig(num_classes=6),
         model=model_config("softpoolnet_classifier", classes=6, num_points=256, dim_pn=32, ranks=16,

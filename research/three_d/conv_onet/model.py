@@ -210,6 +210,10 @@ class ConvONet(ZooModel):
         self.encoder.build((None, None, 3))
         self.decoder.build()
         self.built = True
+        # What the model takes, for tools that read `model.inputs` (the registry sweep, the model table);
+        # the network is a plain subclass: scatters need the concrete batch size for their segment counts.
+        self.inputs = [keras.KerasTensor((None, None, 3), name="points"),
+                       keras.KerasTensor((None, None, 3), name="queries")]
 
     def encode(self, points):
         return self.encoder(points)

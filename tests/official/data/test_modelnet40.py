@@ -45,6 +45,17 @@ def test_writer_layout_and_reader_round_trip(folder):
     assert len(modelnet40.read_split(folder, "train", 64, keep_rate=0.5)[1]) == 4
 
 
+def test_listed_paths_resolve_beside_the_folder_after_the_data_prefix(folder, tmp_path):
+    """The official loader reads line[5:] relative to the folder's parent: a list may name a sibling folder."""
+    other = tmp_path / "lists"
+    other.mkdir()
+    sibling = os.path.basename(folder)
+    os.symlink(folder, tmp_path / sibling)
+    (other / "test_files.txt").write_text(f"data/{sibling}/ply_data_test0.h5\n")
+    points, labels = modelnet40.read_split(str(other), "test", 16)
+    assert points.shape == (8, 16, 3) and len(labels) == 8
+
+
 def test_bad_files_name_the_file_and_the_field(folder, tmp_path):
     bad = tmp_path / "modelnet40_ply_hdf5_2048"
     bad.mkdir()

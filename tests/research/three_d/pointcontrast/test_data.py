@@ -69,7 +69,7 @@ def test_rotation_is_the_matrix_exponential():
 
 def test_pair_matches_equal_kdtree_radius_search():
     rng = np.random.default_rng(3)
-    world = rng.uniform(0, 0.5, (900, 3)).astype(np.float32)
+    world = (rng.uniform(0, 1, (900, 3)) * [1.0, 0.15, 0.05]).astype(np.float32)  # a slab: a wrong T misplaces it
     example = {"points0": world[:600], "points1": world[300:]}
     voxel = 0.05
     out = pairs.process_pair(example, tf.constant([0, 7], tf.int64), voxel, 512, 32, 1.5, 360.0, False, 9)
@@ -95,4 +95,4 @@ def test_pair_matches_equal_kdtree_radius_search():
             assert np.linalg.norm(p0[i] - p1[j]) <= 1.5 * voxel + 1e-5
     assert np.all(out["matches"][~m0] == -1) and (out["matches"][m0, 0] >= 0).mean() > 0.3
     # the views were rotated: their coordinates differ from the world's
-    assert np.abs(out["points0"][m0].mean(0)).max() < 0.05 and not np.allclose(t[:, :3], np.eye(3), atol=0.1)
+    assert np.abs(out["points0"][m0].mean(0)).max() < 0.1 and not np.allclose(t[:, :3], np.eye(3), atol=0.1)

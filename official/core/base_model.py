@@ -120,17 +120,27 @@ class ConstructorConfig:
         return children
 
 
-class ZooModel(ConstructorConfig, keras.Model):
+class _ParameterCount:
+    @property
+    def trainable_parameter_count(self) -> int:
+        """Trainable parameters as papers, timm and PyTorch's `parameters()` count them (BN gamma/beta in)."""
+        return sum(_numel(v.shape) for v in self.trainable_weights)
+
+
+class ZooModel(_ParameterCount, ConstructorConfig, keras.Model):
     """Base of every zoo model (functional-subclass style: build the graph in `__init__`, then call
     `super().__init__(inputs=..., outputs=..., **kwargs)`).
 
     Detectors' backbones also set `self.pyramid_outputs = {"P2": ..., ...}` (CONVENTIONS "Model code").
     """
 
-    @property
-    def trainable_parameter_count(self) -> int:
-        """Trainable parameters as papers, timm and PyTorch's `parameters()` count them (BN gamma/beta in)."""
-        return sum(_numel(v.shape) for v in self.trainable_weights)
+
+class ZooSubclassModel(_ParameterCount, ConstructorConfig, keras.Model):
+    """Base of the zoo models whose `call` is Python rather than a functional graph (ConvONet's
+    data-dependent scatters). Not a ZooModel subclass: the first functional ZooModel built in a process
+    makes Keras rewrite ZooModel's base from Model to Functional (`inject_functional_model_class`),
+    after which a subclass-style `super().__init__()` fails for want of inputs and outputs.
+    """
 
 
 class ZooLayer(ConstructorConfig, keras.layers.Layer):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from official.core.base_model import ZooLayer, ZooModel
+from official.core.base_model import ZooLayer, ZooSubclassModel
 from research.three_d.conv_onet import features as F
 from research.three_d.conv_onet.unet import UNet2D, UNet3D
 
@@ -189,7 +189,7 @@ class LocalDecoder(ZooLayer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class ConvONet(ZooModel):
+class ConvONet(ZooSubclassModel):
     """{"points": (B, N, 3), "queries": (B, T, 3)} in the padded unit cube -> (B, T) occupancy logits.
 
     `encode(points)` gives the feature dict, `decode(features, queries)` the logits (the two serving

@@ -53,7 +53,7 @@ def farthest_point_sample(points, num_samples: int):
 
 
 def composite_farthest_point_sample(points, num_samples: int):
-    """`farthest_point_sample` as a keras.ops loop of num_samples - 1 distance updates + argmax."""
+    """`farthest_point_sample` as a keras.ops loop of num_samples - 1 distance updates + first maximum."""
     _check_samples(points, num_samples)
     batch = ops.shape(points)[0]
     first = ops.zeros((batch,), dtype="int32")
@@ -63,7 +63,9 @@ def composite_farthest_point_sample(points, num_samples: int):
         chosen = ops.take_along_axis(points, ops.broadcast_to(last[:, None, None], (batch, 1, 3)), axis=1)
         d = ops.sum(ops.square(points - chosen), axis=-1)
         nearest = ops.minimum(nearest, d)
-        nxt = ops.cast(ops.argmax(nearest, axis=-1), "int32")
+        # top_k, not argmax: both take the first maximum, but Keras' float argmax adds a -0.0 fix-up
+        # (signbit -> BitwiseAnd) that TFLite cannot convert; distances are never -0.0
+        nxt = ops.cast(ops.top_k(nearest, 1)[1][:, 0], "int32")
         indices = _set_column(indices, i, nxt)
         return indices, nearest, nxt
 

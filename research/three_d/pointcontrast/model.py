@@ -24,6 +24,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from official.core.base_model import ZooSubclassModel
 from official.ops import voxel_ops
 from research.three_d.pointcontrast.layers import SparseBatchNorm, SparseConv
 
@@ -68,7 +69,7 @@ class BasicBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class Res16UNet(keras.Model):
+class Res16UNet(ZooSubclassModel):
     """Sparse U-Net with four stride-2 levels; `planes`/`layers` give Res16UNet34C by default."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 32,

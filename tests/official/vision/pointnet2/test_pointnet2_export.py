@@ -59,9 +59,6 @@ def test_saved_model_serves_keras_outputs_with_stock_ops(exported):
     assert task.evaluate_predict_fn(task.saved_model_predict_fn(loaded), task.build_inputs(cfg.eval_data, False, 2))["examples"] == 4
 
 
-@pytest.mark.xfail(reason="official/ops/point_ops composite FPS uses keras.ops.argmax, whose TF lowering adds "
-                          "Bitcast + BitwiseAnd (Keras' flush-to-zero fix); TFLite has no BitwiseAnd (OPS: top_k(k=1))",
-                   strict=False)
 def test_tflite_classifier_matches_keras(exported):
     model, task, _, export, _, tmp_path = exported
     done = export_all(model, task, str(tmp_path / "exports"), "pointnet2", dataclasses.replace(export, formats=("tflite",)), 0)

@@ -70,19 +70,31 @@ def test_model_builds_runs_and_round_trips(name, tmp_path):
     assert helpers.trainable_count(model) > 0
     missed = helpers.checkpoint_misses(model)
     assert not missed, f"{name}: the trainer's tf.train.Checkpoint would not save {len(missed)} variables, e.g. {missed[:3]}"
-    shape = [d or 128 for d in model.inputs[0].shape[1:]]
     if recorded["madds"] is not None:
         _check_counts("model", name, recorded, {"madds": model_table.madds(model, recorded["input"])})
     helpers.randomise_weights(model)
-    images = np.random.default_rng(0).uniform(0, 1, size=[1, *shape]).astype(np.float32)
-    if len(model.inputs) > 1:  # named inputs (side-tuning's {"images", "task_id"}): integers are zeros
-        images = {t.name: images if t.dtype.startswith("float") else np.zeros([1, *t.shape[1:]], t.dtype)
-                  for t in model.inputs}
+    images = _sweep_inputs(model)
     outputs = helpers.outputs_of(model, images)
     assert outputs and all(np.all(np.isfinite(o)) for o in outputs)
     helpers.check_config_round_trip(model, images, atol=1e-5)
     if model.count_params() <= KERAS_FILE_MAX_PARAMS:
         helpers.check_keras_round_trip(model, tmp_path, images, atol=1e-5)
+
+
+def _sweep_inputs(model):
+    """One example: the model's own `example_inputs(batch)` where it has one (sparse voxel inputs need
+    unique coordinates), else uniform [0, 1) floats per input (free sizes 128) and zeros for integers."""
+    if hasattr(model, "example_inputs"):
+        return model.example_inputs(1)
+    rng = np.random.default_rng(0)
+
+    def one(t):
+        shape = [1, *(d or 128 for d in t.shape[1:])]
+        return rng.uniform(0, 1, size=shape).astype(np.float32) if t.dtype.startswith("float") else np.zeros(shape, t.dtype)
+
+    if len(model.inputs) == 1:
+        return one(model.inputs[0])
+    return {t.name: one(t) for t in model.inputs}  # named inputs (side-tuning's {"images", "task_id"})
 
 
 def test_experiments_resolve_to_registered_models():

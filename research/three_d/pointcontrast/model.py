@@ -136,6 +136,16 @@ class Res16UNet(ZooSubclassModel):
         up = [voxel_ops.transposed_kernel_map(tables[i + 1], *levels[i], 2, 2, bits) for i in range(4)]
         return {"masks": [lv[2] for lv in levels], "subm": subm, "stem": stem, "down": down, "up": up}
 
+    def example_inputs(self, batch: int = 1, voxels: int = 64, seed: int = 0) -> dict[str, Any]:
+        """A valid random input (unique voxel coordinates per cloud, all valid), for sweeps and smoke tests."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        coords = np.stack([rng.choice(16**3, voxels, replace=False) for _ in range(batch)])
+        coords = np.stack([coords // 256, coords // 16 % 16, coords % 16], -1).astype(np.int32)
+        feats = rng.uniform(0, 1, (batch, voxels, self.in_channels)).astype(np.float32)
+        return {"coords": coords, "feats": feats, "mask": np.ones((batch, voxels), np.float32)}
+
     def call(self, inputs: dict[str, Any], training=False):
         coords, feats, mask = inputs["coords"], inputs["feats"], inputs["mask"]
         batch_size, capacity = ops.shape(coords)[0], ops.shape(coords)[1]

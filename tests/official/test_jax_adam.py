@@ -3,13 +3,11 @@ weight decay included, so the zoo and the authors' PyTorch runs time the same up
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
-import pytest
+import torch
 
 from benchmarks.jax_adam import adam_init, adam_update
-
-jnp = pytest.importorskip("jax.numpy")
-torch = pytest.importorskip("torch")
 
 
 def test_five_steps_equal_torch_adam():

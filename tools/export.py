@@ -40,6 +40,18 @@ def define_flags() -> None:
     flags.mark_flags_as_required(["experiment"])
 
 
+def serving_inputs(task, model, size: int) -> str:
+    """The serving_default inputs as `name (shape) dtype`: point, clip and multi-input models are not images."""
+    import tensorflow as tf
+
+    _, specs = task.serving_signatures(model, size)["serving_default"]
+    described = []
+    for spec in tf.nest.flatten(specs):
+        shape = "x".join("?" if d is None else str(d) for d in spec.shape)
+        described.append(f"{spec.name or 'input'} [{shape}] {spec.dtype.name}")
+    return ", ".join(described)
+
+
 def main(argv: list[str]) -> int:
     del argv
     from official.core import config as config_lib
@@ -59,9 +71,9 @@ def main(argv: list[str]) -> int:
     # quiet_stderr: the TFLite converter's and interpreter's info lines, TF's oneDNN notice.
     with _cli.naming_config_keys(cfg), _cli.quiet_stderr():
         model, task, step = trainer.restore_for_inference(cfg, FLAGS.model_dir)
-        height, width = getattr(cfg.eval_data, "input_size", (size, size))  # keypoint crops are not square
         origin = f"checkpoint step {step}" if FLAGS.model_dir else cfg.model.keras_file
-        print(f"exporting {name} ({origin}) as {', '.join(cfg.export.formats)} at {height}x{width}")
+        print(f"exporting {name} ({origin}) as {', '.join(cfg.export.formats)}; serving_default takes "
+              f"{serving_inputs(task, model, size)}")
         try:
             done = export.export_all(model, task, FLAGS.export_dir, name, cfg.export, size)
         except export.ExportError as err:

@@ -49,6 +49,8 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.pointcontrast",
     "research.three_d.pointcontrast.task",
     "research.three_d.pointcontrast.method",
+    "research.three_d.hmor",
+    "research.three_d.hmor.task",
 )
 
 _imported = False

@@ -40,50 +40,50 @@ def _softmax_over(logits, axis, beta: float):
     return weights / ops.sum(weights, axis=axis, keepdims=True)
 
 
-def _grid(n: int):
-    """Voxel-centre coordinates 0 .. n-1 (float32)."""
-    return ops.arange(n, dtype="float32")
+def _grid(n):
+    """Voxel-centre coordinates 0 .. n-1 (float32), shaped (1, n, 1) to broadcast over (B, n, J)."""
+    return ops.reshape(ops.cast(ops.arange(n), "float32"), (1, -1, 1))
 
 
 def soft_argmax_2d(heatmaps, beta: float = 1.0):
     """Heatmaps (B, H, W, J) -> (B, J, 2) expected (x, y) in heatmap pixels (pixel centres at integers)."""
-    _, h, w, _ = heatmaps.shape
+    shape = ops.shape(heatmaps)
     probs = _softmax_over(heatmaps, (1, 2), beta)
-    x = ops.sum(ops.sum(probs, axis=1) * ops.reshape(_grid(w), (1, w, 1)), axis=1)
-    y = ops.sum(ops.sum(probs, axis=2) * ops.reshape(_grid(h), (1, h, 1)), axis=1)
+    x = ops.sum(ops.sum(probs, axis=1) * _grid(shape[2]), axis=1)
+    y = ops.sum(ops.sum(probs, axis=2) * _grid(shape[1]), axis=1)
     return ops.stack([x, y], axis=-1)
 
 
 def volume_softmax(volumes, num_joints: int, depth_bins: int, beta: float = 1.0):
     """(B, H, W, J*D) logits -> (B, H, W, J, D) probabilities summing to 1 over (H, W, D) per joint."""
-    _, h, w, c = volumes.shape
+    c = volumes.shape[-1]
     if c is not None and c != num_joints * depth_bins:
         raise ValueError(
             f"volumes has {c} channels but num_joints * depth_bins = {num_joints} * {depth_bins} = "
             f"{num_joints * depth_bins}"
         )
-    logits = ops.reshape(volumes, (-1, h, w, num_joints, depth_bins))
+    shape = ops.shape(volumes)  # dynamic H, W (None) are traced tensors
+    logits = ops.reshape(volumes, (shape[0], shape[1], shape[2], num_joints, depth_bins))
     return _softmax_over(logits, (1, 2, 4), beta)
 
 
 def soft_argmax_3d(volumes, num_joints: int, depth_bins: int, beta: float = 1.0):
     """Volumes (B, H, W, J*D), channel j*D + d -> (B, J, 3) expected (x, y, z) in voxel units."""
-    _, h, w, _ = volumes.shape
+    shape = ops.shape(volumes)
     probs = volume_softmax(volumes, num_joints, depth_bins, beta)  # (B, H, W, J, D)
     over_depth = ops.sum(probs, axis=4)  # (B, H, W, J)
-    x = ops.sum(ops.sum(over_depth, axis=1) * ops.reshape(_grid(w), (1, w, 1)), axis=1)
-    y = ops.sum(ops.sum(over_depth, axis=2) * ops.reshape(_grid(h), (1, h, 1)), axis=1)
-    z = ops.sum(ops.sum(probs, axis=(1, 2)) * ops.reshape(_grid(depth_bins), (1, 1, depth_bins)), axis=2)
+    x = ops.sum(ops.sum(over_depth, axis=1) * _grid(shape[2]), axis=1)
+    y = ops.sum(ops.sum(over_depth, axis=2) * _grid(shape[1]), axis=1)
+    z = ops.sum(ops.sum(probs, axis=(1, 2)) * ops.reshape(_grid(depth_bins), (1, 1, -1)), axis=2)
     return ops.stack([x, y, z], axis=-1)
 
 
 def heatmap_pool(features, heatmaps, beta: float = 1.0):
     """Joint-aware pooling: features (B, H, W, C) weighted by softmax(heatmaps (B, H, W, J)) over H*W -> (B, J, C)."""
-    _, h, w, c = features.shape
-    j = heatmaps.shape[-1]
-    probs = ops.reshape(_softmax_over(heatmaps, (1, 2), beta), (-1, h * w, j))
-    flat = ops.reshape(ops.cast(features, "float32"), (-1, h * w, c))
-    return ops.einsum("bnj,bnc->bjc", probs, flat)
+    shape = ops.shape(features)
+    probs = ops.reshape(_softmax_over(heatmaps, (1, 2), beta), (shape[0], -1, heatmaps.shape[-1]))
+    flat = ops.reshape(ops.cast(features, "float32"), (shape[0], -1, features.shape[-1]))
+    return ops.matmul(ops.swapaxes(probs, 1, 2), flat)  # BatchMatMul: stock TF and TFLite ops
 
 
 def depth_bins_to_mm(z, depth_bins: int = Depth3DMPPE, depth_range_mm: float = DepthRange3DMPPE):

@@ -182,3 +182,18 @@ def test_jax_backend_parity_of_soft_argmax_and_camera(tmp_path):
     np.testing.assert_allclose(
         got["back"], np.asarray(camera.back_project(uv, cam[..., 2], focal, center)), atol=1e-3
     )
+
+
+def test_traces_with_unknown_sizes_and_under_xla():
+    vol = np.random.default_rng(5).normal(size=(2, H, W, J * D)).astype(np.float32)
+    eager = np.asarray(idec.soft_argmax_3d(vol, J, D))
+    dynamic = tf.function(
+        lambda v: (idec.soft_argmax_3d(v, J, D), idec.heatmap_pool(v, v[..., :J]), idec.soft_argmax_2d(v)),
+        input_signature=[tf.TensorSpec([None, None, None, J * D])],
+    )
+    xyz, pooled, xy = dynamic(vol)
+    np.testing.assert_allclose(xyz, eager, atol=1e-6)
+    np.testing.assert_allclose(pooled, np.asarray(idec.heatmap_pool(vol, vol[..., :J])), atol=1e-5)
+    np.testing.assert_allclose(xy, np.asarray(idec.soft_argmax_2d(vol)), atol=1e-6)
+    xla = tf.function(lambda v: idec.soft_argmax_3d(v, J, D), jit_compile=True)
+    np.testing.assert_allclose(xla(vol), eager, atol=1e-5)

@@ -51,6 +51,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.pointcontrast.method",
     "research.three_d.hmor",
     "research.three_d.hmor.task",
+    "research.three_d.gesture_handpose",
 )
 
 _imported = False

@@ -52,6 +52,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.hmor",
     "research.three_d.hmor.task",
     "research.three_d.gesture_handpose",
+    "research.three_d.crowd3dpose",
 )
 
 _imported = False

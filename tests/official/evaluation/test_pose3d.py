@@ -52,12 +52,19 @@ def test_procrustes_equals_scipy_spatial_procrustes():
         norm = np.linalg.norm(g - g.mean(0))
         np.testing.assert_allclose((a - g.mean(0)) / norm, std_pred, atol=1e-6)
         np.testing.assert_allclose(((std_gt - (a - g.mean(0)) / norm) ** 2).sum(), disparity, atol=1e-9)
+        # PA-MPJPE is scipy's per-joint residual, rescaled to the GT's millimetres.
+        ref = np.linalg.norm(std_gt - std_pred, axis=-1).mean() * norm
+        np.testing.assert_allclose(pose3d.pa_mpjpe(p, g), ref, rtol=0, atol=1e-6)
 
 
 def test_procrustes_equals_kabsch_reference_on_random_inputs_and_never_reflects():
     pred, gt = _poses(3, n=40), _poses(4, n=40)  # unrelated poses: about half prefer a reflection
     aligned = pose3d.procrustes_align(pred, gt)
-    np.testing.assert_allclose(aligned, _kabsch_reference(pred, gt), atol=1e-6)
+    reference = _kabsch_reference(pred, gt)
+    np.testing.assert_allclose(aligned, reference, atol=1e-6)
+    np.testing.assert_allclose(
+        pose3d.pa_mpjpe(pred, gt), np.linalg.norm(reference - gt, axis=-1).mean(), rtol=0, atol=1e-6
+    )
     np.testing.assert_allclose(
         pose3d.procrustes_align(pred, gt, scale=False), _kabsch_reference(pred, gt, scale=False), atol=1e-6
     )

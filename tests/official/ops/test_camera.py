@@ -36,6 +36,10 @@ def test_world_to_camera_follows_3dmppe_world2cam_and_inverts():
     np.testing.assert_allclose(
         np.asarray(camera.camera_to_world(cam, rotation, cam_center)), world, atol=1e-6
     )
+    # The full chain: world -> camera -> image -> back-projection with the GT depth -> world, to 1e-3 mm.
+    uv = camera.project(cam, FOCAL, CENTER)
+    back = camera.camera_to_world(camera.back_project(uv, cam[..., 2], FOCAL, CENTER), rotation, cam_center)
+    assert np.abs(np.asarray(back) - world).max() < 1e-3
 
 
 def test_project_is_pinhole_and_back_project_round_trips_to_1e3_mm():

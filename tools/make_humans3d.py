@@ -12,7 +12,7 @@ Layouts (each writer lives beside its reader in official/data/):
   H36M_17 joints, one person seen by 4 cameras (f = 1145 px, c = (500, 500) for 1000 x 1000, scaled
   with --image_size), --subjects x 1 action x 2 subactions x --frames frames.
 Every image is drawn from its own generator seeded by (--seed, split, index), so a seed gives identical
-files. The set is written to a temporary folder and renamed into place, with a `.complete` marker; an
+files. The CLI computes with Keras' numpy backend (unless KERAS_BACKEND is set): no TensorFlow start-up. The set is written to a temporary folder and renamed into place, with a `.complete` marker; an
 existing complete set is kept unless --force.
 """
 
@@ -151,5 +151,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    # The generator is numpy; keras' numpy backend runs official.ops.camera without loading TensorFlow
+    # (set here, not at import, so a process that imports this module keeps its backend).
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
     define_flags()
-    _cli.run(main)  # TensorFlow: official.ops.camera runs on keras.ops
+    _cli.run(main, tensorflow=False)

@@ -139,7 +139,7 @@ def look_at(position: Any, target: Any) -> np.ndarray:
     `target`, with world y down and no roll (camera y is the projection of world down)."""
     z = np.asarray(target, np.float64) - np.asarray(position, np.float64)
     z /= np.linalg.norm(z)
-    x = np.cross(z, np.array([0.0, 1.0, 0.0]))  # horizontal; y = z x x then points down
+    x = np.cross(np.array([0.0, 1.0, 0.0]), z)  # horizontal, to the right; y = z x x then points down
     x /= np.linalg.norm(x)
     return np.stack([x, np.cross(z, x), z])
 
@@ -259,8 +259,9 @@ def person_box(joints_img: np.ndarray, radius_px: float, image_hw: tuple[int, in
 
 
 def render_scene(rng: np.random.Generator, skeleton: Skeleton, camera: dict[str, np.ndarray],
-                 people_world: list[np.ndarray]) -> dict[str, Any]:
-    """Projects world-space people with `camera` and draws them (see `scene` for the returned dict)."""
+                 people_world: list[np.ndarray], colors: list[tuple[int, int, int]] | None = None) -> dict[str, Any]:
+    """Projects world-space people with `camera` and draws them (see `scene` for the returned dict);
+    colors: one per person (default: `person_colors` from rng)."""
     cam = _camera_ops()
     size = tuple(int(v) for v in camera["size"])
     if people_world:  # one camera call for all people
@@ -270,7 +271,8 @@ def render_scene(rng: np.random.Generator, skeleton: Skeleton, camera: dict[str,
         people_cam, people_img = [], []
     fmean = float(np.mean(camera["f"]))
     radii = [fmean * LIMB_RADIUS_MM / pc[skeleton.root, 2] for pc in people_cam]
-    image, labels = render_people(size, people_img, skeleton, person_colors(rng, max(1, len(people_cam))),
+    colors = colors if colors is not None else person_colors(rng, max(1, len(people_cam)))
+    image, labels = render_people(size, people_img, skeleton, colors,
                                   [pc[:, 2] for pc in people_cam], radii, background(rng, size),
                                   return_labels=True)
     people = [dict(keypoints_world=pw, keypoints_cam=pc, keypoints_img=pi, keypoints_vis=visibility(pi, labels, i),

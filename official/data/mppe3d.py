@@ -8,8 +8,8 @@ The on-disk form is the one of Moon et al.'s 3DMPPE release (mks0601 3DMPPE_POSE
                   keypoints_img: J x [u, v] px, keypoints_vis: J (0/1), is_valid: 0/1}
 MuCo has J = 21 (skeletons3d.MUCO_21), MuPoTS-3D J = 17 (skeletons3d.MUPOTS_17). `write_mppe3d` writes
 this form (used by tools/make_humans3d.py and the tests), `load_mppe3d` validates it into numpy
-records, `mppe3d_dataset` turns those into tf.data, and `mppe3d_person_crops` into square per-person crops
-for top-down training.
+records, `mppe3d_dataset` turns those into tf.data, and `mppe3d_person_crops` / `person_crops` into square
+per-person crops for top-down training (with the crop's own f, c).
 
 Validation (the `kitti` / `coco_keypoints` policy):
 - a missing JSON or image folder is a `PathNotFoundError`; a file that is not JSON, lacks `images` or
@@ -138,6 +138,7 @@ class Mppe3dRecords:
     num_people: np.ndarray  # int32 [N]
     skipped_ids: dict[str, list[Any]]
     over_max_people: list[Any]
+    metadata: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # extra int32 [N] per image
 
     def __len__(self) -> int:
         return len(self.image_paths)
@@ -151,8 +152,8 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _array(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
-    """float64 array of `shape` when `value` is a nested list of finite numbers of that shape, else None."""
+def finite_array(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """(Validation helper, also used by human36m.) float64 array of `shape` when `value` is a nested list of finite numbers of that shape, else None."""
     try:
         arr = np.asarray(value, np.float64)
     except (TypeError, ValueError):
@@ -164,10 +165,10 @@ def _array(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 
 def _intrinsics(img: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
     if "intrinsic" in img:
-        k = _array(img["intrinsic"], (4,))
+        k = finite_array(img["intrinsic"], (4,))
         f, c = (None, None) if k is None else (k[:2], k[2:])
     else:
-        f, c = _array(img.get("f"), (2,)), _array(img.get("c"), (2,))
+        f, c = finite_array(img.get("f"), (2,)), finite_array(img.get("c"), (2,))
     if f is None or c is None or not (f > 0).all():
         return None
     return f, c
@@ -261,14 +262,14 @@ def load_mppe3d(json_path: str, image_dir: str, max_people: int = 8, num_joints:
         if ann.get("is_valid", 1) == 0:
             skip("not_valid", ident)
             continue
-        cam = _array(ann.get("keypoints_cam"), (j, 3))
-        uv = _array(ann.get("keypoints_img"), (j, 2))
-        vis = _array(ann.get("keypoints_vis", [1] * j), (j,))
+        cam = finite_array(ann.get("keypoints_cam"), (j, 3))
+        uv = finite_array(ann.get("keypoints_img"), (j, 2))
+        vis = finite_array(ann.get("keypoints_vis", [1] * j), (j,))
         if cam is None or uv is None or vis is None or not (cam[:, 2] > 0).all():
             skip("bad_keypoints", ident, f"needs keypoints_cam {j} x 3 with Z > 0, keypoints_img {j} x 2, "
                                          f"keypoints_vis {j}")
             continue
-        box = _array(ann.get("bbox"), (4,))
+        box = finite_array(ann.get("bbox"), (4,))
         if box is None or box[2] <= 0 or box[3] <= 0:
             skip("bad_bbox", ident, f"bbox={ann.get('bbox')}")
             continue
@@ -312,7 +313,7 @@ def load_mppe3d(json_path: str, image_dir: str, max_people: int = 8, num_joints:
 
 
 def records_dataset(records: Mppe3dRecords):
-    """tf.data.Dataset of the EXAMPLE_KEYS dicts (module docstring) from loaded records."""
+    """tf.data.Dataset of the EXAMPLE_KEYS dicts (module docstring), plus the records' metadata keys."""
     import tensorflow as tf
 
     from official.data import image_decode
@@ -323,7 +324,7 @@ def records_dataset(records: Mppe3dRecords):
     table = dict(
         source=np.array(records.image_paths), image_id=records.image_ids, image_size=records.image_sizes,
         focal=records.focal, center=records.center, num_people=records.num_people, person_mask=mask,
-        **records.people,
+        **records.people, **records.metadata,
     )
     ds = tf.data.Dataset.from_tensor_slices(table)
 
@@ -331,7 +332,7 @@ def records_dataset(records: Mppe3dRecords):
         return dict(ex, encoded=tf.io.read_file(ex["source"]))
 
     def decode(ex: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        out = {k: ex[k] for k in EXAMPLE_KEYS if k != "image"}
+        out = {k: ex[k] for k in (*EXAMPLE_KEYS, *records.metadata) if k != "image"}
         out["image"] = image_decode.decode_rgb(ex["encoded"])
         return out
 
@@ -360,7 +361,13 @@ def crop_intrinsics(focal: Any, center: Any, matrix: Any) -> tuple[np.ndarray, n
 
 def mppe3d_person_crops(json_path: str, image_dir: str, input_size: int = 256, extension: float = 1.25,
                         num_joints: int | None = None, max_people: int = 64):
-    """tf.data.Dataset with one square crop per person (top-down single-person training).
+    """`load_mppe3d` + `person_crops`: one square crop per person of a 3DMPPE JSON."""
+    return person_crops(load_mppe3d(json_path, image_dir, max_people, num_joints), input_size, extension)
+
+
+def person_crops(records: Mppe3dRecords, input_size: int = 256, extension: float = 1.25):
+    """tf.data.Dataset with one square crop per person (top-down single-person training) of any
+    mppe3d-style records (this module's, or official/data/human36m.py's).
 
     The box (x, y, w, h) grows by `extension` (3DMPPE process_bbox: 1.25) to a square around its centre
     and is warped to input_size x input_size with `keypoint_affine` (pixel centres at integers, no
@@ -372,7 +379,6 @@ def mppe3d_person_crops(json_path: str, image_dir: str, input_size: int = 256, e
 
     from official.data import image_decode, keypoint_affine
 
-    records = load_mppe3d(json_path, image_dir, max_people, num_joints)
     rows = collections.defaultdict(list)
     for n in range(len(records)):
         for p in range(int(records.num_people[n])):
@@ -389,7 +395,7 @@ def mppe3d_person_crops(json_path: str, image_dir: str, input_size: int = 256, e
                                ("keypoints_img", uv), ("keypoints_vis", records.people["keypoints_vis"][n, p])):
                 rows[key].append(value)
     if not rows:
-        raise Mppe3dFormatError(f"{json_path}: no usable people (skipped: {records.skipped})")
+        raise Mppe3dFormatError(f"{records.source}: no usable people (skipped: {records.skipped})")
     table = {k: np.asarray(v, np.float32) if k not in ("source", "image_id") else np.asarray(v)
              for k, v in rows.items()}
     ds = tf.data.Dataset.from_tensor_slices(table)

@@ -1,11 +1,10 @@
 """official/ops/camera.py against hand-written numpy pinhole maths (3DMPPE's world2cam / cam2pixel /
-pixel2cam conventions) and the RootNet k formula. The JAX parity of project / back_project lives in
-tests/official/ops/test_integral_decode.py (one subprocess for both modules)."""
+pixel2cam conventions) and the RootNet k formula. The JAX parity and the XLA compile of project /
+back_project live in tests/official/ops/test_integral_decode.py (one subprocess, one compile for both modules)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import tensorflow as tf
 from scipy.spatial.transform import Rotation
 
@@ -110,18 +109,3 @@ def test_rootnet_k_matches_formula_and_depth_scales_with_box():
     depth = 5000.0
     wh = np.array([2000.0 * 1500.0 / depth, 2000.0 * 1400.0 / depth])
     np.testing.assert_allclose(np.asarray(camera.rootnet_k(focal[0], wh)), depth)
-
-
-@pytest.mark.parametrize("fn", ["project", "back_project"])
-def test_camera_ops_trace_in_a_tf_function(fn):
-    cam = _scene(5)[3].astype(np.float32)
-    f32 = FOCAL.astype(np.float32), CENTER.astype(np.float32)
-    if fn == "project":
-        graph = tf.function(lambda x: camera.project(x, *f32), jit_compile=True)
-        np.testing.assert_allclose(graph(cam), camera.project(cam, *f32), rtol=1e-6)
-    else:
-        uv = np.asarray(camera.project(cam, *f32))
-        graph = tf.function(lambda a, z: camera.back_project(a, z, *f32), jit_compile=True)
-        np.testing.assert_allclose(
-            graph(uv, cam[..., 2]), camera.back_project(uv, cam[..., 2], *f32), rtol=1e-6
-        )

@@ -184,7 +184,7 @@ def test_jax_backend_parity_of_soft_argmax_and_camera(tmp_path):
     )
 
 
-def test_traces_with_unknown_sizes_and_under_xla():
+def test_traces_with_unknown_sizes_and_compiles_with_xla_with_camera_ops():
     vol = np.random.default_rng(5).normal(size=(2, H, W, J * D)).astype(np.float32)
     eager = np.asarray(idec.soft_argmax_3d(vol, J, D))
     dynamic = tf.function(
@@ -195,5 +195,13 @@ def test_traces_with_unknown_sizes_and_under_xla():
     np.testing.assert_allclose(xyz, eager, atol=1e-6)
     np.testing.assert_allclose(pooled, np.asarray(idec.heatmap_pool(vol, vol[..., :J])), atol=1e-5)
     np.testing.assert_allclose(xy, np.asarray(idec.soft_argmax_2d(vol)), atol=1e-6)
-    xla = tf.function(lambda v: idec.soft_argmax_3d(v, J, D), jit_compile=True)
-    np.testing.assert_allclose(xla(vol), eager, atol=1e-5)
+    # One XLA compile for the integral decoder and the camera ops that follow it in the models.
+    focal, center = np.array([1500.0, 1400.0], np.float32), np.array([4.0, 5.0], np.float32)
+
+    def chain(v):
+        xyz = idec.soft_argmax_3d(v, J, D) + np.array([0.0, 0.0, 10.0], np.float32)
+        uv = camera.project(xyz, focal, center)
+        return xyz, uv, camera.back_project(uv, xyz[..., 2], focal, center)
+
+    for got, want in zip(tf.function(chain, jit_compile=True)(vol), chain(vol), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

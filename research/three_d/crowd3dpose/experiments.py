@@ -81,9 +81,9 @@ def crowd3dpose_resnettiny_crowd23() -> ExperimentConfig:
         train_data=crowd23_data("train"),
         eval_data=crowd23_data("val"),
         trainer=TrainerConfig(
-            train_steps=300,
+            train_steps=1000,
             steps_per_epoch=27,  # 864 persons / 32
-            steps_per_loop=100,
+            steps_per_loop=250,
             global_batch_size=32,
             optimizer=OptimizerConfig(name="adam"),
             lr_schedule=ScheduleConfig(name="linear", base_lr=2e-3, warmup_epochs=1.0, warmup_start_lr=2e-4),

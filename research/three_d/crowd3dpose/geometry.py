@@ -93,9 +93,11 @@ def epipolar_correct(f: np.ndarray, points_a: np.ndarray, points_b: np.ndarray) 
     return out_a, out_b
 
 
-def triangulate(projections: np.ndarray, points: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def triangulate(projections: np.ndarray, points: np.ndarray, weights: np.ndarray | None = None,
+                normalize: bool = False) -> np.ndarray:
     """DLT: (V, 3, 4) cameras and (V, N, 2) pixels -> (N, 3) points; `weights` (V, N) >= 0 scale each view's
-    two equations (0 drops a view for that point). Rows are normalised so every view counts alike."""
+    two equations (0 drops a view for that point). Rows unscaled as cv2.triangulatePoints (the authors'
+    call); `normalize` scales them to unit norm."""
     projections = np.asarray(projections, np.float64)
     points = np.asarray(points, np.float64)
     num_views, num_points = points.shape[:2]
@@ -104,7 +106,9 @@ def triangulate(projections: np.ndarray, points: np.ndarray, weights: np.ndarray
     rows_u = points[..., 0:1] * projections[:, None, 2] - projections[:, None, 0]
     rows_v = points[..., 1:2] * projections[:, None, 2] - projections[:, None, 1]
     rows = np.stack([rows_u, rows_v], 2)  # (V, N, 2, 4)
-    rows = rows / np.linalg.norm(rows, axis=-1, keepdims=True) * w[..., None, None]
+    if normalize:
+        rows = rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+    rows = rows * w[..., None, None]
     system = np.transpose(rows, (1, 0, 2, 3)).reshape(num_points, 2 * num_views, 4)
     _, _, vt = np.linalg.svd(system)
     x = vt[:, -1]

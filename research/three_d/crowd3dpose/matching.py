@@ -6,7 +6,8 @@ Facts from the authors' code (matching/GetTwoLists_pkg.py, Epolar_cost.py; own c
   with neither is skipped; people whose feet lie within `edge_thresh` px of the image border are
   dropped (in their own view, and after warping into the other view, `GetProjectLists`);
 - feet of view A are warped into view B by the ground-plane homography and matched as a bipartite graph
-  solved by linear assignment (scipy.optimize.linear_sum_assignment);
+  solved by linear assignment (scipy.optimize.linear_sum_assignment; here with a per-person "unmatched"
+  option at the rejection cost, see `assign`);
 - epipolar baseline (`epolar_cost_function`): cost(i, j) = sum over joints with score > 0.1 (the authors
   test view A's score twice; we require both) of |distance of B's joint to the epipolar line of A's|,
   divided by the largest entry of the matrix.
@@ -77,11 +78,22 @@ def feet_cost(feet_a_in_b: np.ndarray, feet_b: np.ndarray, config: FeetMatchConf
 
 
 def assign(cost: np.ndarray, max_cost: float) -> list[tuple[int, int]]:
-    """Linear assignment on `cost`; pairs costing more than max_cost are dropped."""
+    """Linear assignment where leaving a person unmatched costs `max_cost`: the (N + M) square problem
+    [[cost, max_cost on the diagonal], [max_cost on the diagonal, 0]] (a forced pair above the threshold
+    would otherwise pull a chain of people off their partners); pairs above max_cost are never kept."""
     if cost.size == 0:
         return []
-    rows, cols = linear_sum_assignment(cost)
-    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] <= max_cost]
+    if not np.isfinite(max_cost):
+        rows, cols = linear_sum_assignment(cost)
+        return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True)]
+    n, m = cost.shape
+    big = 1e6 * (max_cost + float(np.abs(cost).max()) + 1.0)
+    full = np.zeros((n + m, m + n))
+    full[:n, :m] = np.where(cost <= max_cost, cost, big)
+    full[:n, m:] = np.where(np.eye(n, dtype=bool), max_cost, big)
+    full[n:, :m] = np.where(np.eye(m, dtype=bool), max_cost, big)
+    rows, cols = linear_sum_assignment(full)
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if i < n and j < m and cost[i, j] <= max_cost]
 
 
 def match_feet(

@@ -45,8 +45,10 @@ class WildtrackCamera:
 
     @property
     def projection(self) -> np.ndarray:
-        """(3, 4) P = K [R | t] (world cm -> pixels)."""
-        return self.K @ np.concatenate([self.R, self.t[:, None]], 1)
+        """(3, 4) P = K [R | t] (world cm -> pixels), by official.ops.camera (imported here: Keras loads late)."""
+        from official.ops.camera import projection_matrix
+
+        return np.asarray(projection_matrix(self.K, self.R, self.t), np.float64)
 
 
 def _root(path: str) -> ET.Element:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from official.core.errors import BadValueError
-from official.data import mppe3d
+from official.data import human36m, mppe3d
 from tools.make_humans3d import write_humans3d
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,6 +41,13 @@ def test_mppe3d_set_is_deterministic_and_atomic(tmp_path):
     assert _files(a) == fa
     write_humans3d("mppe3d", a, force=True, seed=4, **kwargs)
     assert _files(a) == fc
+
+
+def test_h36m_set(tmp_path):
+    out = str(tmp_path / "h36m")
+    assert write_humans3d("h36m", out, subjects=(9,), frames=2, frame_step=64, image_size=32) == {"S9": 16}
+    records = human36m.load_human36m(out, [9], sampling=64)
+    assert len(records) == 16 and sorted(set(records.metadata["frame_idx"].tolist())) == [0, 64]
 
 
 @pytest.mark.parametrize("kwargs, name", [

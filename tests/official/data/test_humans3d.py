@@ -96,7 +96,9 @@ def test_scene_geometry_is_consistent():
         assert sc["image"].shape == (96, 96, 3) and sc["image"].dtype == np.uint8
         assert abs(sc["f"][0] / sc["f"][1] - 1) <= 0.021 and sc["f"][0] != sc["f"][1]
         assert 1500 * 96 / 512 * 0.9 <= sc["f"][0] <= 1500 * 96 / 512 * 1.1
-        np.testing.assert_allclose(_np(camera.world_to_camera(sc["t"], sc["R"], sc["t"])), 0.0, atol=1e-9)
+        # the camera centre (camera_to_world of the origin) is 1-2 m above the world origin (y down)
+        centre = _np(camera.camera_to_world(np.zeros(3), sc["R"], sc["t"]))
+        assert -2000 <= centre[1] <= -1000 and np.abs(centre[[0, 2]]).max() < 1e-9
         roots = []
         for person in sc["people"]:
             cam = person["keypoints_cam"]
@@ -113,6 +115,25 @@ def test_scene_geometry_is_consistent():
             roots.append(root)
         assert len(roots) == 3
         assert min(np.linalg.norm(a - b) for i, a in enumerate(roots) for b in roots[i + 1:]) >= 500
+
+
+def test_people_stand_upright_in_the_image():
+    """World y is down and cameras pitch only a little: with no joint rotation, the head top is above the
+    pelvis, which is above the ankles, in every image (a camera rotation with a flipped axis fails)."""
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        sc = humans3d.scene(rng, MUCO_21, people=(2, 2), image_size=(64, 64), max_angle_deg=0.0)
+        for person in sc["people"]:
+            v = person["keypoints_img"][:, 1]
+            assert v[MUCO_21.index("Head_top")] < v[MUCO_21.root] < min(v[10], v[13])
+    # look_at (the Human3.6M cameras): the target is on the optical axis, world down is image down
+    position = np.array([3000.0, -1500.0, -3000.0])
+    rot = humans3d.look_at(position, [0.0, -900.0, 0.0])
+    t = humans3d.camera_translation(rot, position)
+    np.testing.assert_allclose(_np(camera.world_to_camera(position, rot, t)), 0.0, atol=1e-9)
+    target = _np(camera.world_to_camera(np.array([0.0, -900.0, 0.0]), rot, t))
+    np.testing.assert_allclose(target[:2], 0.0, atol=1e-9)
+    assert target[2] > 0 and rot[1, 1] > 0.9 and abs(np.linalg.det(rot) - 1) < 1e-12
 
 
 def test_painter_order_and_visibility():

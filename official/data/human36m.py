@@ -19,7 +19,8 @@ five int32 keys. Validation (the mppe3d policy): a missing annotation file or im
 `PathNotFoundError`, a JSON without `images` / `annotations`, a camera without R, t, f or c, or a field no
 image carries is a `Human36MFormatError` naming the file and the field; single bad records are skipped
 and counted: bad_image (fields missing or wrong), missing_image, no_joints (no joint_3d entry for its
-action / subaction / frame), bad_joints (not 17 x 3 finite, or behind the camera), no_annotation.
+action / subaction / frame), bad_joints (not 17 x 3 finite, or behind the camera), no_annotation. An
+annotation without a usable bbox gets the projected joints' extent (the joints are what is evaluated).
 
 `synthetic_subject` + `write_human36m` write this layout from `humans3d` people (tools/make_humans3d.py
 --layout=h36m): one person seen by 4 cameras around it (PartAwarePose card: f = 1145 px, c = (500, 500),

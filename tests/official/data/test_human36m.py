@@ -11,7 +11,7 @@ import pytest
 from keras import ops
 
 from official.core.errors import PathNotFoundError
-from official.data import human36m
+from official.data import human36m, mppe3d
 from official.ops import camera
 
 SIZE = 64
@@ -83,6 +83,11 @@ def test_subject_and_frame_sampling(root):
     assert set(records.metadata["cam_idx"].tolist()) == {1, 2, 3, 4}
     only9 = human36m.load_human36m(root, [9], sampling=64)
     assert set(only9.metadata["subject"].tolist()) == {9} and len(only9) == 8
+    crop = next(iter(mppe3d.person_crops(only9, input_size=32)))  # top-down crops of the same records
+    back = camera.back_project(crop["keypoints_img"].numpy().astype(np.float64),
+                               crop["keypoints_cam"].numpy()[:, 2].astype(np.float64),
+                               crop["focal"].numpy().astype(np.float64), crop["center"].numpy().astype(np.float64))
+    np.testing.assert_allclose(ops.convert_to_numpy(back), crop["keypoints_cam"].numpy(), atol=0.05)
     ex = next(iter(human36m.human36m_dataset(root, [9], sampling=64)))
     assert ex["image"].shape == (SIZE, SIZE, 3) and ex["keypoints_cam"].shape == (1, 17, 3)
     assert int(ex["subject"]) == 9 and int(ex["frame_idx"]) % 64 == 0 and bool(ex["person_mask"][0])

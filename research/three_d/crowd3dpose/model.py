@@ -63,6 +63,10 @@ class Crowd3DPoseNet(ZooModel):
         super().__init__(inputs=images, outputs={"heatmaps": heatmaps}, **kwargs)
         self.feet_lambda = feet_lambda
 
+    def inference_model(self) -> keras.Model:
+        """A model sharing these weights whose only output is the (batch, H/4, W/4, K) heatmaps (TFLite body)."""
+        return keras.Model(self.input, self.get_layer("heatmaps").output, name=f"{self.name}_heatmaps")
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Feet-weighted MSE on the sharpest target kernel (+ the model's regularisation losses)."""
         if not isinstance(y, dict) or "targets" not in y:

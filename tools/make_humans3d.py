@@ -45,6 +45,8 @@ def define_flags() -> None:
                          "h36m); the focal length scales with it.")
     flags.DEFINE_string("skeleton", None, "Joint order, one of skeletons3d.SKELETONS (default muco_21 for "
                         "mppe3d; h36m is always h36m_17).")
+    flags.DEFINE_list("people", ["2", "4"], "mppe3d: min,max people per image (HMOR card: 2-4).")
+    flags.DEFINE_list("depth_mm", ["2000", "8000"], "mppe3d: min,max root depth in mm (HMOR card: 2-8 m).")
     flags.DEFINE_list("subjects", ["1", "5", "9", "11"], "h36m: subject numbers to write (protocol "
                       "train subjects 1, 5, 6, 7, 8; test 9, 11).")
     flags.DEFINE_integer("frames", 8, "h36m: frames per subaction (frame_idx = 0, frame_step, ...).")
@@ -60,7 +62,8 @@ def _progress(done: int, total: int, start: float, what: str) -> None:
 
 
 def write_mppe3d_set(out: str, images: int = 200, test_images: int = 50, image_size: int = 512,
-                     skeleton: str = "muco_21", seed: int = 0) -> dict[str, int]:
+                     skeleton: str = "muco_21", people: tuple[int, int] = (2, 4),
+                     depth_mm: tuple[float, float] = (2000.0, 8000.0), seed: int = 0) -> dict[str, int]:
     """Writes train and test splits of `humans3d.scene` images into `out` (module docstring)."""
     from official.data.mppe3d import write_mppe3d
 
@@ -70,7 +73,7 @@ def write_mppe3d_set(out: str, images: int = 200, test_images: int = 50, image_s
         start, scenes = time.time(), []
         for i in range(count):
             rng = np.random.default_rng([seed, split_index, i])
-            scenes.append(humans3d.scene(rng, skel, image_size=(image_size, image_size)))
+            scenes.append(humans3d.scene(rng, skel, tuple(people), tuple(depth_mm), (image_size, image_size)))
             _progress(i + 1, count, start, split)
         write_mppe3d(out, split, scenes)
         counts[split] = count
@@ -100,9 +103,17 @@ def _check(name: str, ok: bool, message: str) -> None:
 def write_humans3d(layout: str, out: str, force: bool = False, **kwargs: Any) -> dict[str, int]:
     """Writes the set atomically (temp folder renamed when complete); {} when a complete set exists."""
     _check("layout", layout in LAYOUTS, f"expected one of {LAYOUTS}, got {layout!r}")
-    for key in ("images", "test_images", "frames"):
+    for key, least in (("images", 0), ("test_images", 0), ("frames", 1), ("frame_step", 1)):
         if key in kwargs:
-            _check(key, kwargs[key] >= (1 if key == "frames" else 0), f"expected >= 0, got {kwargs[key]}")
+            _check(key, kwargs[key] >= least, f"expected >= {least}, got {kwargs[key]}")
+    if "people" in kwargs:
+        lo, hi = kwargs["people"]
+        _check("people", 1 <= lo <= hi, f"expected 1 <= min <= max, got {lo},{hi}")
+    if "depth_mm" in kwargs:
+        lo, hi = kwargs["depth_mm"]
+        _check("depth_mm", 0 < lo <= hi, f"expected 0 < min <= max, got {lo},{hi}")
+    if "subjects" in kwargs:
+        _check("subjects", all(s >= 1 for s in kwargs["subjects"]), f"expected positive numbers, got {kwargs['subjects']}")
     if "image_size" in kwargs:
         _check("image_size", 32 <= kwargs["image_size"] <= 4096, f"expected 32..4096, got {kwargs['image_size']}")
     if "skeleton" in kwargs:
@@ -130,13 +141,24 @@ def write_humans3d(layout: str, out: str, force: bool = False, **kwargs: Any) ->
     return counts
 
 
+def _pair(name: str, values: list[str], kind: type) -> tuple[Any, Any]:
+    """A two-item list flag (min,max) as numbers; BadValueError naming the flag otherwise."""
+    try:
+        lo, hi = (kind(v) for v in values)
+    except ValueError:
+        raise BadValueError(f"{name}: expected two numbers min,max, got {','.join(values)}") from None
+    return lo, hi
+
+
 def main(argv: list[str]) -> None:
     del argv
     if not FLAGS.layout or not FLAGS.out:
         _cli.fail("make_humans3d: --layout and --out are required")
     if FLAGS.layout == "mppe3d":
         kwargs: dict[str, Any] = dict(images=FLAGS.images, test_images=FLAGS.test_images,
-                                      image_size=FLAGS.image_size or 512, skeleton=FLAGS.skeleton or "muco_21")
+                                      image_size=FLAGS.image_size or 512, skeleton=FLAGS.skeleton or "muco_21",
+                                      people=_pair("people", FLAGS.people, int),
+                                      depth_mm=_pair("depth_mm", FLAGS.depth_mm, float))
     else:
         try:
             subjects = tuple(int(s) for s in FLAGS.subjects)

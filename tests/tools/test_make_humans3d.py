@@ -25,7 +25,7 @@ def _files(root):
 
 
 def test_mppe3d_set_is_deterministic_and_atomic(tmp_path):
-    kwargs = dict(images=2, test_images=1, image_size=64, skeleton="mupots_17")
+    kwargs = dict(images=2, test_images=1, image_size=64, skeleton="mupots_17", people=(3, 3), depth_mm=(3000.0, 4000.0))
     a, b, c = (str(tmp_path / x) for x in "abc")
     assert write_humans3d("mppe3d", a, seed=3, **kwargs) == {"train": 2, "test": 1}
     write_humans3d("mppe3d", b, seed=3, **kwargs)
@@ -37,6 +37,9 @@ def test_mppe3d_set_is_deterministic_and_atomic(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "c"]  # no temporary folders left
     records = mppe3d.load_mppe3d(os.path.join(a, "annotations", "train.json"), os.path.join(a, "images"))
     assert len(records) == 2 and records.num_joints == 17 and sum(records.skipped.values()) == 0
+    assert records.num_people.tolist() == [3, 3]
+    roots = records.people["keypoints_cam"][:, :3, 14, 2]  # the 3 people; padding rows are zero
+    assert 3000 <= roots.min() and roots.max() <= 4000
     assert write_humans3d("mppe3d", a, seed=5, **kwargs) == {}  # complete: kept without force
     assert _files(a) == fa
     write_humans3d("mppe3d", a, force=True, seed=4, **kwargs)
@@ -52,7 +55,7 @@ def test_h36m_set(tmp_path):
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(layout="coco"), "layout"), (dict(image_size=16), "image_size"), (dict(images=-1), "images"),
-    (dict(skeleton="h36m"), "skeleton"),
+    (dict(skeleton="h36m"), "skeleton"), (dict(people=(3, 2)), "people"), (dict(depth_mm=(0.0, 10.0)), "depth_mm"),
 ])
 def test_bad_arguments_name_the_flag(tmp_path, kwargs, name):
     args = dict(layout="mppe3d", images=1, test_images=0, image_size=64, skeleton="muco_21") | kwargs
@@ -66,7 +69,8 @@ def test_cli(tmp_path):
     out = tmp_path / "cli"
     env = dict(os.environ, PYTHONPATH=REPO)
     cmd = [sys.executable, "-m", "tools.make_humans3d", "--layout=mppe3d", f"--out={out}", "--images=2",
-           "--test_images=0", "--image_size=48"]
+           "--test_images=0", "--image_size=48",
+           "--people=1,2", "--depth_mm=3000,5000"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "train: 2/2 images" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith(

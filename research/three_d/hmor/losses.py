@@ -5,7 +5,7 @@ Terms (spec card "Method"; weights and units RECONSTRUCTED, see the model card):
     pose               L1 on the integral (x, y, z) voxels of visible joints (3DMPPE PoseNet's loss)
     root, root_coarse  L1 on the refined and the coarse root depth, in metres
     ordinal_*          ordinal.hierarchical_ordinal_loss on absolute joint depths (instance, part, joint)
-All people terms are masked by `person_mask` (padding) and joints by `keypoints_vis`.
+All people terms are masked by `person_mask` (padding); joints by `keypoints_vis` only with use_visibility.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ def hmor_loss(model, y_pred: dict, y: dict, x: dict):
     """(weighted total, dict of every term) for one batch; `model` holds the sizes and the weights."""
     w = model.loss_config
     person = ops.cast(y["person_mask"], "float32")
-    vis = ops.cast(y["keypoints_vis"], "float32") * person[..., None]
+    # 3D labels hold for every joint of a real person (3DMPPE's MuCo loader sets joint_vis = 1); the
+    # 2D visibility (occlusion) masks the joints only with model.use_visibility.
+    vis = ops.cast(y["keypoints_vis"], "float32") if model.use_visibility else ops.ones_like(y["keypoints_vis"])
+    vis = ops.cast(vis, "float32") * person[..., None]
     cls, box = detection.detection_losses(y_pred["objectness"], y_pred["ltrb"], y["boxes"], person,
                                           model._centers(), float(model.stride), model.det_radius)
     target = pose_targets(y["keypoints_img"], y["keypoints_cam"], y_pred["crops"], model.root_joint,

@@ -81,6 +81,8 @@ class HMOR(ZooSubclassModel):
         det_radius: FCOS centre-sampling radius in strides; nms_iou, score_threshold: detection decoding.
         loss weights: det_weight, pose_weight, root_weight, ordinal_weights (instance, part, joint),
             angle_weight (part-angle relations, off by default), tie_tolerances_mm, angle_tolerance.
+        use_visibility: mask the pose and ordinal losses with the 2D keypoints_vis (False: every joint
+            of a real person, as 3DMPPE's MuCo loader with joint_vis = 1).
         parts: joint groups of the part level; () = ordinal.parts_for(skeleton) (by joint name).
         bn_momentum, bn_epsilon: BatchNorm (PyTorch momentum 0.1).
     """
@@ -95,7 +97,7 @@ class HMOR(ZooSubclassModel):
                  pose_weight: float = 1.0, root_weight: float = 1.0,
                  ordinal_weights: tuple[float, float, float] = (0.1, 0.1, 0.1), angle_weight: float = 0.0,
                  tie_tolerances_mm: tuple[float, float, float] = (100.0, 100.0, 100.0),
-                 angle_tolerance: float = 0.05, parts: tuple[tuple[int, ...], ...] = (),
+                 angle_tolerance: float = 0.05, use_visibility: bool = False, parts: tuple[tuple[int, ...], ...] = (),
                  bn_momentum: float = 0.9, bn_epsilon: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
         from research.three_d.hmor import ordinal
@@ -110,6 +112,7 @@ class HMOR(ZooSubclassModel):
         self.heatmap_size = roi_size * 2 ** len(deconv_filters)
         self.crop_scale, self.real_area_mm2, self.det_radius = crop_scale, real_area_mm2, det_radius
         self.nms_iou, self.score_threshold = nms_iou, score_threshold
+        self.use_visibility = use_visibility
         self.loss_config = dict(det=det_weight, pose=pose_weight, root=root_weight, ordinal=tuple(ordinal_weights),
                                 angle=angle_weight, tolerances=tuple(tie_tolerances_mm), angle_tolerance=angle_tolerance)
         self.parts = tuple(tuple(p) for p in parts) or ordinal.parts_for(skeleton)
@@ -148,7 +151,7 @@ class HMOR(ZooSubclassModel):
         feats = self.features(images, training=training)
         batch = ops.shape(images)[0]
         det = self.det_out(self.det_conv(feats))
-        det = ops.reshape(det, (batch, -1, 5))
+        det = ops.reshape(det, (-1, self.feature_hw[0] * self.feature_hw[1], 5))  # static cell count (NMS)
         out = {"objectness": det[..., :1], "ltrb": det[..., 1:]}
         if "boxes" in inputs:
             boxes = ops.cast(inputs["boxes"], "float32")

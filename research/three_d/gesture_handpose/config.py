@@ -1,11 +1,11 @@
-"""Config sections of Gesture+HandPose: FPHA-layout clip data and the task (TF-free)."""
+"""Config sections of Gesture+HandPose: FPHA-layout clip data and the task (TF-free: the FPHA camera values
+are repeated from official/data/fpha.py, which imports TensorFlow; test_model.py checks they agree)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from official.core.config import DataConfig, TaskConfig
-from official.data import fpha
 
 
 @dataclasses.dataclass
@@ -17,8 +17,8 @@ class FphaDataConfig(DataConfig):
     image_size: int = 224  # square hand crop fed to the model (unverified: spec "Losses" suggests 224)
     num_frames: int = 8  # T frames per clip, one per equal segment (unverified: spec suggests 8-16)
     crop_padding: float = 0.2  # the ground-truth hand box grows by this fraction of its size on each side
-    focal: tuple[float, float] = fpha.COLOR_FOCAL  # colour camera (fx, fy) px (FPHA README)
-    center: tuple[float, float] = fpha.COLOR_CENTER  # colour camera (u0, v0) px (FPHA README)
+    focal: tuple[float, float] = (1395.749023, 1395.749268)  # colour camera (fx, fy) px (FPHA README)
+    center: tuple[float, float] = (935.732544, 540.681030)  # colour camera (u0, v0) px (FPHA README)
     label_fraction: float = 1.0  # weak supervision: fraction of sequences whose gesture label is used
     pose_fraction: float = 1.0  # weak supervision: fraction of sequences whose hand pose is used
 

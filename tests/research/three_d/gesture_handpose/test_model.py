@@ -15,6 +15,13 @@ TINY_COUNT = 205_583
 R50_COUNT = 43_654_145  # reconstruction (no official figure): ResNet-50 trunk 23,508,032 + the rest
 
 
+def test_config_defaults_are_fphas_camera():
+    from official.data import fpha
+    from research.three_d.gesture_handpose.config import FphaDataConfig
+
+    assert FphaDataConfig().focal == fpha.COLOR_FOCAL and FphaDataConfig().center == fpha.COLOR_CENTER
+
+
 def test_registered_counts():
     tiny = registry.create_model("gesture_handpose_tiny")
     assert tiny.trainable_parameter_count == TINY_COUNT

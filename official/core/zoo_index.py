@@ -52,6 +52,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.hmor",
     "research.three_d.hmor.task",
     "research.three_d.gesture_handpose",
+    "research.three_d.gesture_handpose.task",
     "research.three_d.crowd3dpose",
     "research.three_d.crowd3dpose.task",
     "research.three_d.partaware_pose",

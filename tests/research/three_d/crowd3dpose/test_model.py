@@ -37,6 +37,7 @@ def micro():
                           deconv_filters=(8, 8, 8))
 
 
+@pytest.mark.jax
 def test_round_trips_and_jax_parity(micro, tmp_path):
     helpers.randomise_weights(micro, 1)
     x = helpers.random_inputs(micro, seed=1)
@@ -45,6 +46,7 @@ def test_round_trips_and_jax_parity(micro, tmp_path):
     helpers.check_jax_parity(micro, tmp_path, x, atol=1e-4, without_tensorflow=True)
 
 
+@pytest.mark.slow
 def test_xla_training_step_lowers_the_feet_weighted_loss(micro):
     """Two jit_compile=True steps through the network and compute_loss (the trainer's objective)."""
     model = Crowd3DPoseNet.from_config(micro.get_config())

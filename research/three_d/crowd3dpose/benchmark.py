@@ -23,6 +23,7 @@ flags.DEFINE_list("noise", ["1", "3"], "Pixel noise std.")
 flags.DEFINE_integer("frames", 5, "Frames per crowd.")
 flags.DEFINE_integer("repeats", 20, "Timing repeats per frame.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_list("azimuths", ["0", "100", "210"], "Camera azimuths in degrees (view 0 is the reference).")
 FLAGS = flags.FLAGS
 
 
@@ -32,8 +33,9 @@ def _view(crowd, camera, frame):
     return kps, [crowd.person_of[camera][frame][r["id"]] for r in records]
 
 
-def run(people: int, noise: float, frames: int, repeats: int, seed: int) -> dict[str, dict[str, float]]:
-    crowd = make_crowd(seed, people, 3, frames, noise)
+def run(people: int, noise: float, frames: int, repeats: int, seed: int,
+        azimuths: tuple[float, ...] = (0.0, 100.0, 210.0)) -> dict[str, dict[str, float]]:
+    crowd = make_crowd(seed, people, 3, frames, noise, azimuths_deg=azimuths)
     cams = [c.P for c in crowd.cameras]
     methods = {
         "feet": lambda a, b, v: match_feet(a, b, view_homography(cams[0], cams[v]), IMAGE_SIZE, IMAGE_SIZE),
@@ -63,7 +65,7 @@ def main(argv):
     del argv
     for people in map(int, FLAGS.people):
         for noise in map(float, FLAGS.noise):
-            res = run(people, noise, FLAGS.frames, FLAGS.repeats, FLAGS.seed)
+            res = run(people, noise, FLAGS.frames, FLAGS.repeats, FLAGS.seed, tuple(map(float, FLAGS.azimuths)))
             print(f"people={people} noise={noise:g}px " + " ".join(
                 f"{k}: acc={v['accuracy']:.4f} {v['ms_per_frame']:.3f} ms/frame" for k, v in res.items()))
 

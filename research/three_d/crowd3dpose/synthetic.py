@@ -79,9 +79,10 @@ class Camera:
     size: tuple[int, int] = IMAGE_SIZE
 
 
-def make_cameras(num_cameras: int = 3, distance: float = 7.0, height: float = 3.0) -> list[Camera]:
-    """Cameras on a circle of `distance` m around the origin, 3 m up, azimuths 0, 100, 210 degrees."""
-    azimuths = np.deg2rad([0.0, 100.0, 210.0, 300.0])[:num_cameras]
+def make_cameras(num_cameras: int = 3, distance: float = 7.0, height: float = 3.0,
+                 azimuths_deg: tuple[float, ...] = (0.0, 100.0, 210.0, 300.0)) -> list[Camera]:
+    """Cameras on a circle of `distance` m around the origin, 3 m up, at the given azimuths (degrees)."""
+    azimuths = np.deg2rad(azimuths_deg)[:num_cameras]
     k = np.asarray(intrinsics_matrix(np.array([FOCAL, FOCAL]), np.array(IMAGE_SIZE, np.float64) / 2.0), np.float64)
     cameras = []
     for i, a in enumerate(azimuths):
@@ -112,10 +113,11 @@ class CrowdFrames:
 
 
 def make_crowd(seed: int = 0, num_people: int = 12, num_cameras: int = 3, frames: int = 3, noise: float = 1.0,
-               occluded_per_view: int = 3, score: float = 0.9, occluded_score: float = 0.05) -> CrowdFrames:
+               occluded_per_view: int = 3, score: float = 0.9, occluded_score: float = 0.05,
+               azimuths_deg: tuple[float, ...] = (0.0, 100.0, 210.0, 300.0)) -> CrowdFrames:
     """People walk 0.05 m per frame along their heading; every view sees everyone (the crowd fits)."""
     rng = np.random.default_rng(seed)
-    cameras = make_cameras(num_cameras)
+    cameras = make_cameras(num_cameras, azimuths_deg=azimuths_deg)
     start = place(rng, num_people)
     yaw = rng.uniform(-np.pi, np.pi, num_people)
     phase = rng.uniform(0.0, 2 * np.pi, num_people)

@@ -38,7 +38,6 @@ def test_threshold_leaves_a_single_view_person_unmatched(crowd):
     assert len(pairs) == 10 and all(p == q for p, q in pairs)
     assert int(k) not in [p for p, _ in pairs]
     # Without the threshold the leftover pair is forced.
-    ka, pa = view(crowd, 0)
     cost = matching.feet_cost(np.zeros((1, 2, 2)), np.full((1, 2, 2), 500.0))
     assert matching.assign(cost, np.inf) == [(0, 0)] and matching.assign(cost, 80.0) == []
 

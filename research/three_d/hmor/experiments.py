@@ -71,7 +71,7 @@ def humans_data(split: str) -> Pose3dDataConfig:
 @register_experiment("hmor_tiny_humans3d")
 def hmor_tiny_humans3d() -> ExperimentConfig:
     """Tiny HMOR on the synthetic people (HUMANS_COMMAND), 64 x 64 input: <= 5 CPU minutes (model card)."""
-    steps = 800
+    steps = 640
     return ExperimentConfig(
         task=Pose3dTaskConfig(),
         model=model_config("hmor_tiny"),
@@ -80,7 +80,7 @@ def hmor_tiny_humans3d() -> ExperimentConfig:
         trainer=TrainerConfig(
             train_steps=steps,
             steps_per_epoch=100,
-            steps_per_loop=400,
+            steps_per_loop=320,
             global_batch_size=16,
             optimizer=OptimizerConfig(name="adam", epsilon=1e-8),
             lr_schedule=ScheduleConfig(name="cosine", base_lr=3e-3, warmup_epochs=0.5, min_lr=5e-5),

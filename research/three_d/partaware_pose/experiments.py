@@ -86,7 +86,7 @@ def small_experiment(model: str, trainer: TrainerConfig, search: bool) -> Experi
 def partaware_pose_tiny_search_synth() -> ExperimentConfig:
     """Small search run: the tiny supernet, 64 px crops of the synthetic Human3.6M-layout set."""
     trainer = TrainerConfig(
-        train_steps=60, global_batch_size=16, steps_per_loop=30, log_every_n_steps=10, checkpoints_to_keep=1,
+        train_steps=40, global_batch_size=16, steps_per_loop=20, log_every_n_steps=10, checkpoints_to_keep=1,
         optimizer=OptimizerConfig(name="sgd", momentum=0.9),
         lr_schedule=ScheduleConfig(name="cosine", base_lr=0.025, min_lr=0.001), weight_decay=3e-4)
     return small_experiment("partaware_pose_tiny_search", trainer, search=True)

@@ -228,7 +228,14 @@ class KeypointCocoEvaluator(coco.CocoEvaluator):
     evaluator = KeypointCocoEvaluator("person_keypoints_val2017.json")
     evaluator.add_keypoints(image_ids, keypoints, keypoint_scores, box_scores)   # per batch
     metrics = evaluator.evaluate()   # {"AP", "AP50", "AP75", "APm", "APl", "AR", ...} fractions
+
+    `sigmas` (K,) are the OKS constants for layouts other than COCO's 17 keypoints (e.g. COCO + 6 foot
+    points); None = pycocotools' COCO values. They reach COCOeval and the optional OKS-NMS alike.
     """
+
+    def __init__(self, *args: Any, sigmas: Any = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.sigmas = None if sigmas is None else np.asarray(sigmas, np.float64).reshape(-1)
 
     def add_keypoints(
         self,
@@ -253,11 +260,23 @@ class KeypointCocoEvaluator(coco.CocoEvaluator):
         """COCOeval keypoint summary (fractions) of `results` (None = the added ones).
 
         oks_nms_thresh: run `oks_nms_results` first (needs "area" in the results; RSN: None).
+        sigmas: overrides the constructor's OKS constants for this call.
         """
         results = self.results if results is None else results
-        if oks_nms_thresh is not None:
-            results = oks_nms_results(results, oks_nms_thresh, sigmas)
-        return super().evaluate(results, iou_type="keypoints", image_ids=image_ids)
+        kept = self.sigmas
+        if sigmas is not None:
+            self.sigmas = np.asarray(sigmas, np.float64).reshape(-1)
+        try:
+            if oks_nms_thresh is not None:
+                results = oks_nms_results(results, oks_nms_thresh, self.sigmas)
+            return super().evaluate(results, iou_type="keypoints", image_ids=image_ids)
+        finally:
+            self.sigmas = kept
+
+    def _run(self, results: list[dict[str, Any]], iou_type: str, image_ids: Any, **params: Any):
+        if self.sigmas is not None:
+            params.setdefault("kpt_oks_sigmas", self.sigmas)
+        return super()._run(results, iou_type, image_ids, **params)
 
     def write_results(self, path: str, results: list[dict[str, Any]] | None = None) -> str:
         return write_keypoint_results(path, self.results if results is None else results)

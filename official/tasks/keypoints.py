@@ -128,7 +128,7 @@ class KeypointTask(Task):
         from official.evaluation.keypoints import KeypointCocoEvaluator
 
         task = self.config.task
-        evaluator = KeypointCocoEvaluator(self.config.eval_data.annotations)
+        evaluator = KeypointCocoEvaluator(self.config.eval_data.annotations, sigmas=self.spec().sigmas)
         evaluator.add_keypoints(
             rows["image_id"], rows["keypoints"], rows["scores"], rows["score"],
             vis_thresh=task.rescore_threshold if task.rescore_threshold >= 0 else None, areas=rows["area"],
@@ -138,7 +138,7 @@ class KeypointTask(Task):
         if task.oks_nms_threshold > 0:
             from official.evaluation.keypoints import oks_nms_results
 
-            results = oks_nms_results(results, task.oks_nms_threshold)
+            results = oks_nms_results(results, task.oks_nms_threshold, evaluator.sigmas)
         if predictions_out:
             write_json(results, predictions_out)
         metrics = evaluator.evaluate(results, image_ids=None if complete else seen)

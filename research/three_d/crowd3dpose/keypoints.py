@@ -1,17 +1,13 @@
-"""The 23-keypoint layout for the shared top-down keypoint stack, and its COCO evaluator.
+"""The 23-keypoint layout (COCO-17 + 6 foot points) for the shared top-down keypoint stack.
 
 `FEET23` is a `KeypointSpec` (official/data/keypoint_constants.py) over DATA's `COCO_FEET_23` skeleton
 (official/data/skeletons3d.py): COCO-17 then the six COCO-WholeBody foot points. Flip pairs are the
 skeleton's; half-body sets are RSN's COCO lists with the feet in the lower body. OKS constants: COCO's 17
 and COCO-WholeBody's foot values (jin-s13/COCO-WholeBody evaluation/myeval_wholebody.py `sigmas_foot`).
-pycocotools defaults to 17 constants, so `Feet23CocoEvaluator` passes the 23 to COCOeval.
+pycocotools defaults to 17 constants; `KeypointCocoEvaluator(..., sigmas=FEET23.sigmas)` passes the 23.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-import numpy as np
 
 from official.data.keypoint_constants import (
     COCO_LOWER_BODY_IDS,
@@ -20,7 +16,6 @@ from official.data.keypoint_constants import (
     KeypointSpec,
 )
 from official.data.skeletons3d import COCO_FEET_23
-from official.evaluation.keypoints import KeypointCocoEvaluator
 
 WHOLEBODY_FOOT_SIGMAS = (0.068, 0.066, 0.066, 0.092, 0.094, 0.094)
 
@@ -32,11 +27,3 @@ FEET23 = KeypointSpec(
     lower_body_ids=COCO_LOWER_BODY_IDS + tuple(range(17, 23)),
     sigmas=tuple(COCO_SIGMAS) + WHOLEBODY_FOOT_SIGMAS,
 )
-
-
-class Feet23CocoEvaluator(KeypointCocoEvaluator):
-    """COCOeval keypoints with the 23 OKS constants of FEET23."""
-
-    def _run(self, results: list[dict[str, Any]], iou_type: str, image_ids: Any, **params: Any):
-        params.setdefault("kpt_oks_sigmas", np.asarray(FEET23.sigmas))
-        return super()._run(results, iou_type, image_ids, **params)

@@ -129,8 +129,9 @@ def reprojection_ap(result: dict[str, Any], gt: dict[str, Any], sizes: list) -> 
     """COCO keypoint AP (pycocotools, FEET23's 23 OKS constants) of the 3D people reprojected into every
     view against the ground-truth people projected there (the paper's protocol without 3D ground truth,
     with our projected ground truth standing in for the manual 2D annotations)."""
+    from official.evaluation.keypoints import KeypointCocoEvaluator
     from official.ops.camera import project_with_matrix
-    from research.three_d.crowd3dpose.keypoints import FEET23, Feet23CocoEvaluator
+    from research.three_d.crowd3dpose.keypoints import FEET23
 
     images, annotations, results = [], [], []
     for v, name in enumerate(result["views"]):
@@ -151,8 +152,9 @@ def reprojection_ap(result: dict[str, Any], gt: dict[str, Any], sizes: list) -> 
                 uv = np.asarray(project_with_matrix(p, np.asarray(pose).reshape(23, 3)), np.float64)
                 kps = np.concatenate([uv, np.ones((23, 1))], 1).reshape(-1)
                 results.append({"image_id": image_id, "category_id": 1, "keypoints": kps.tolist(), "score": 1.0})
-    evaluator = Feet23CocoEvaluator({"images": images, "annotations": annotations, "categories": [
-        {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(FEET23.names), "skeleton": []}]})
+    evaluator = KeypointCocoEvaluator({"images": images, "annotations": annotations, "categories": [
+        {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(FEET23.names), "skeleton": []}]},
+        sigmas=FEET23.sigmas)
     return evaluator.evaluate(results)
 
 

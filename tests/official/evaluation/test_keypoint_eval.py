@@ -217,3 +217,27 @@ def test_oks_nms_hand_case():
     )
     kept = kpe.oks_nms_results(results, thresh=0.9)
     assert [r["score"] for r in kept] == [0.9, 0.7, 0.6, 0.1]
+
+
+def test_custom_sigmas_reach_cocoeval():
+    """Layouts beyond COCO's 17 (Crowd3DPose's 23) need their own OKS constants: the evaluator's `sigmas`
+    give the AP of a COCOeval run whose Params.kpt_oks_sigmas are those constants, not pycocotools' default."""
+    gt, preds = _synthetic_coco(seed=3)
+    results = _results(preds)
+    sigmas = np.linspace(0.02, 0.2, 17)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = copy.deepcopy(gt)
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes(copy.deepcopy(results)), "keypoints")
+        ev.params.kpt_oks_sigmas = sigmas
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    ours = kpe.KeypointCocoEvaluator(gt, sigmas=sigmas).evaluate(results)
+    default = kpe.KeypointCocoEvaluator(gt).evaluate(results)
+    assert ours["AP"] == pytest.approx(ev.stats[0], abs=1e-12)
+    assert ours["AR"] == pytest.approx(ev.stats[5], abs=1e-12)
+    assert abs(default["AP"] - ours["AP"]) > 1e-3  # the constants matter on this set
+    per_call = kpe.KeypointCocoEvaluator(gt).evaluate(results, sigmas=sigmas)
+    assert per_call["AP"] == pytest.approx(ev.stats[0], abs=1e-12)

@@ -195,7 +195,11 @@ class PartAwarePoseTask(Task):
         self.check_tide(tide)
         network = getattr(model, "inference_model", model)
         predict = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
-        return self._scores(predict, dataset, steps)
+        scores = self._scores(predict, dataset, steps)
+        if hasattr(network, "genotype"):  # a search run reports the derived genotype (PartAwarePoseNet config)
+            scores["genotype"] = {k: [list(map(list, c)) for c in v] if k == "parts" else list(map(list, v))
+                                  for k, v in network.genotype().items()}
+        return scores
 
     def evaluate_predict_fn(self, predict_fn, dataset, steps=None, tide=False, predictions_out=None):
         self.check_tide(tide)

@@ -20,6 +20,9 @@ def tiny():
     keras.utils.set_random_seed(0)
     model = registry.create_model("hmor_tiny")
     helpers.randomise_weights(model, 1)
+    # root depth at its initial gamma = 1 (random gammas give depths of 1e5-1e6 mm: the ordinal terms vanish)
+    model.depth_out.set_weights([np.zeros_like(w) for w in model.depth_out.get_weights()[:1]] + [np.ones(1, np.float32)])
+    model.refine.set_weights([np.zeros_like(w) for w in model.refine.get_weights()])
     return model
 
 
@@ -76,7 +79,7 @@ def test_objective_terms(tiny):
     total, terms = losses.hmor_loss(tiny, tiny(x, training=False), y, x)
     terms = {k: float(v) for k, v in terms.items()}
     assert np.isfinite(float(total)) and all(np.isfinite(list(terms.values())))
-    assert terms["det_cls"] > 0 and terms["pose"] > 0 and terms["root"] > 0
+    assert terms["det_cls"] > 0 and terms["pose"] > 0 and terms["root"] > 0 and terms["ordinal"] > 1e-3, terms
     w = tiny.loss_config["ordinal"]
     np.testing.assert_allclose(terms["ordinal"], w[0] * terms["ordinal_instance"] + w[1] * terms["ordinal_part"]
                                + w[2] * terms["ordinal_joint"], rtol=1e-5)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -33,23 +31,13 @@ if REPO not in sys.path:
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks.common import cpu_machine, median_seconds  # noqa: E402
 from official.ops import native  # noqa: E402
 from official.ops.corner_pool import corner_pool  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # the retracing notes of the per-configuration tf.functions
 
 POOL_SHAPES = [(8, 128, 128, 64), (2, 128, 128, 128)]
-
-
-def median_seconds(fn, steps: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def pool_step(direction: str, jit: bool):
@@ -129,22 +117,6 @@ def bench_train_step(steps: int, warmup: int, image_size: int) -> dict:
     }
 
 
-def machine() -> dict:
-    cpu = ""
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "shared": "other agents' jobs may run at the same time; see load_average",
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=7, help="timed calls per figure (median)")
@@ -168,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "command": "python " + " ".join([os.path.relpath(__file__, REPO), *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": machine(),
+        "machine": cpu_machine("other agents' jobs may run at the same time; see load_average"),
         "load_average_1_5_15": {"before": list(load_before), "after": list(os.getloadavg())},
         "settings": {"steps": args.steps, "warmup": args.warmup, "train_steps": args.train_steps,
                      "train_sizes": args.train_sizes,

@@ -19,18 +19,15 @@ procedure is in benchmarks/results/gpu_issue14.md).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
-import tempfile
-import traceback
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from benchmarks.common import measure_models  # noqa: E402
 from benchmarks.gpu_issue13 import enter_bare  # noqa: E402
 from benchmarks.gpu_pose import measure  # noqa: E402
 
@@ -155,23 +152,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    results = {"host": platform.node(), "argv": sys.argv[1:], "models": {}}
-    for name in args.models.split(","):
-        try:
-            results["models"][name] = bench_model(name, args)
-        except Exception as err:  # one failing network leaves the other measured
-            traceback.print_exc()
-            results["models"][name] = {"error": repr(err)}
-    results["tensorflow_imported"] = "tensorflow" in sys.modules
-    if not args.smoke:
-        os.makedirs(os.path.dirname(args.out), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(args.out))
-        with os.fdopen(fd, "w") as f:
-            json.dump(results, f, indent=2)
-        os.replace(tmp, args.out)
-        print(f"written {args.out}")
-    print(json.dumps({k: v for k, v in results.items() if k != "models"}))
-    return 0 if all("error" not in r for r in results["models"].values()) else 1
+    return measure_models(args.models.split(","), bench_model, args)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ compile); writes to the temp folder; checks the script, times nothing worth read
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -65,6 +64,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+from benchmarks.common import load_module  # noqa: E402
 
 AUTHORS_COMMIT = "ca3ba3a253ddc75c72dd2c1eff390aaecabda37d"
 NUM_KEYPOINTS = 17
@@ -110,17 +111,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_module(path: str, name: str):
-    """A Python file by path, registered in sys.modules under `name`."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def measure(step, sync, batch: int, warmup: int, windows: int, steps: int) -> tuple[dict, object]:
     """Times `step`: the first call alone (compilation), warm-up, then `windows` synchronised windows of
     `steps` calls; images/s from the median window. Returns (figures, the first call's output)."""
@@ -157,33 +147,6 @@ def checkpoint(result: dict, phase: str) -> None:
 # --- zoo RSN on Keras 3 / JAX ------------------------------------------------------------------------------
 
 
-def forward_flops(fn, *args) -> float:
-    """2 x multiply-adds of every convolution and matmul in the jaxpr of `fn` (all heads: no DCE)."""
-    import jax
-    import numpy as np
-
-    total = 0.0
-
-    def visit(jaxpr):
-        nonlocal total
-        for eqn in jaxpr.eqns:
-            if eqn.primitive.name == "conv_general_dilated":
-                out, kernel = eqn.outvars[0].aval, eqn.invars[1].aval
-                spec = eqn.params["dimension_numbers"].rhs_spec
-                total += 2.0 * np.prod(out.shape) * np.prod([kernel.shape[i] for i in spec[1:]])
-            elif eqn.primitive.name == "dot_general":
-                (contract, _), _ = eqn.params["dimension_numbers"]
-                lhs = eqn.invars[0].aval
-                total += 2.0 * np.prod(eqn.outvars[0].aval.shape) * np.prod([lhs.shape[i] for i in contract])
-            for value in eqn.params.values():
-                inner = getattr(value, "jaxpr", None)
-                if inner is not None and hasattr(inner, "eqns"):
-                    visit(inner)
-
-    visit(jax.make_jaxpr(fn)(*args).jaxpr)
-    return float(total)
-
-
 def bench_zoo(args: argparse.Namespace) -> dict:
     import jax
     import jax.numpy as jnp
@@ -192,6 +155,7 @@ def bench_zoo(args: argparse.Namespace) -> dict:
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"KERAS_BACKEND must be jax, got {keras.backend.backend()}")
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    from benchmarks.common import jaxpr_flops
     from benchmarks.jax_adam import adam_init, adam_update
     from official.losses.keypoint_mse import rsn_loss
     from official.vision.rsn.model import RSN
@@ -228,7 +192,7 @@ def bench_zoo(args: argparse.Namespace) -> dict:
         return loss
 
     sync = lambda out: out.block_until_ready()  # noqa: E731
-    flops = forward_flops(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0],
+    flops = jaxpr_flops(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0],
                           state["tv"], state["ntv"], x[:1])
     result = {"framework": f"keras {keras.__version__} / jax {jax.__version__}",
               "model": f"zoo {args.zoo_model} (Keras on JAX, jit, mixed_bfloat16)",

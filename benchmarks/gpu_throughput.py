@@ -29,7 +29,6 @@ Runs without TensorFlow: it imports only keras, jax, numpy, torch, timm and the 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -45,6 +44,8 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.45")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+from benchmarks.common import jaxpr_flops, load_module  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,17 +71,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_module(path: str, name: str):
-    """A Python file by path (the zoo's model.py without its package __init__, or the authors' file)."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_mobilenext():
     """official/vision/mobilenext/model.py by path (its package __init__ would import the configs)."""
     return load_module(os.path.join(REPO, "official", "vision", "mobilenext", "model.py"), "mobilenext_model").MobileNeXt
@@ -88,40 +78,10 @@ def load_mobilenext():
 
 def xla_cost(jitted, *args) -> dict:
     """XLA's cost analysis of the compiled step: flops and bytes accessed (custom calls such as cuDNN
-    convolutions are opaque to it: their FLOPs are missing, see conv_flops)."""
+    convolutions are opaque to it: their FLOPs are missing, see benchmarks.common.jaxpr_flops)."""
     cost = jitted.lower(*args).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     return {"flops": float(cost.get("flops", 0.0)), "bytes_accessed": float(cost.get("bytes accessed", 0.0))}
-
-
-def conv_flops(fn, *args) -> float:
-    """2 x multiply-adds of every convolution and matmul in the forward jaxpr of `fn`."""
-    import jax
-    import numpy as np
-
-    total = 0.0
-
-    def visit(jaxpr):
-        nonlocal total
-        for eqn in jaxpr.eqns:
-            if eqn.primitive.name == "conv_general_dilated":
-                out, kernel = eqn.outvars[0].aval, eqn.invars[1].aval
-                spec = eqn.params["dimension_numbers"].rhs_spec  # (out, in, spatial...) positions
-                per_output = np.prod([kernel.shape[i] for i in spec[1:]])  # in/groups x kh x kw
-                total += 2.0 * np.prod(out.shape) * per_output
-            elif eqn.primitive.name == "dot_general":
-                (contract, _), _ = eqn.params["dimension_numbers"]
-                lhs = eqn.invars[0].aval
-                total += 2.0 * np.prod(eqn.outvars[0].aval.shape) * np.prod([lhs.shape[i] for i in contract])
-            for sub in jax.core.jaxprs_in_params(eqn.params) if hasattr(jax.core, "jaxprs_in_params") else ():
-                visit(sub)
-            for value in eqn.params.values():
-                inner = getattr(value, "jaxpr", None)
-                if inner is not None and hasattr(inner, "eqns"):
-                    visit(inner)
-
-    visit(jax.make_jaxpr(fn)(*args).jaxpr)
-    return total
 
 
 def timed(step, steps: int, warmup: int, sync) -> float:
@@ -171,7 +131,7 @@ def bench_jax(args: argparse.Namespace) -> dict:
     train = jax.jit(train_step, donate_argnums=(0, 1, 2))
     infer = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
     state = {"tv": trainable, "ntv": non_trainable, "vel": velocity}
-    flops_forward = conv_flops(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0],
+    flops_forward = jaxpr_flops(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0],
                                trainable, non_trainable, x)
     cost = {"train": xla_cost(train, trainable, non_trainable, velocity, x, y),
             "inference": xla_cost(infer, trainable, non_trainable, x)}

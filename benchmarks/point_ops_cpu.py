@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 import time
 
@@ -32,20 +30,10 @@ if REPO not in sys.path:
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks.common import cpu_machine, median_seconds  # noqa: E402
 from official.ops import native, point_ops  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
-
-
-def median_seconds(fn, steps: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compare(name: str, make, args: tuple, steps: int, warmup: int, **settings) -> dict:
@@ -65,22 +53,6 @@ def compare(name: str, make, args: tuple, steps: int, warmup: int, **settings) -
     print(f"{name} {settings}: kernel {out['kernel_s'] * 1e3:.1f} ms, composite {out['composite_s'] * 1e3:.1f} ms "
           f"(x{out['speedup']:.1f}), same indices: {out['same_indices']}", flush=True)
     return out
-
-
-def machine() -> dict:
-    cpu = ""
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "shared": "other agents' jobs may run at the same time; see load_average_1_5_15",
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "command": "python " + " ".join([os.path.relpath(__file__, REPO), *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": machine(),
+        "machine": cpu_machine("other agents' jobs may run at the same time; see load_average_1_5_15"),
         "load_average_1_5_15": {"before": list(load_before), "after": list(os.getloadavg())},
         "settings": {"steps": args.steps, "warmup": args.warmup,
                      "statistic": "median seconds per call of a tf.function (forward only; indices have no gradient)"},

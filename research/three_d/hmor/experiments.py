@@ -49,7 +49,8 @@ def _muco(model: str) -> ExperimentConfig:
             log_every_n_steps=100,
         ),
         runtime=RuntimeConfig(jit_compile="auto"),
-        export=ExportConfig(formats=("saved_model", "tflite"), quantize="none", verify_examples=4, atol=1e-3),
+        # outputs in mm (~5,000): 1e-2 mm is a relative 2e-6 of float32 values
+        export=ExportConfig(formats=("saved_model", "tflite"), quantize="none", verify_examples=4, atol=1e-2),
     )
 
 
@@ -89,5 +90,5 @@ def hmor_tiny_humans3d() -> ExperimentConfig:
         ),
         runtime=RuntimeConfig(jit_compile="auto"),
         export=ExportConfig(formats=("saved_model", "tflite"), quantize="none", verify_examples=4,
-                            warmup_requests=1, atol=1e-3),
+                            warmup_requests=1, atol=1e-2),  # mm outputs, as above
     )

@@ -24,7 +24,8 @@ FIXTURE = os.path.join(helpers.REPO, "tests", "fixtures", "crowd3dpose_resnettin
 
 def test_parameter_counts():
     # No paper figure (the authors' network is AlphaPose's FastPose): counts of our build, kept fixed.
-    assert helpers.trainable_count(create_model("crowd3dpose_resnet50")) == 34_001_239
+    # The count does not depend on the input size: a 64 x 64 build saves the 320 x 256 graph's time.
+    assert helpers.trainable_count(create_model("crowd3dpose_resnet50", input_shape=(64, 64, 3))) == 34_001_239
     tiny = create_model("crowd3dpose_resnettiny")
     assert helpers.trainable_count(tiny) == 127_991
     assert tiny(np.zeros((1, 64, 64, 3), np.float32))["heatmaps"].shape == (1, 16, 16, 23)
@@ -32,17 +33,22 @@ def test_parameter_counts():
 
 @pytest.fixture(scope="module")
 def micro():
+    """The smallest build that keeps every layer kind: one block per stage, width 8, 32 x 32 input and
+    two deconvolution stages (stride 8: 4 x 4 heatmaps; equal deconv kernels share JAX's init compile)."""
     keras.utils.set_random_seed(0)
     return Crowd3DPoseNet(depth=18, input_shape=(32, 32, 3), blocks=(1, 1, 1, 1), widths=(8, 8, 8, 8), stem_width=8,
-                          deconv_filters=(8, 8, 8))
+                          deconv_filters=(8, 8))
 
 
 @pytest.mark.jax
-def test_round_trips_and_jax_parity(micro, tmp_path):
+def test_round_trips_and_jax_parity(micro, tmp_path, monkeypatch):
     helpers.randomise_weights(micro, 1)
     x = helpers.random_inputs(micro, seed=1)
     helpers.check_config_round_trip(micro, x)
     np.testing.assert_allclose(micro.inference_model()(x), micro(x)["heatmaps"], atol=1e-6)
+    # The JAX subprocess inherits this environment: without LLVM's optimisation passes its ~10 jitted
+    # initialisers and eager ops compile ~4x faster (the same HLO, so the same numbers to 1e-4).
+    monkeypatch.setenv("XLA_FLAGS", (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip())
     helpers.check_jax_parity(micro, tmp_path, x, atol=1e-4, without_tensorflow=True)
 
 
@@ -53,8 +59,8 @@ def test_xla_training_step_lowers_the_feet_weighted_loss(micro):
     optimizer = keras.optimizers.SGD(1e-4)  # heatmaps in 0-255 units: large gradients
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(2, 32, 32, 3)).astype(np.float32))
-    targets = np.zeros((2, 2, 8, 8, 23), np.float32)
-    targets[:, :, 3, 4, :] = 255.0
+    targets = np.zeros((2, 2, 4, 4, 23), np.float32)
+    targets[:, :, 1, 2, :] = 255.0
     y = {"targets": tf.constant(targets), "valid": tf.constant(np.full((2, 23), 2.0, np.float32))}
 
     @tf.function(jit_compile=True)

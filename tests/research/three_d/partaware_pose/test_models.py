@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from official.core import registry
+from research.three_d.partaware_pose import genotypes as gt
 from research.three_d.partaware_pose.model import IntegralJoints, PartAwarePoseNet
 from research.three_d.partaware_pose.ops import MixedOp
 from research.three_d.partaware_pose.parts import H36M_PART_GROUPS, channel_permutation, check_groups
@@ -69,8 +70,11 @@ def test_soft_argmax_decodes_deltas_and_blobs_with_gradients():
 
 
 def test_jax_forward_matches_tensorflow(tmp_path):
+    """Two part heads with interleaved joints (the reassembly permutation is not the identity)."""
     keras.utils.set_random_seed(0)
-    model = PartAwarePoseNet(**MICRO)
+    two = ((0, 7, 8, 9, 10, 11, 12, 13), (1, 2, 3, 4, 5, 6, 14, 15, 16))
+    genotype = dict(gt.DEFAULT_GENOTYPE, parts=gt.DEFAULT_GENOTYPE["parts"][:2])
+    model = PartAwarePoseNet(**dict(MICRO, part_groups=two, genotype=genotype))
     helpers.randomise_weights(model, 0)
     x = np.random.default_rng(1).normal(size=(2, 32, 32, 3)).astype("float32")
     helpers.check_config_round_trip(model, x)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import numpy as np
 from absl import flags
+
+from official.core.file_io import atomic_directory
 
 FLAGS = flags.FLAGS
 
@@ -99,10 +100,7 @@ def write_crowd_views(out: str, people: int = 12, cameras: int = 3, frames: int 
         print(f"crowd views already at {out}; --force rewrites")
         return False
     crowd = make_crowd(seed, people, cameras, frames, noise, occluded)
-    tmp = f"{out.rstrip('/')}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
+    with atomic_directory(out, f"make_crowd_views people={people} cameras={cameras} frames={frames} noise={noise} seed={seed}") as tmp:
         cams = crowd.cameras
         _dump({"cameras": [{"name": c.name, "K": c.K.tolist(), "R": c.R.tolist(), "t": c.t.tolist(), "P": c.P.tolist(),
                             "width": c.size[0], "height": c.size[1]} for c in cams]},
@@ -125,13 +123,6 @@ def write_crowd_views(out: str, people: int = 12, cameras: int = 3, frames: int 
         _dump(gt, os.path.join(tmp, "gt_3d.json"))
         if images:
             write_keypoint_images(tmp, crowd, image_scale, seed)
-        with open(os.path.join(tmp, ".complete"), "w") as f:
-            f.write(f"make_crowd_views people={people} cameras={cameras} frames={frames} noise={noise} seed={seed}\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
     return True
 
 

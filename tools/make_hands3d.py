@@ -16,12 +16,12 @@ training sequences, subject 4 as test. Written to a temporary folder, renamed in
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 import numpy as np
 from absl import app, flags
 
+from official.core.file_io import atomic_directory
 from official.data import fpha
 
 FLAGS = flags.FLAGS
@@ -118,11 +118,8 @@ def write_hands3d(out: str, per_subject: int = 6, frames: int = 16, seed: int = 
         print(f"hands3d set already at {out}; --force rewrites")
         return {}
     rng = np.random.default_rng(seed)
-    tmp = f"{out.rstrip('/')}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
     splits: dict[str, list[tuple[str, int]]] = {"train": [], "test": []}
-    try:
+    with atomic_directory(out, f"make_hands3d seed={seed} per_subject={per_subject} frames={frames}") as tmp:
         for subject in (*TRAIN_SUBJECTS, *TEST_SUBJECTS):
             split = "train" if subject in TRAIN_SUBJECTS else "test"
             for label, action in enumerate(CLASSES):
@@ -133,15 +130,6 @@ def write_hands3d(out: str, per_subject: int = 6, frames: int = 16, seed: int = 
                     fpha.write_sequence(tmp, name, images, fpha.world_from_camera(cam))
                     splits[split].append((name, label))
         fpha.write_split(tmp, splits)
-        with open(os.path.join(tmp, ".complete"), "w") as f:
-            f.write(f"make_hands3d seed={seed} per_subject={per_subject} frames={frames}\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    os.rename(tmp, out)
     return {k: len(v) for k, v in splits.items()}
 
 

@@ -19,7 +19,6 @@ existing complete set is kept unless --force.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from typing import Any
 
@@ -27,6 +26,7 @@ import numpy as np
 from absl import flags
 
 from official.core.errors import BadValueError
+from official.core.file_io import atomic_directory
 from official.data import humans3d, skeletons3d
 from tools import _cli
 
@@ -123,21 +123,9 @@ def write_humans3d(layout: str, out: str, force: bool = False, **kwargs: Any) ->
     if os.path.exists(marker) and not force:
         print(f"{layout} set already at {out}; --force rewrites")
         return {}
-    tmp = f"{out.rstrip('/')}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
+    with atomic_directory(out, f"make_humans3d layout={layout} {' '.join(f'{k}={v}' for k, v in sorted(kwargs.items()))}") as tmp:
         write = write_mppe3d_set if layout == "mppe3d" else write_h36m_set
         counts = write(tmp, **kwargs)
-        with open(os.path.join(tmp, ".complete"), "w") as f:
-            f.write(f"make_humans3d layout={layout} {' '.join(f'{k}={v}' for k, v in sorted(kwargs.items()))}\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    os.rename(tmp, out)
     return counts
 
 

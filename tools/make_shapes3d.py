@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import sys
 
 import numpy as np
 from absl import app, flags
 
+from official.core.file_io import atomic_directory
 from official.data import shapes3d
 
 FLAGS = flags.FLAGS
@@ -69,20 +69,8 @@ def write_shapes3d(layout: str, out: str, per_class: int = 12, test_per_class: i
         "val": shapes3d.dataset_meshes(tuple(classes), test_per_class, seed + 1),
         "test": shapes3d.dataset_meshes(tuple(classes), test_per_class, seed + 2),
     }
-    tmp = f"{out.rstrip('/')}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
+    with atomic_directory(out, f"make_shapes3d layout={layout} seed={seed} classes={','.join(classes)}") as tmp:
         counts = write(tmp, splits, np.random.default_rng(seed + 3))
-        with open(os.path.join(tmp, ".complete"), "w") as f:
-            f.write(f"make_shapes3d layout={layout} seed={seed} classes={','.join(classes)}\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    os.rename(tmp, out)
     return counts
 
 

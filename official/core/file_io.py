@@ -1,9 +1,12 @@
-"""Writing result files so that a reader never sees half of one: a temp name, then an atomic rename."""
+"""Writing result files and folders so that a reader never sees half of one: a temp name, then a rename."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -20,3 +23,23 @@ def write_json(value: Any, path: str, indent: int | None = None, sort_keys: bool
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+@contextlib.contextmanager
+def atomic_directory(out: str, marker: str) -> Iterator[str]:
+    """Yields a temp folder beside `out`; on success writes `out/.complete` (holding `marker`) and renames the
+    folder over `out`, on any error (Ctrl-C included) removes it, so `out` is whole or untouched."""
+    tmp = f"{out.rstrip('/')}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        yield tmp
+        with open(os.path.join(tmp, ".complete"), "w", encoding="utf-8") as f:
+            f.write(marker.rstrip("\n") + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    os.rename(tmp, out)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from official.core.base_model import ZooLayer
+from official.core.base_model import BuiltByFirstCall, ZooLayer
 from research.three_d.partaware_pose import genotypes as gt
 from research.three_d.partaware_pose.ops import FactorizedReduce, MixedOp, ReLUConvBN, candidate_op
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class Cell(ZooLayer):
+class Cell(BuiltByFirstCall, ZooLayer):
     """(s0, s1) -> concat of the 3 intermediate nodes, (batch, H', W', 3 * channels).
 
     Args:

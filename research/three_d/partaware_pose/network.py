@@ -19,7 +19,7 @@ import keras
 from keras import layers as kl
 from keras import ops
 
-from official.core.base_model import ZooLayer
+from official.core.base_model import BuiltByFirstCall, ZooLayer
 from research.three_d.partaware_pose import genotypes as gt
 from research.three_d.partaware_pose.cells import Cell
 from research.three_d.partaware_pose.ops import BN
@@ -32,7 +32,7 @@ def _conv_bn(channels: int, kernel: int, stride: int, name: str) -> list:
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class PartAwareBody(ZooLayer):
+class PartAwareBody(BuiltByFirstCall, ZooLayer):
     """images (B, H, W, 3) -> volumes (B, H/s, W/s, J * depth_bins), channel j * D + d (dataset order).
 
     Args:

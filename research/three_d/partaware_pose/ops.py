@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from official.core.base_model import ZooLayer
+from official.core.base_model import BuiltByFirstCall, ZooLayer
 from research.three_d.partaware_pose.genotypes import PRIMITIVES, check_primitives
 
 BN = {"momentum": 0.9, "epsilon": 1e-5}  # PyTorch BatchNorm2d defaults (momentum 0.1)
@@ -27,7 +27,7 @@ def batch_norm(affine: bool, name: str) -> layers.BatchNormalization:
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class ReLUConvBN(ZooLayer):
+class ReLUConvBN(BuiltByFirstCall, ZooLayer):
     """ReLU -> k x k conv (no bias) -> BN: the cells' input preprocessing (k = 1)."""
 
     def __init__(self, channels: int, kernel: int = 1, stride: int = 1, affine: bool = True, **kwargs):
@@ -40,7 +40,7 @@ class ReLUConvBN(ZooLayer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class SepConv(ZooLayer):
+class SepConv(BuiltByFirstCall, ZooLayer):
     """DARTS SepConv: (ReLU, depthwise k x k / stride, pointwise, BN) then the same at stride 1."""
 
     def __init__(self, channels: int, kernel: int, stride: int = 1, affine: bool = True, **kwargs):
@@ -58,7 +58,7 @@ class SepConv(ZooLayer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class DilConv(ZooLayer):
+class DilConv(BuiltByFirstCall, ZooLayer):
     """DARTS DilConv: ReLU, depthwise k x k with dilation 2, pointwise, BN (stride: every 2nd pixel)."""
 
     def __init__(self, channels: int, kernel: int, stride: int = 1, affine: bool = True, **kwargs):
@@ -76,7 +76,7 @@ class DilConv(ZooLayer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class FactorizedReduce(ZooLayer):
+class FactorizedReduce(BuiltByFirstCall, ZooLayer):
     """ReLU, two 1x1/2 convs (on x and on x shifted by one pixel) to channels/2 each, concat, BN."""
 
     def __init__(self, channels: int, affine: bool = True, **kwargs):
@@ -94,7 +94,7 @@ class FactorizedReduce(ZooLayer):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class Pool(ZooLayer):
+class Pool(BuiltByFirstCall, ZooLayer):
     """3x3 max or average pool ('same'; the average excludes padding, as count_include_pad=False)."""
 
     def __init__(self, kind: str, stride: int = 1, **kwargs):
@@ -126,7 +126,7 @@ def candidate_op(op: str, channels: int, stride: int, affine: bool, name: str) -
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class MixedOp(ZooLayer):
+class MixedOp(BuiltByFirstCall, ZooLayer):
     """One search edge: sum over the candidate ops of w_k * op_k(x); w (len(primitives),) comes from the caller."""
 
     def __init__(self, channels: int, stride: int = 1, affine: bool = False, primitives: tuple = PRIMITIVES,

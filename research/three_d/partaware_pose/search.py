@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from official.core.base_model import ZooSubclassModel
+from official.core.base_model import BuiltByFirstCall, ZooSubclassModel
 from official.ops.integral_decode import soft_argmax_3d
 from research.three_d.partaware_pose import genotypes as gt
 from research.three_d.partaware_pose.losses import integral_l1
@@ -35,7 +35,7 @@ def op_weights(alpha):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class PartAwarePoseSearch(ZooSubclassModel):
+class PartAwarePoseSearch(BuiltByFirstCall, ZooSubclassModel):
     """The search supernet: images (B, H, W, 3) -> joints (B, J, 3); arguments as PartAwarePoseNet, plus
     the architecture optimizer's (DARTS: Adam 3e-4, betas (0.5, 0.999), weight decay 1e-3)."""
 

@@ -1,4 +1,4 @@
-"""The 2D pose network of Crowd3DPose: a ResNet + deconvolution heatmap network for 23 keypoints.
+"""Crowd3DPose's 2D pose network (Chen et al., ECCV 2020): ResNet + deconvolutions -> 23 keypoint heatmaps.
 
 The authors train AlphaPose's single-person pose estimator (FastPose: ResNet-50 + DUC upsampling, input
 320 x 256, heatmaps 80 x 64) on 23 keypoints with the feet-weighted MSE (loss.py). The zoo has no DUC

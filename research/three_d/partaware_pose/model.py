@@ -1,4 +1,4 @@
-"""PartAwarePose networks: the ResNet-50 integral baseline, the derived part-aware model, the search network.
+"""PartAwarePose networks (Chen et al., ECCV 2020): ResNet-50 integral baseline, derived model, search net.
 
 All three map a person crop (B, H, W, 3) (normalised RGB) to joints (B, J, 3): (x, y) in heatmap pixels
 and z in depth bins, the soft-argmax (official/ops/integral_decode.py) of (B, H', W', J * D) volumetric

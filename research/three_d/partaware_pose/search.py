@@ -1,7 +1,7 @@
-"""The DARTS search network and its bilevel train step (first-order DARTS, Liu et al. 2019).
+"""PartAwarePose's search (Chen et al., ECCV 2020): the DARTS supernet, first-order bilevel train step.
 
-`PartAwarePoseSearch` holds the supernet (network.PartAwareBody of MixedOps, BN without affine) and the
-architecture parameters: alpha_normal and alpha_reduce (backbone cells, shared by all cells of a kind, as
+DARTS is Liu et al. 2019. `PartAwarePoseSearch` holds the supernet (network.PartAwareBody of MixedOps, BN
+without affine) and the architecture parameters: alpha_normal and alpha_reduce (backbone cells, shared by all cells of a kind, as
 DARTS) and one alpha per part group (the part-specific heads), each (NUM_EDGES, len(primitives)),
 initialised 1e-3 * N(0, 1). Op weights are softmax(alpha) over the candidate-op axis.
 

@@ -34,3 +34,23 @@ def experiment(data_root: str, **trainer):
     for key, value in trainer.items():
         setattr(cfg.trainer, key, value)
     return cfg
+
+
+def run_script(script: str, tmp_path, backend: str, env: dict | None = None, **arrays) -> dict:
+    """tests.helpers.run_jax_script for any backend and extra environment (XLA_FLAGS): runs
+    `python -c script IN.npz OUT.npz` and returns OUT.npz's arrays (a failure shows the stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests import helpers
+
+    src, out = os.path.join(str(tmp_path), f"{backend}_in.npz"), os.path.join(str(tmp_path), f"{backend}_out.npz")
+    np.savez(src, **arrays)
+    full_env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
+                "PYTHONPATH": helpers.REPO, **(env or {})}
+    proc = subprocess.run([sys.executable, "-c", script, src, out], env=full_env, cwd=helpers.REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as got:
+        return {k: got[k] for k in got.files}

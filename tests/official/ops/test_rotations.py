@@ -1,12 +1,8 @@
 """official/ops/rotations.py against scipy.spatial.transform.Rotation: random rotations and batches,
-the identity, 180-degree rotations, q vs -q, float64, gradients at 0, and the JAX backend."""
-
-import os
-import subprocess
-import sys
+the identity, 180-degree rotations, q vs -q, float64, gradients at 0. The KERAS_BACKEND=jax run (jit and
+grad of every function here) is shared with mesh_ops: tests/official/ops/test_mesh_ops.py."""
 
 import numpy as np
-import pytest
 from scipy.spatial.transform import Rotation
 
 from official.ops import rotations as rot
@@ -132,36 +128,3 @@ def test_angle_distances_match_scipy_and_are_sign_invariant():
                                                         near.as_matrix().astype(np.float32)))
     np.testing.assert_allclose(got, 1e-5, rtol=0.05)
 
-
-_JAX_SCRIPT = """
-import numpy as np, keras, jax
-assert keras.backend.backend() == "jax"
-from scipy.spatial.transform import Rotation
-from official.ops import rotations as rot
-a, b = Rotation.random(16, random_state=0), Rotation.random(16, random_state=1)
-qa, qb = a.as_quat(scalar_first=True).astype(np.float32), b.as_quat(scalar_first=True).astype(np.float32)
-m = np.asarray(jax.jit(rot.quaternion_to_matrix)(qa)); assert np.abs(m - a.as_matrix()).max() < 1e-5
-q = np.asarray(jax.jit(rot.matrix_to_quaternion)(a.as_matrix().astype(np.float32)))
-assert np.minimum(np.abs(q - qa).max(-1), np.abs(q + qa).max(-1)).max() < 1e-5
-p = np.asarray(jax.jit(rot.quaternion_multiply)(qa, qb))
-assert np.abs(np.asarray(rot.quaternion_to_matrix(p)) - (a * b).as_matrix()).max() < 1e-5
-ref = (a.inv() * b).magnitude()
-assert np.abs(np.asarray(jax.jit(rot.quaternion_angle_distance)(qa, -qb)) - ref).max() < 1e-5
-assert np.abs(np.asarray(rot.rotation_matrix_angle_distance(a.as_matrix(), b.as_matrix())) - ref).max() < 1e-5
-v = a.as_rotvec().astype(np.float32)
-assert np.abs(np.asarray(jax.jit(rot.axis_angle_to_matrix)(v)) - a.as_matrix()).max() < 1e-5
-g = jax.grad(lambda x: rot.axis_angle_to_matrix(x).sum())(np.zeros(3, np.float32))
-assert np.all(np.isfinite(np.asarray(g)))
-print("OK")
-"""
-
-
-@pytest.mark.jax
-def test_jax_backend():
-    import jax  # noqa: F401  required (pyproject extra "jax"): a missing install fails, never skips
-
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    out = subprocess.run([sys.executable, "-c", _JAX_SCRIPT], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]

@@ -147,3 +147,45 @@ def analytic_lambertian_sphere(rotation, translation, intr, size: int, centre, r
     cos = np.maximum(np.sum(n * to_light, -1) / np.sqrt(dist2), 0.0)
     img = np.asarray(albedo)[None, None] / math.pi * (cos * intensity / dist2)[..., None]
     return np.where(hit[..., None], img, 0.0)
+
+
+def write_fixture(root: str, num_views: int = 24, size: int = 64, resolution: int = 64, num_samples: int = 128,
+                  novel_lights: int = 2, seed: int = 0) -> dict:
+    """Writes the card's fixture in the real format: ROOT/images/view_XXX.png (16-bit linear RGB),
+    ROOT/{cameras,images,points3D}.txt (COLMAP text) and ROOT/lights.json (the novel-light views' lights).
+
+    The first num_views views are collocated (light = camera centre); novel_lights more views have the light
+    moved 1.5 units sideways. Rendering is float64 with our marcher. Returns the arrays written.
+    """
+    import json
+    import os
+
+    import tensorflow as tf
+
+    from official.data.colmap import write_colmap_text
+
+    total = num_views + novel_lights
+    rots, trans, centres = orbit_cameras(total, seed=seed)
+    intr = intrinsics(size)
+    lights = centres.copy()
+    for k in range(num_views, total):
+        right = rots[k][0]
+        lights[k] = centres[k] + 1.5 * right
+    volume = scene_volume(resolution)
+    images = np.concatenate([
+        render_views(volume, rots[:num_views], trans[:num_views], intr, size, num_samples=num_samples),
+        render_views(volume, rots[num_views:], trans[num_views:], intr, size, lights=lights[num_views:],
+                     num_samples=num_samples, collocated=False),
+    ]) if novel_lights else render_views(volume, rots, trans, intr, size, num_samples=num_samples)
+    names = [f"view_{k:03d}.png" for k in range(total)]
+    os.makedirs(os.path.join(root, "images"), exist_ok=True)
+    for name, img in zip(names, images):
+        png = tf.io.encode_png(np.round(np.clip(img, 0, 1) * 65535).astype(np.uint16))
+        tmp = os.path.join(root, "images", name + ".tmp")
+        tf.io.write_file(tmp, png)
+        os.replace(tmp, os.path.join(root, "images", name))
+    write_colmap_text(root, rots, trans, np.tile(intr, (total, 1)), (size, size), names)
+    with open(os.path.join(root, "lights.json"), "w", encoding="utf-8") as f:
+        json.dump({names[k]: lights[k].tolist() for k in range(num_views, total)}, f, indent=1)
+    return {"images": images, "rotation": rots, "translation": trans, "intrinsics": intr, "light": lights,
+            "names": names}

@@ -28,7 +28,8 @@ def test_check6_output_shapes_and_parameter_count():
     # the mask weights the features: a zero mask gives an input-independent output
     zero = np.zeros_like(masks)
     a = model({"roi_features": feats, "mask_probs": zero})["embedding"]
-    b = model({"roi_features": feats * 5.0, "mask_probs": zero})["embedding"]
+    other = rng.normal(size=feats.shape).astype(np.float32)  # (not a multiple: the heads are homogeneous)
+    b = model({"roi_features": other, "mask_probs": zero})["embedding"]
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 
 
@@ -48,6 +49,10 @@ def test_retrieval_toy_table_uses_cosine_and_category():
     unit = views / np.linalg.norm(views, axis=1, keepdims=True)
     q_unit = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     np.testing.assert_allclose(np.asarray(out["similarity"]), np.max(q_unit @ unit.T, axis=1), rtol=1e-5)
+    # the function on the raw (unnormalised) table gives the same answer: cosine, not dot product
+    model, _, sim = retrieval.retrieve(queries, np.array([0, 0, 1, 1]), views, view_categories, view_models)
+    np.testing.assert_array_equal(np.asarray(model), [0, 1, 2, 3])
+    np.testing.assert_allclose(np.asarray(sim), np.max(q_unit @ unit.T, axis=1), rtol=1e-5)
     # a wrong predicted category can only return models of that category
     wrong = layer(queries.astype(np.float32), np.array([1, 1, 0, 0]))
     assert set(np.asarray(wrong["model_id"])[:2]) <= {2, 3} and set(np.asarray(wrong["model_id"])[2:]) <= {0, 1}

@@ -70,14 +70,22 @@ class SMPLG(ZooLayer):
         parents = tuple(np.asarray(arrays["parents"]).tolist()) if "parents" in arrays else SMPL_PARENTS
         layer = cls(v_template.shape[0], int(np.asarray(arrays["vert_indices"]).shape[0]),
                     int(np.asarray(arrays["shapedirs"]).shape[-1]), parents, **kwargs)
-        layer.build()
+        layer.assign_arrays(arrays, where)
+        return layer
+
+    def assign_arrays(self, arrays, where: str = "arrays") -> None:
+        """Copies the ARRAY_KEYS arrays into this layer's weights (builds it first); shapes must match."""
+        if not self.built:
+            self.build()
+        missing = [k for k in ARRAY_KEYS if k not in arrays]
+        if missing:
+            raise SMPLFileError(f"{where}: missing key '{missing[0]}' (needs {', '.join(ARRAY_KEYS)})")
         for key in ARRAY_KEYS:
-            var = getattr(layer, _ATTR.get(key, key))
+            var = getattr(self, _ATTR.get(key, key))
             value = np.asarray(arrays[key])
             if value.shape != tuple(var.shape):
                 raise SMPLFileError(f"{where}: key '{key}' has shape {value.shape}, expected {tuple(var.shape)}")
             var.assign(value.astype(var.dtype))
-        return layer
 
     @classmethod
     def from_npz(cls, path: str, **kwargs) -> SMPLG:
@@ -114,12 +122,14 @@ class SMPLG(ZooLayer):
         blend_t = ops.einsum("vj,bjk->bvk", weights, offset_t)
         return ops.einsum("bvkl,bvl->bvk", blend_r, vertices) + blend_t + trans[:, None, :]
 
-    def call(self, betas, pose, trans, offsets):
+    def call(self, betas, pose, trans, offsets, garment_only: bool = False):
         v_shaped, v_posed, rots = self.unposed(betas, pose)
         joints = ops.einsum("jv,bvc->bjc", self.J_regressor, v_shaped)
         world_r, world_t = self.joint_transforms(joints, rots)
         garment = ops.take(v_posed, self.vert_indices, axis=1) + offsets
         garment_weights = ops.take(self.skinning_weights, self.vert_indices, axis=0)
-        return {"garment": self.skin(garment, garment_weights, world_r, world_t, joints, trans),
-                "body": self.skin(v_posed, self.skinning_weights, world_r, world_t, joints, trans),
-                "joints": world_t + trans[:, None, :]}
+        out = {"garment": self.skin(garment, garment_weights, world_r, world_t, joints, trans),
+               "joints": world_t + trans[:, None, :]}
+        if not garment_only:  # training needs only the garment: skip skinning the whole body
+            out["body"] = self.skin(v_posed, self.skinning_weights, world_r, world_t, joints, trans)
+        return out

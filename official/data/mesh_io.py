@@ -4,8 +4,9 @@
   merging of duplicates, no dropping of unreferenced vertices), because templates, correspondences and
   per-vertex labels index vertices by their position in the file. Polygons are fanned into triangles by
   trimesh; face order is the file's for OBJ and for all-triangle PLY / OFF (in a PLY / OFF file that mixes
-  triangles and larger polygons, trimesh lists the triangles first). A missing path, an unknown extension, an unreadable file, a file without faces or a face index
-  outside the vertices is a `MeshFileError` naming the file (one line at the CLI, see core/errors.py).
+  triangles and larger polygons, trimesh lists the triangles first). A missing path, an unknown extension,
+  an unreadable file, a file without faces, a face index outside the vertices, or an ASCII PLY / OFF with
+  fewer records than its header declares is a `MeshFileError` naming the file (one line at the CLI).
 - `pad_mesh` makes the fixed shapes XLA and batching need: zero rows after the real vertices, faces padded
   with [0, 0, 0] (degenerate: zero normal and area, no edges in `mesh_ops.neighbour_lists`) and masks.
 - `write_mesh` writes a temp name in the same folder and renames it, so a reader never sees half a file.

@@ -1,6 +1,6 @@
 """Per-scene DRV optimisation on a COLMAP-text capture (the card's small run and check 6).
 
-    python -m research.three_d.drv.fit --root=/tmp/drv_fixture --make_fixture --steps=3000
+    python -m research.three_d.drv.fit --root=/tmp/drv_fixture --make_fixture --steps=1000
 
 Trains on random ray batches of the collocated training views (L2 in linear space, Adam), then renders
 every view and reports PSNR / SSIM (official/evaluation/image_quality.py) on training views, held-out
@@ -30,7 +30,7 @@ def load_capture(root: str):
     return np.stack([it["image"] for it in items]), scene
 
 
-def fit(root: str, variant: str = "drv_direct32", steps: int = 3000, rays: int = 1024, lr: float = 0.05,
+def fit(root: str, variant: str = "drv_direct32", steps: int = 1000, rays: int = 1024, lr: float = 0.05,
         holdout: tuple[str, ...] = (), seed: int = 0, log_every: int = 500, jit_compile: bool = False,
         **overrides) -> dict:
     import keras
@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     parser.add_argument("--root", required=True, help="COLMAP-text capture (cameras.txt, images.txt, images/)")
     parser.add_argument("--make_fixture", action="store_true", help="write the synthetic fixture to --root first")
     parser.add_argument("--variant", default="drv_direct32")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--rays", type=int, default=1024)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--holdout", default="view_005.png,view_017.png")

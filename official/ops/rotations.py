@@ -79,7 +79,9 @@ def matrix_to_quaternion(rotation):
     ], axis=-2)  # fmt: skip
     # the largest d_i is >= 1 (they sum to 4); clamping the others at 0.1 keeps unused rows finite
     candidates = rows / (2.0 * ops.sqrt(ops.maximum(d, 0.1)))[..., None]
-    pick = ops.one_hot(ops.argmax(d, axis=-1), 4, dtype=r.dtype)
+    # top_k, not argmax: the first maximum either way, but Keras' float argmax adds a -0.0 fix-up that
+    # TFLite cannot convert (see point_ops.composite_farthest_point_sample)
+    pick = ops.one_hot(ops.top_k(d, 1)[1][..., 0], 4, dtype=r.dtype)
     q = ops.sum(candidates * pick[..., None], axis=-2)
     q = quaternion_normalize(q)
     return ops.where(q[..., :1] < 0, -q, q)

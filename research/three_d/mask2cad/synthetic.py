@@ -140,3 +140,40 @@ def render_views(num_views: int = 8, size: int = 32, focal: float = 40.0, elevat
             view_categories.append(m["category"])
     return {"views": np.stack(views), "view_models": np.array(view_models, np.int32),
             "view_categories": np.array(view_categories, np.int32)}
+
+
+def write_pix3d(root: str, num: int, seed: int = 0, size: int = 64, focal: float = 80.0) -> str:
+    """Writes `num` scenes as a Pix3D release (img/, mask/, model/<category>/<name>/model.obj, pix3d.json)
+    under `root`; returns the JSON path. focal_length is written in mm (f_px * 32 / width), as Pix3D does."""
+    import json
+    import os
+
+    from PIL import Image
+
+    from official.data.pix3d import SENSOR_WIDTH_MM
+
+    scenes = make_scenes(num, seed, size, focal)
+    models = cad_models()
+    for m in models:
+        path = os.path.join(root, "model", CATEGORIES[m["category"]], m["name"], "model.obj")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        trimesh.Trimesh(m["vertices"], m["faces"], process=False).export(path)
+    records = []
+    for i in range(num):
+        m = models[int(scenes["model"][i])]
+        cat = CATEGORIES[m["category"]]
+        rel = {"img": f"img/{cat}/{i:04d}.png", "mask": f"mask/{cat}/{i:04d}.png"}
+        for field, array in (("img", scenes["image"][i]), ("mask", (scenes["mask"][i][..., 0] * 255).astype(np.uint8))):
+            path = os.path.join(root, rel[field])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Image.fromarray(array).save(path)
+        records.append({**rel, "category": cat, "img_size": [size, size],
+                        "model": f"model/{cat}/{m['name']}/model.obj", "rot_mat": scenes["rotation"][i].tolist(),
+                        "trans_mat": scenes["translation"][i].tolist(),
+                        "focal_length": focal * SENSOR_WIDTH_MM / size, "bbox": scenes["box"][i].tolist(),
+                        "truncated": False, "occluded": False, "slightly_occluded": False})
+    json_path = os.path.join(root, "pix3d.json")
+    with open(json_path + ".tmp", "w") as f:
+        json.dump(records, f)
+    os.replace(json_path + ".tmp", json_path)
+    return json_path

@@ -1,6 +1,6 @@
 """Mask2CAD small run on rendered primitives (synthetic.py): 4 CAD models in 2 categories, one object per
 64x64 image, GT boxes and classes given (the detector is not part of this run), GT depth given (Pix3D
-protocol). Trains the second stage (mask head, Mask2CAD heads, view encoder) jointly and reports, on held-out
+protocol), written as a Pix3D release and read back through official/data/pix3d.py. Trains the second stage (mask head, Mask2CAD heads, view encoder) jointly and reports, on held-out
 images: CAD retrieval top-1, rotation accuracy (< 30 deg) and median error, median translation error, mean
 mesh F1@0.3 of the retrieved model at the predicted pose, mask IoU.
 
@@ -20,6 +20,22 @@ import numpy as np
 
 from research.three_d.mask2cad import losses, metrics, retrieval, rotation_bins, synthetic
 from research.three_d.mask2cad.model import Mask2CADRoI, mask_loss
+
+
+def load_pix3d_scenes(json_path: str) -> dict:
+    """A Pix3D release written by synthetic.write_pix3d, read through official/data/pix3d.py, as arrays."""
+    from official.data import pix3d
+
+    rec = pix3d.load_pix3d(json_path)
+    examples = list(pix3d.pix3d_dataset(rec).as_numpy_iterator())
+    names = {f"{synthetic.CATEGORIES[m['category']]}/{m['name']}": m["id"] for m in synthetic.cad_models()}
+    model = [names["/".join(path.split("/")[1:3])] for path in rec.model]
+    if not np.allclose(rec.intrinsics, rec.intrinsics[:1]):
+        raise ValueError(f"{json_path}: the small run expects one camera for all images")
+    return {"image": np.stack([e["image"] for e in examples]), "mask": np.stack([e["mask"] for e in examples]),
+            "box": rec.bbox, "model": np.array(model), "rotation": rec.rotation, "quaternion": rec.quaternion,
+            "translation": rec.translation, "K": rec.intrinsics[0],
+            "category": np.array([synthetic.CATEGORIES.index(pix3d.CATEGORIES[c]) for c in rec.category])}
 
 
 def _targets(data: dict, bins: np.ndarray, views: dict) -> dict:
@@ -71,9 +87,12 @@ def run(steps: int = 400, num_train: int = 320, num_test: int = 100, batch: int 
         seed: int = 0, log_every: int = 50) -> dict:
     import tensorflow as tf
 
+    import tempfile
+
     keras.utils.set_random_seed(seed)
-    train = synthetic.make_scenes(num_train, seed=seed)
-    test = synthetic.make_scenes(num_test, seed=seed + 1000)
+    with tempfile.TemporaryDirectory() as root:  # the data go through the Pix3D format and reader
+        train = load_pix3d_scenes(synthetic.write_pix3d(f"{root}/train", num_train, seed=seed))
+        test = load_pix3d_scenes(synthetic.write_pix3d(f"{root}/test", num_test, seed=seed + 1000))
     views = synthetic.render_views()
     bins = rotation_bins.fit_rotation_bins(train["quaternion"], train["category"], len(synthetic.CATEGORIES))
     targets = _targets(train, bins, views)

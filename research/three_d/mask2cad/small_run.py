@@ -85,9 +85,9 @@ def evaluate(model: Mask2CADRoI, data: dict, views: dict, bins: np.ndarray, f1_s
 
 def run(steps: int = 400, num_train: int = 320, num_test: int = 100, batch: int = 16, lr: float = 2e-3,
         seed: int = 0, log_every: int = 50) -> dict:
-    import tensorflow as tf
-
     import tempfile
+
+    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     with tempfile.TemporaryDirectory() as root:  # the data go through the Pix3D format and reader
@@ -110,7 +110,7 @@ def run(steps: int = 400, num_train: int = 320, num_test: int = 100, batch: int 
             terms["mask"] = mask_loss(out, masks, boxes[:, None])
             total = terms["total"] + terms["mask"]
         grads = tape.gradient(total, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return terms
 
     rng = np.random.default_rng(seed)

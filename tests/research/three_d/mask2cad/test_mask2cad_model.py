@@ -55,6 +55,6 @@ def test_forward_shapes_and_a_few_training_steps():
             total = terms["total"] + mask_loss(out, data["mask"], data["box"][:, None])
         grads = tape.gradient(total, model.trainable_variables)
         assert all(g is not None for g in grads)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         totals.append(float(total))
     assert np.all(np.diff(totals) < 0), totals

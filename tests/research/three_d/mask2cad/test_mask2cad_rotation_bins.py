@@ -64,5 +64,7 @@ def test_check1_targets_reconstruct_gt_and_agree_with_scipy():
     np.testing.assert_allclose(np.abs(np.sum(decoded * q_gt, axis=1)), 1.0, atol=1e-6)
     np.testing.assert_allclose(Rotation.from_quat(decoded, scalar_first=True).as_matrix(),
                                Rotation.from_quat(q_gt, scalar_first=True).as_matrix(), atol=1e-6)
-    # a residual is never larger than half the largest bin spacing: with 16 bins well below 180 degrees
-    assert np.max(rb.q_angle(delta, np.array([1.0, 0, 0, 0]))) < np.pi
+    # the residual's angle is the distance to the chosen (nearest) bin, never more than to any other bin
+    resid = rb.q_angle(delta, np.array([1.0, 0, 0, 0]))
+    to_all = np.stack([rb.q_angle(bins[c_gt, j], q_gt) for j in range(16)], 1)
+    np.testing.assert_allclose(resid, to_all.min(1), atol=1e-6)

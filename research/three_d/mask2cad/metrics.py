@@ -15,6 +15,7 @@ import numpy as np
 import trimesh
 
 from official.evaluation import point_metrics
+from official.evaluation.average_precision import interpolated_average_precision
 from research.three_d.mask2cad.rotation_bins import q_angle
 
 F1_THRESHOLD = 0.3  # AP^mesh: F1@0.3 after the GT-longest-edge-10 normalisation
@@ -77,3 +78,32 @@ def retrieval_top1(pred_models: np.ndarray, gt_models: np.ndarray) -> float:
     """Share of objects whose retrieved CAD model id is the GT model id."""
     pred, gt = np.asarray(pred_models).reshape(-1), np.asarray(gt_models).reshape(-1)
     return float(np.mean(pred == gt)) if len(gt) else 0.0
+
+
+def average_precision(scores: np.ndarray, similarity: np.ndarray, num_gt: int, threshold: float = 0.5) -> float:
+    """AP of one category from detection scores (N,) and a detection-by-GT similarity (N, G) (mesh F1@0.3
+    for AP^mesh, box or mask IoU for AP^box / AP^mask; -inf or 0 where a GT is in another image).
+
+    Detections in descending score claim the unclaimed GT of highest similarity; a claim with similarity
+    above `threshold` is a true positive (Mesh R-CNN's Pix3D AP^mesh: F1@0.3 > 0.5). AP is the area under
+    the precision envelope over all recall points (VOC 2010+; official/evaluation/average_precision.py).
+    """
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if num_gt == 0:
+        return float("nan")
+    if len(scores) == 0:
+        return 0.0
+    similarity = np.asarray(similarity, np.float64).reshape(len(scores), -1)
+    claimed = np.zeros(similarity.shape[1], bool)
+    tp = np.zeros(len(scores))
+    for i in np.argsort(-scores, kind="stable"):
+        sims = np.where(claimed, -np.inf, similarity[i])
+        if sims.size and np.max(sims) > threshold:
+            j = int(np.argmax(sims))
+            claimed[j] = True
+            tp[i] = 1.0
+    if not tp.any():
+        return 0.0
+    # all-point interpolated AP over the detections' ranking, rescaled from "recall of the detected" to
+    # recall of all num_gt objects (missed objects cap the recall below 1)
+    return interpolated_average_precision(scores, tp) * float(tp.sum()) / num_gt

@@ -63,3 +63,18 @@ def test_rotation_metrics_match_scipy():
     assert m["rotation_accuracy"] == np.mean(ref < 30) and 0 < m["rotation_accuracy"] < 1
     np.testing.assert_allclose(m["median_rotation_error_deg"], np.median(ref), atol=1e-6)
     assert metrics.retrieval_top1([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+
+
+def test_average_precision_by_hand():
+    # 3 GT, 4 detections (scores 0.9, 0.8, 0.7, 0.6): TP, FP (F1 too low), TP, duplicate of GT 0 (FP)
+    sim = np.array([[0.9, 0.1, 0.0], [0.2, 0.4, 0.0], [0.0, 0.1, 0.7], [0.8, 0.0, 0.0]])
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    # precision at the TPs: 1/1 and 2/3; recall 1/3 and 2/3 -> AP = 1/3 * 1 + 1/3 * 2/3
+    np.testing.assert_allclose(metrics.average_precision(scores, sim, 3), 1 / 3 + 2 / 9)
+    # order by score, not by row: reversing the rows changes nothing
+    np.testing.assert_allclose(metrics.average_precision(scores[::-1], sim[::-1], 3), 1 / 3 + 2 / 9)
+    # a greedy claim: the duplicate, scored highest, takes GT 0 and the true best becomes a miss
+    scores2 = np.array([0.5, 0.8, 0.7, 0.95])
+    np.testing.assert_allclose(metrics.average_precision(scores2, sim, 3), 1 / 3 + 2 / 9)
+    assert metrics.average_precision(np.array([]), np.zeros((0, 2)), 2) == 0.0
+    assert metrics.average_precision(scores, np.eye(4)[:, :4], 4) == 1.0

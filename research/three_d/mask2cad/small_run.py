@@ -77,7 +77,17 @@ def evaluate(model: Mask2CADRoI, data: dict, views: dict, bins: np.ndarray, f1_s
     target = tf.image.crop_and_resize(data["mask"], data["box"][:, [1, 0, 3, 2]] / (data["mask"].shape[1]),
                                       np.arange(len(q)), (14, 14)).numpy()[..., 0] >= 0.5
     iou = np.sum(mask_pred & target, (1, 2)) / np.maximum(np.sum(mask_pred | target, (1, 2)), 1)
+    # AP^mesh with the GT boxes (one object per image: a detection can only match its own image's object),
+    # scored by the retrieval similarity, averaged over the categories
+    f1, score = np.asarray(f1), np.asarray(found["similarity"])
+    aps = []
+    for c in range(len(synthetic.CATEGORIES)):
+        idx = np.flatnonzero(data["category"] == c)
+        sim = np.full((len(idx), len(idx)), -np.inf)
+        sim[np.arange(len(idx)), np.arange(len(idx))] = f1[idx]
+        aps.append(metrics.average_precision(score[idx], sim, len(idx)))
     return {"retrieval_top1": metrics.retrieval_top1(found["model_id"], data["model"]),
+            "ap_mesh_gt_boxes": float(np.mean(aps)),
             **metrics.rotation_metrics(q, data["quaternion"]),
             "median_translation_error_m": float(np.median(np.linalg.norm(t - data["translation"], axis=1))),
             "mean_mesh_f1@0.3": float(np.mean(f1)), "mask_iou_14": float(np.mean(iou)), "num_images": len(q)}

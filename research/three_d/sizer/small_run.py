@@ -1,6 +1,6 @@
 """The card's small run: SizerNet on the synthetic template (4 subjects x 3 sizes -> 36 pairs), CPU.
 
-    python -m research.three_d.sizer.small_run --steps=1500 --out=/tmp/sizer_small
+    python -m research.three_d.sizer.small_run --steps=500 --out=/tmp/sizer_small500
 
 writes the code's .npz files (synthetic.write_sizer_files), reads them with official/data/sizer_npz.py,
 trains SizerPipeline (SizerNet + SMPL+G) with Chamfer + 100 x Laplacian (the code's loss) and reports
@@ -82,7 +82,7 @@ def evaluate(model, pairs, template) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--laplacian_weight", type=float, default=0.0, help="the code's 100 on real meshes")
     parser.add_argument("--num_subjects", type=int, default=4)

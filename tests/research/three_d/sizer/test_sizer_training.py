@@ -1,6 +1,6 @@
 """SIZER spec-card checks 5-6, shortened: SizerNet + SMPL+G overfit on the synthetic fixture (2 subjects x
-9 size pairs, read back through official/data/sizer_npz.py) for 25 full-batch Adam steps; the full run
-(4 subjects, 1,500 steps) is `python -m research.three_d.sizer.small_run` (model card)."""
+9 size pairs, read back through official/data/sizer_npz.py) for 25 full-batch Adam steps; the full run (4 subjects,
+500 steps) is `python -m research.three_d.sizer.small_run` (model card)."""
 
 import numpy as np
 

@@ -48,12 +48,18 @@ def export_renderer(model, export_dir: str, version: int = 1, atol: float = 1e-6
         from official.core.export import write_warmup_requests
 
         write_warmup_requests(tmp, "drv", [("serving_default", inputs)])
-    want = np.asarray(model.render_image(inputs["camera"], inputs["light"], collocated=False))
-    got = tf.saved_model.load(tmp).signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})
-    diff = float(np.max(np.abs(got["image"].numpy() - want)))
-    if not diff <= atol:
+    # The reference is the same Keras render traced as a graph; eager float32 runs its ops in another order
+    # (1e-6 to 1e-5 apart on 0-1 images), so it is held to 1e-5 instead.
+    args = [tf.constant(v) for v in (inputs["camera"], inputs["light"])]
+    want = tf.function(lambda c, l: render(c, l)["image"])(*args).numpy()
+    eager = np.asarray(render(*args)["image"])
+    got = tf.saved_model.load(tmp).signatures["serving_default"](camera=args[0], light=args[1])["image"].numpy()
+    diff = float(np.max(np.abs(got - want)))
+    eager_diff = float(np.max(np.abs(got - eager)))
+    if not (diff <= atol and eager_diff <= 1e-5):
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeError(f"DRV SavedModel: max |difference| {diff:.3g} > {atol:.3g}")
+        raise RuntimeError(f"DRV SavedModel: max |difference| {diff:.3g} (atol {atol:.3g}) vs the Keras graph, "
+                           f"{eager_diff:.3g} (atol 1e-5) vs eager Keras")
     os.makedirs(export_dir, exist_ok=True)
     os.replace(tmp, final)
-    return {"path": final, "max_abs_diff": diff, "mean_image": float(want.mean())}
+    return {"path": final, "max_abs_diff": diff, "eager_max_abs_diff": eager_diff, "mean_image": float(want.mean())}

@@ -24,7 +24,7 @@ def test_heads_on_cpn_detections_and_given_boxes():
     boxes = np.array([[[0, 0, 64, 64], [10, 20, 30, 50]]] * 2, np.float32)
     classes = np.array([[0, 1]] * 2)
     given = model({"images": images, "boxes": boxes, "classes": classes})
-    feats = model.detector.body(images)[model.feature_name]
+    feats = model.detector.body(images)["region_feat0"]  # the region branch of the (only) stack
     roi = ops.reshape(roi_align(feats, boxes, 14, 0.25, 2, "aligned"), (-1, 14, 14, feats.shape[-1]))
     logits = np.asarray(model.mask_head(roi))
     probs = 1 / (1 + np.exp(-logits[np.arange(4), :, :, classes.reshape(-1)]))[..., None]

@@ -100,7 +100,7 @@ def read_images_text(path: str) -> dict[int, ImageRecord]:
         if len(parts) < 10:
             raise ColmapFormatError(
                 f"{path}:{i}: expected IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME, got {len(parts)} fields")
-        vals = [_field(path, i, n, p, int if n in ("IMAGE_ID", "CAMERA_ID") else float) for n, p in zip(names, parts)]
+        vals = [_field(path, i, n, p, int if n in ("IMAGE_ID", "CAMERA_ID") else float) for n, p in zip(names, parts, strict=False)]
         images[vals[0]] = ImageRecord(vals[0], tuple(vals[1:5]), tuple(vals[5:8]), vals[8], parts[9].strip())
         i += 1  # the POINTS2D line (possibly empty); not used here
     return images

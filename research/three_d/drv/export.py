@@ -51,7 +51,7 @@ def export_renderer(model, export_dir: str, version: int = 1, atol: float = 1e-6
     # The reference is the same Keras render traced as a graph; eager float32 runs its ops in another order
     # (1e-6 to 1e-5 apart on 0-1 images), so it is held to 1e-5 instead.
     args = [tf.constant(v) for v in (inputs["camera"], inputs["light"])]
-    want = tf.function(lambda c, l: render(c, l)["image"])(*args).numpy()
+    want = tf.function(lambda cam, light: render(cam, light)["image"])(*args).numpy()
     eager = np.asarray(render(*args)["image"])
     got = tf.saved_model.load(tmp).signatures["serving_default"](camera=args[0], light=args[1])["image"].numpy()
     diff = float(np.max(np.abs(got - want)))

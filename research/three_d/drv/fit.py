@@ -65,7 +65,7 @@ def fit(root: str, variant: str = "drv_direct32", steps: int = 1000, rays: int =
         with tf.GradientTape() as tape:
             rgb = model({"origins": batch_o[None], "directions": batch_d[None], "light": batch_o[None]})[0]
             loss = tf.reduce_mean(tf.square(rgb - target))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=False))
         return loss
 
     start = time.time()

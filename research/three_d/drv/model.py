@@ -98,6 +98,16 @@ class DRV(ZooSubclassModel):
             x = ops.leaky_relu(up(x), 0.2)
         return self.out(x)[0]
 
+    def example_inputs(self, batch: int = 1, rays: int = 64):
+        """Rays from a camera 3 units away towards the scene, light at the camera (the registry sweep's input)."""
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        origins = np.tile(np.array([0.0, -3.0, 0.5], np.float32), (batch, rays, 1))
+        targets = rng.uniform(-0.8, 0.8, (batch, rays, 3)).astype(np.float32)
+        d = targets - origins
+        return {"origins": origins, "directions": d / np.linalg.norm(d, axis=-1, keepdims=True), "light": origins}
+
     def intensity(self):
         return ops.exp(self.log_intensity)
 

@@ -104,7 +104,7 @@ def orbit_cameras(num_views: int, radius: float = 3.0, seed: int = 0):
     phi = k * math.pi * (3.0 - math.sqrt(5.0)) + rng.uniform(-0.1, 0.1, num_views)
     rho = np.sqrt(1.0 - z * z)
     centres = radius * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=-1)
-    rots, trans = zip(*(look_at(c) for c in centres))
+    rots, trans = zip(*(look_at(c) for c in centres), strict=False)
     return np.stack(rots), np.stack(trans), centres
 
 
@@ -179,7 +179,7 @@ def write_fixture(root: str, num_views: int = 24, size: int = 64, resolution: in
     ]) if novel_lights else render_views(volume, rots, trans, intr, size, num_samples=num_samples)
     names = [f"view_{k:03d}.png" for k in range(total)]
     os.makedirs(os.path.join(root, "images"), exist_ok=True)
-    for name, img in zip(names, images):
+    for name, img in zip(names, images, strict=False):
         png = tf.io.encode_png(np.round(np.clip(img, 0, 1) * 65535).astype(np.uint16))
         tmp = os.path.join(root, "images", name + ".tmp")
         tf.io.write_file(tmp, png)

@@ -77,7 +77,7 @@ def test_dataset_decodes_16bit_png_and_skips_missing(tmp_path, caplog):
     os.makedirs(tmp_path / "images")
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 65536, size=(2, 32, 40, 3), dtype=np.uint16)
-    for name, px in zip(names[:2], pixels):  # names[2] is missing
+    for name, px in zip(names[:2], pixels, strict=False):  # names[2] is missing
         tf.io.write_file(str(tmp_path / "images" / name), tf.io.encode_png(px))
     ds, n = colmap.colmap_image_dataset(str(tmp_path))
     items = list(ds.as_numpy_iterator())

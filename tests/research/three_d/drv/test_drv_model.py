@@ -55,7 +55,7 @@ def test_export_matches_keras(tiny_fit, tmp_path):
     cam = np.asarray(pack_camera(rots, trans, np.tile(synthetic.intrinsics(32), (3, 1)))).astype(np.float32)
     light = (centres + np.array([0.5, -0.3, 0.2])).astype(np.float32)
     got = loaded.signatures["serving_default"](camera=tf.constant(cam), light=tf.constant(light))["image"].numpy()
-    graph = tf.function(lambda c, l: model.render_image(c, l))(tf.constant(cam), tf.constant(light)).numpy()
+    graph = tf.function(lambda cam, lit: model.render_image(cam, lit))(tf.constant(cam), tf.constant(light)).numpy()
     eager = np.asarray(model.render_image(cam, light))
     assert got.shape == (3, 32, 32, 3) and got.mean() > 1e-3
     np.testing.assert_allclose(got, graph, atol=1e-6)  # check 8: the same graph, reloaded
@@ -110,3 +110,27 @@ def test_jax_forward_matches_tensorflow(tmp_path):
     marched = np.asarray(model.render_image(cam, light, collocated=False))
     assert marched.max() > 0.1
     np.testing.assert_allclose(got["marched"], marched, atol=1e-5)
+
+
+def test_config_keras_file_and_checkpoint_round_trip(tmp_path):
+    model = create_model("drv_tiny")
+    inputs = model.example_inputs(1, rays=16)
+    helpers.check_config_round_trip(model, inputs, atol=1e-5)
+    helpers.check_keras_round_trip(model, tmp_path, inputs, atol=1e-6)
+    assert not helpers.checkpoint_misses(model)
+    out = np.asarray(model(inputs))
+    assert out.shape == (1, 16, 3) and np.all(np.isfinite(out))
+
+
+def test_decoder_variant_renders_and_trains_its_code():
+    import tensorflow as tf
+
+    model = DRV(resolution=8, decoder=True, code_dim=8, base_resolution=2, decoder_channels=(8, 4), num_samples=8)
+    assert model.raw_volume().shape == (8, 8, 8, 8)
+    inputs = model.example_inputs(1, rays=16)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(inputs))
+    grads = tape.gradient(loss, [model.code, model.fc.kernel])
+    assert all(g is not None and np.abs(g.numpy()).sum() > 0 for g in grads)
+    with pytest.raises(ValueError, match="base_resolution"):
+        DRV(resolution=24, decoder=True, base_resolution=4, decoder_channels=(8, 4))

@@ -31,7 +31,7 @@ def test_check1_ray_box_matches_trimesh_and_samples_inside():
     ref_hit = np.zeros(len(origins), bool)
     ref_near = np.full(len(origins), np.inf)
     ref_far = np.full(len(origins), -np.inf)
-    for loc, i in zip(locations, ray_idx):
+    for loc, i in zip(locations, ray_idx, strict=False):
         t = float((loc - origins[i]) @ dirs[i])
         ref_hit[i] = True
         ref_near[i] = min(ref_near[i], t)
@@ -140,7 +140,7 @@ def test_check4_brdf_reciprocity_and_ggx_normalisation():
     # GGX D integrates to 1 against cos(theta_h) over the hemisphere (scipy quadrature).
     for r in (0.05, 0.3, 0.9):
         val, _ = integrate.quad(
-            lambda th: float(brdf.ggx_distribution(np.cos(th), r)) * np.cos(th) * np.sin(th) * 2 * math.pi,
+            lambda th, r=r: float(brdf.ggx_distribution(np.cos(th), r)) * np.cos(th) * np.sin(th) * 2 * math.pi,
             0, math.pi / 2, points=[0.0, r], limit=200)
         assert abs(val - 1.0) < 1e-6, (r, val)
 

@@ -60,7 +60,7 @@ def local_euclidean_loss(target_geodesic, target_euclidean, points, threshold: f
     max_geo = ops.max(target_geodesic, axis=(-2, -1), keepdims=True)
     mask = ops.cast(target_geodesic < threshold * max_geo, points.dtype)
     rel = (target_euclidean - euclidean_distances(points)) / (target_euclidean + RELATIVE_EPS)
-    return ops.sum(mask * ops.square(rel)) / ops.sum(mask)
+    return ops.sum(mask * ops.square(rel)) / ops.maximum(ops.sum(mask), 1.0)
 
 
 def relative_euclidean_loss(target_euclidean, points):

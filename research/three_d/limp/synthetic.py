@@ -3,7 +3,9 @@
 Spec card limp.md, "Fixture": subjects differ by anisotropic scaling (a change of intrinsic metric), poses
 bend the upper half by 0 / 30 / 60 degrees about the z axis through the joint (a near-isometry, smoothed
 over one radius). The capsule is long along y (FAUST's vertical axis). 16 rings x 12 vertices + 2 poles =
-194 vertices, 384 faces, one template connectivity; units are metres (0.3 m long, radius 0.04 m).
+194 vertices, 384 faces, one template connectivity; units are metres and the size is FAUST's (1.7 m long,
+radius 0.2 m), so that the authors' loss weights (KL weight 1 against squared-distance losses in m^4) and heat
+time t = 0.1 keep their balance.
 
 `write_fixture` writes the meshes in the FAUST-2500 layout that official/data/faust.py reads:
 raw/tr_reg_%03d_2000/{mesh.vert, mesh.triv} (the authors' text format, 1-based faces) or
@@ -20,7 +22,7 @@ SUBJECT_SCALES = ((1.0, 1.0, 1.0), (1.25, 0.9, 1.1), (0.85, 1.15, 0.9), (1.1, 1.
 POSE_DEGREES = (0.0, 30.0, 60.0)
 
 
-def capsule_template(rings: int = 16, around: int = 12, length: float = 0.3, radius: float = 0.04):
+def capsule_template(rings: int = 16, around: int = 12, length: float = 1.7, radius: float = 0.2):
     """(vertices (2 + rings * around, 3) float64, faces int32) of a closed, outward-oriented capsule along y."""
     cylinder = length - 2 * radius
     cap = 0.5 * np.pi * radius
@@ -57,7 +59,7 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.sum(np.einsum("fi,fi->f", a, np.cross(b, c))) / 6.0)
 
 
-def bend(vertices: np.ndarray, degrees: float, joint_width: float = 0.04) -> np.ndarray:
+def bend(vertices: np.ndarray, degrees: float, joint_width: float = 0.2) -> np.ndarray:
     """Rotates the part above y = 0 by `degrees` about z through the origin, ramped over |y| < joint_width."""
     y = vertices[:, 1]
     ramp = np.clip((y + joint_width) / (2 * joint_width), 0.0, 1.0)

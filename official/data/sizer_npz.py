@@ -32,7 +32,7 @@ class SizerDataError(UserError, ValueError):
 
 
 def _check(path, key, value, shape):
-    if value.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, value.shape)):
+    if value.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, value.shape, strict=True)):
         want = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
         raise SizerDataError(f"{path}: key '{key}' has shape {value.shape}, expected {want}")
 

@@ -25,7 +25,6 @@ import time
 
 import keras
 import numpy as np
-from keras import ops
 
 from official.data import sizer_npz
 from official.ops.mesh_ops import neighbour_lists

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from official.core import model_table, registry
 import research.three_d.sizer  # noqa: F401  (registration)
+from official.core import model_table, registry
 from tests import helpers
 
 

@@ -1,4 +1,5 @@
-"""SIZER's SizerNet training files (the authors' .npz layout), read as (input size, output size) pairs.
+"""SIZER's training files (the authors' .npz layouts): SizerNet's, read as (input size, output size) pairs,
+and ParserNet's (`load_parser_npz`: reg, UpperClothes | Pants, betas, pose, trans).
 
 One file holds N subjects, each scanned in 3 sizes k = 0, 1, 2 (spec card "Data"):
   pose_upper{k} (N, V, 3)  registered garment vertices (SMPL+G topology, posed, metres)
@@ -117,3 +118,40 @@ def sizer_dataset(paths: str | list[str], batch_size: int = 36, shuffle: bool = 
     if shuffle:
         ds = ds.shuffle(len(pairs["garment"]), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=drop_remainder)
+
+
+PARSER_LAYERS = ("UpperClothes", "Pants")
+
+
+def load_parser_npz(path: str, layer: str = "UpperClothes") -> dict[str, np.ndarray]:
+    """The code's ParserNet .npz: {reg (N, V, 3) registered clothed body, <layer> (N, V_l, 3) garment,
+    betas (N, 10), pose (N, 72), trans (N, 3)}; records with non-finite values are counted and skipped."""
+    if layer not in PARSER_LAYERS:
+        raise SizerDataError(f"{path}: layer '{layer}' is not one of {', '.join(PARSER_LAYERS)}")
+    if not os.path.isfile(path):
+        raise SizerDataError(f"{path}: no such file")
+    keys = ("reg", layer, "betas", "pose", "trans")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in keys if k not in data.files]
+            if missing:
+                raise SizerDataError(f"{path}: missing key '{missing[0]}' (needs {', '.join(keys)})")
+            out = {k: np.asarray(data[k]) for k in keys}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        if isinstance(err, SizerDataError):
+            raise
+        raise SizerDataError(f"{path}: not a readable .npz ({err})") from None
+    n = out["reg"].shape[0] if out["reg"].ndim == 3 else None
+    _check(path, "reg", out["reg"], (n, None, 3))
+    _check(path, layer, out[layer], (n, None, 3))
+    _check(path, "betas", out["betas"], (n, None))
+    _check(path, "pose", out["pose"], (n, 72))
+    _check(path, "trans", out["trans"], (n, 3))
+    out["betas"] = out["betas"][:, :NUM_BETAS]
+    ok = np.ones(n, bool)
+    for k in keys:
+        ok &= np.isfinite(out[k].reshape(n, -1)).all(axis=1)
+    if not ok.all():
+        log.warning("%s: skipped %d of %d records (non-finite values): %s", path, int((~ok).sum()), n,
+                    np.nonzero(~ok)[0][:10].tolist())
+    return {k: v[ok].astype(np.float32) for k, v in out.items()}

@@ -62,3 +62,19 @@ def test_bad_subjects_skipped_and_errors_name_file_and_key(files, tmp_path, capl
     junk.write_bytes(b"not a zip")
     with pytest.raises(sizer_npz.SizerDataError, match=r"junk\.npz: not a readable"):
         sizer_npz.load_sizer_npz(str(junk))
+
+
+def test_parser_npz_reader(files, tmp_path):
+    data = sizer_npz.load_parser_npz(files["parser"])
+    raw = np.load(files["parser"])
+    vi = files["template"]["vert_indices"]
+    assert data["reg"].shape == (3, len(files["template"]["v_template"]), 3)
+    np.testing.assert_array_equal(data["UpperClothes"], raw["UpperClothes"])
+    np.testing.assert_array_equal(data["reg"][:, vi], data["UpperClothes"])  # the garment over the skin
+    bad = dict(raw, reg=raw["reg"].copy())
+    bad["reg"][1, 5, 0] = np.inf
+    path = str(tmp_path / "bad_parser.npz")
+    np.savez(path, **bad)
+    assert sizer_npz.load_parser_npz(path)["reg"].shape[0] == 2
+    with pytest.raises(sizer_npz.SizerDataError, match=r"parser_train\.npz: missing key 'Pants'"):
+        sizer_npz.load_parser_npz(files["parser"], layer="Pants")

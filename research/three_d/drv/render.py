@@ -173,10 +173,11 @@ def light_transmittance(volume, points, light_position, box_min, box_max, num_li
     dist = ops.sqrt(ops.sum(to_light * to_light, axis=-1, keepdims=True) + 1e-12)
     w = to_light / dist
     start = points + start_offset * w
-    _, t_far, _ = ray_box_intersect(start, w, box_min, box_max)  # exit point (t_near = 0 inside the box)
-    t_end = ops.minimum(t_far, ops.maximum(dist[..., 0] - start_offset, 0.0))
-    zero = ops.zeros_like(t_end)
-    lpts, _, ldelta = sample_along_rays(start, w, zero, t_end, num_light_samples)
+    # The part of the shadow ray inside the box and before the light (border-clamped lookups outside it
+    # would repeat the border voxels); empty when it misses the box.
+    t_near, t_far, _ = ray_box_intersect(start, w, box_min, box_max)
+    t_end = ops.maximum(ops.minimum(t_far, dist[..., 0] - start_offset), t_near)
+    lpts, _, ldelta = sample_along_rays(start, w, t_near, t_end, num_light_samples)
     raw = trilinear_sample(volume[..., :1], lpts, box_min, box_max)[..., 0]
     tau = optical_depth(raw, ldelta, voxel)
     return ops.exp(-ops.sum(tau, axis=-1))

@@ -173,3 +173,18 @@ def test_check5_gradients_match_finite_differences_float64():
         g = grad[voxel + (ch,)]
         assert abs(g) > 1e-4, (ch, g)
         assert abs(fd - g) <= 1e-3 * max(abs(fd), 1e-3), (ch, fd, g)
+
+
+def test_shadow_rays_to_a_point_light():
+    res = 9
+    wall = np.zeros((res, res, res, 8))
+    wall[..., 0] = -60.0
+    wall[4, ..., 0] = 60.0  # opaque layer at x = 0
+    pts = np.array([[-0.5, 0.1, 0.2], [0.6, -0.3, 0.1], [-0.9, 0.9, -0.9]])
+    behind = np.array([[3.0, 0.1, 0.2], [-3.0, 0.0, 0.0], [3.0, 0.5, 0.0]])  # across the wall
+    same = np.array([[-3.0, 0.1, 0.2], [3.0, 0.0, 0.0], [-3.0, 2.0, 0.0]])  # same side
+    args = (-1.0, 1.0, 32, 1.5 * 0.25)
+    t_behind = np.asarray(render.light_transmittance(wall, pts, behind, *args))
+    t_same = np.asarray(render.light_transmittance(wall, pts, same, *args))
+    assert np.all(t_behind < 1e-6), t_behind
+    assert np.all(t_same > 1 - 1e-9), t_same

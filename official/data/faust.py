@@ -141,7 +141,7 @@ def geodesics(root: str, meshes: FaustMeshes, t: float = 0.1, cache: bool = True
         with np.load(path) as data:
             stored = {int(k): data[k] for k in data.files}
     out = []
-    for i, v in zip(meshes.index, meshes.vertices):
+    for i, v in zip(meshes.index, meshes.vertices, strict=False):
         if int(i) not in stored or stored[int(i)].shape != (len(v), len(v)):
             stored[int(i)] = np.asarray(heat_geodesics(v.astype(np.float64), meshes.faces, t=t), np.float32)
         out.append(stored[int(i)])

@@ -62,7 +62,7 @@ def cotangent_laplacian(vertices, faces, eps: float = 1e-8, cot_clip: float = 1e
         rows += [fj, fk, fj, fk]
         cols += [fk, fj, fj, fk]
         vals += [-half, -half, half, half]
-    flat = ops.concatenate([r * num_vertices + q for r, q in zip(rows, cols)], axis=0)
+    flat = ops.concatenate([r * num_vertices + q for r, q in zip(rows, cols, strict=False)], axis=0)
     w = ops.segment_sum(ops.concatenate(vals, axis=0), flat, num_segments=num_vertices * num_vertices)
     w = ops.reshape(w, (num_vertices, num_vertices))
     face_third = ops.repeat(ops.expand_dims(two_area / 6.0, -1), 3, axis=1)  # area / 3 per corner

@@ -100,9 +100,9 @@ def stage_weights(step, steps_per_iteration: int = 20, stage_starts=None):
     iteration = ops.floor_divide(ops.cast(step, "int64"), steps_per_iteration)
     names = ("interp_geo", "interp_euc", "intra_euc", "inter_geo")
     weights = {name: ops.convert_to_tensor(0.0, "float32") for name in names}
-    for start, stage in zip(starts, STAGES[1:]):
+    for start, stage in zip(starts, STAGES[1:], strict=False):
         active = iteration > start
-        for name, value in zip(names, stage[1:]):
+        for name, value in zip(names, stage[1:], strict=False):
             weights[name] = ops.where(active, ops.convert_to_tensor(value, "float32"), weights[name])
     return weights
 

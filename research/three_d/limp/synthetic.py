@@ -108,7 +108,7 @@ def write_fixture(root: str, fmt: str = "vert_triv", subjects: int = 4, poses: i
     raw = os.path.join(root, "raw")
     os.makedirs(raw, exist_ok=True)
     for index, shape in enumerate(vertices):
-        name = os.path.join(raw, "tr_reg_%03d_2000" % index)
+        name = os.path.join(raw, f"tr_reg_{index:03d}_2000")
         if fmt == "vert_triv":
             os.makedirs(name, exist_ok=True)
             _write_atomic(os.path.join(name, "mesh.vert"), "".join(f"{x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in shape))

@@ -79,7 +79,7 @@ class LimpTrainer:
             total = losses.total_loss(rec_loss, interp, intra, inter)
         variables = self.model.trainable_variables
         grads = tape.gradient(total, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        self.optimizer.apply_gradients(zip(grads, variables, strict=False))
         self.step_var.assign_add(1)
         return dict(loss=total, rec=rec_loss, interp=interp, intra=intra, inter=inter)
 
@@ -111,7 +111,7 @@ def evaluate(model, vertices: np.ndarray, geodesics: np.ndarray, faces: np.ndarr
 
     rec = np.asarray(model(vertices, training=False)[0])
     metric = float(losses.reconstruction_metric_loss(vertices, rec))
-    errors = [aligned_vertex_error(r, v) for r, v in zip(rec, vertices)]
+    errors = [aligned_vertex_error(r, v) for r, v in zip(rec, vertices, strict=False)]
     mu = np.asarray(model.encoder(vertices, training=False)[0])
     distortion, baseline = [], []
     for i in range(len(vertices) - 1):  # neighbouring pairs: poses of one subject and subject changes

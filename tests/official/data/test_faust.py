@@ -50,7 +50,7 @@ def test_geodesic_cache_and_dijkstra_bound(tmp_path):
     meshes = faust.load_faust2500(str(tmp_path), "all", num_meshes=2, num_train=2, poses_per_subject=1)
     dg = faust.geodesics(str(tmp_path), meshes, t=None)
     assert dg.shape == (2, 194, 194) and os.path.isfile(os.path.join(str(tmp_path), "processed", "geodesics_th2.npz"))
-    for v, d in zip(meshes.vertices, dg):
+    for v, d in zip(meshes.vertices, dg, strict=False):
         graph = edge_graph_distances(v, meshes.faces)
         # Dijkstra on edges is an upper bound; the heat method on this coarse tube is within 3 % of the diameter
         assert np.all(d <= graph + 0.03 * graph.max())
@@ -66,7 +66,7 @@ def test_tf_dataset_augments_and_pairs():
                                np.arange(6, dtype=np.int32), [])
     batch = next(iter(faust.dataset(meshes, 4, training=True, seed=1)))
     pts, orig = batch["points"].numpy(), batch["vertices"].numpy()
-    for p, o in zip(pts, orig):  # a rotation about y (+ 5 mm jitter): y kept, |xz| kept, not the identity
+    for p, o in zip(pts, orig, strict=False):  # a rotation about y (+ 5 mm jitter): y kept, |xz| kept, not the identity
         assert np.abs(p[:, 1] - o[:, 1]).max() <= 0.005 + 1e-6
         assert np.abs(np.hypot(p[:, 0], p[:, 2]) - np.hypot(o[:, 0], o[:, 2])).max() < 0.02
     assert np.abs(pts - orig).max() > 0.01

@@ -17,7 +17,7 @@ def _reference_laplacian(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]
     """W from trimesh's corner angles (arccos based, independent of our dot/cross cotangents)."""
     n = len(mesh.vertices)
     w = np.zeros((n, n))
-    for face, angles in zip(mesh.faces, mesh.face_angles):
+    for face, angles in zip(mesh.faces, mesh.face_angles, strict=False):
         for i in range(3):
             j, k = face[(i + 1) % 3], face[(i + 2) % 3]
             half = 0.5 / np.tan(angles[i])

@@ -29,7 +29,7 @@ def test_reconstruction_loss_rigid_invariant_and_zero_at_identity():
     assert abs(f32 - base) < 1e-6
     assert float(losses.reconstruction_metric_loss(x, x)) == 0.0
     assert float(losses.reconstruction_metric_loss(x, moved[:, ::-1])) > 10 * base  # vertex order matters
-    ref = np.mean([(cdist(a, a, "sqeuclidean") - cdist(b, b, "sqeuclidean")) ** 2 for a, b in zip(x, rec)])
+    ref = np.mean([(cdist(a, a, "sqeuclidean") - cdist(b, b, "sqeuclidean")) ** 2 for a, b in zip(x, rec, strict=False)])
     assert base == pytest.approx(ref, rel=1e-9)
 
 

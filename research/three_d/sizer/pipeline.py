@@ -28,6 +28,7 @@ class SizerPipeline(ZooSubclassModel):
         self.sizer = SizerNet(num_vertices=num_vertices, latent_dim=latent_dim, num_betas=num_betas, dropout=dropout)
         self.smplg = SMPLG(num_body_vertices, num_vertices, num_betas, parents, name="smplg")
         self.smplg.build()
+        self.built = True  # every variable exists now (functional SizerNet, SMPLG's arrays): load_weights works
 
     def load_body_model(self, arrays, where: str = "arrays") -> None:
         """Body-model arrays (smplg.ARRAY_KEYS): a dict, or the path of a converted .npz."""

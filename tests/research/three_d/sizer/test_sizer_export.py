@@ -52,9 +52,8 @@ cfg = json.load(open(sys.argv[1].replace("jax_in.npz", "cfg.json")))
 data = dict(np.load(sys.argv[1]))
 model = SizerPipeline.from_config(cfg)
 x = {k: data[k] for k in ("garment", "size_in", "size_out", "betas", "pose", "trans")}
-model(x)
-model.load_weights(sys.argv[1].replace("jax_in.npz", "w.weights.h5"))
-out = model(x, training=False)
+model.load_weights(sys.argv[1].replace("jax_in.npz", "w.weights.h5"))  # built in __init__: no call needed
+out = model.predict(x, batch_size=2, verbose=0)  # one jitted forward (eager JAX compiles op by op)
 loss = garment_loss(out["garment"], data["target"], data["nb"], data["mask"])["total"]
 np.savez(sys.argv[2], garment=np.asarray(out["garment"]), loss=np.asarray(loss))
 assert "tensorflow" not in sys.modules

@@ -4,7 +4,7 @@ protocol), written as a Pix3D release and read back through official/data/pix3d.
 images: CAD retrieval top-1, rotation accuracy (< 30 deg) and median error, median translation error, mean
 mesh F1@0.3 of the retrieved model at the predicted pose, mask IoU.
 
-    PYTHONPATH=. python -m research.three_d.mask2cad.small_run --steps=400
+    PYTHONPATH=. python -m research.three_d.mask2cad.small_run --steps=800
 
 The loop is a plain TensorFlow GradientTape loop (TF backend): the model has no Task / tools.train wiring yet.
 """
@@ -93,7 +93,7 @@ def evaluate(model: Mask2CADRoI, data: dict, views: dict, bins: np.ndarray, f1_s
             "mean_mesh_f1@0.3": float(np.mean(f1)), "mask_iou_14": float(np.mean(iou)), "num_images": len(q)}
 
 
-def run(steps: int = 400, num_train: int = 320, num_test: int = 100, batch: int = 16, lr: float = 2e-3,
+def run(steps: int = 800, num_train: int = 320, num_test: int = 100, batch: int = 16, lr: float = 2e-3,
         seed: int = 0, log_every: int = 50) -> dict:
     import tempfile
 
@@ -141,7 +141,7 @@ def run(steps: int = 400, num_train: int = 320, num_test: int = 100, batch: int 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)

@@ -22,25 +22,9 @@ from keras import layers, ops
 
 from official.core.base_model import ZooSubclassModel
 from official.ops.roi_align import roi_align
-from official.vision.backbones.resnet import resnet_trunk
+from official.vision.backbones.resnet_topdown import resnet_topdown_features
 from research.three_d.mask2cad.heads import L2Normalize, Mask2CADHeads
 from research.three_d.mask2cad.retrieval import select_class
-
-PIXEL_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)  # ImageNet RGB statistics on 0-255
-PIXEL_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
-
-
-def feature_network(image_size, blocks, widths, stem_width, level, neck_width, bn, block="basic"):
-    """images (B, S, S, 3) 0-255 -> (B, S/2^level, S/2^level, neck_width)."""
-    images = keras.Input((image_size, image_size, 3), name="images")
-    x = layers.Normalization(mean=list(PIXEL_MEAN), variance=[s * s for s in PIXEL_STD], name="normalize")(images)
-    pyramid = resnet_trunk(x, blocks, widths, stem_width, bn, block=block)
-    x = layers.Conv2D(neck_width, 1, name="lateral5")(pyramid["C5"])
-    for lvl in range(4, level - 1, -1):
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{lvl}")(x)
-        x = layers.Add(name=f"merge{lvl}")([x, layers.Conv2D(neck_width, 1, name=f"lateral{lvl}")(pyramid[f"C{lvl}"])])
-    x = layers.Conv2D(neck_width, 3, padding="same", name="smooth")(x)
-    return keras.Model(images, x, name="features")
 
 
 def mask_head(roi_size, channels, width, convs, num_classes):
@@ -78,8 +62,8 @@ class Mask2CADRoI(ZooSubclassModel):
         super().__init__(**kwargs)
         bn = {"momentum": bn_momentum, "epsilon": bn_epsilon}
         self.num_classes, self.roi_size, self.stride = num_classes, roi_size, 2 ** level
-        self.features = feature_network(image_size, tuple(resnet_blocks), tuple(resnet_widths), stem_width, level,
-                                        neck_width, bn)
+        self.features = resnet_topdown_features((image_size, image_size, 3), tuple(resnet_blocks),
+                                                tuple(resnet_widths), stem_width, level, neck_width, bn)
         self.mask_head = mask_head(roi_size, neck_width, mask_width, mask_convs, num_classes)
         self.heads = Mask2CADHeads(num_classes, num_bins, roi_size, in_width=neck_width, width=head_width,
                                    embed_dim=embed_dim, bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)

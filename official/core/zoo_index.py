@@ -57,6 +57,9 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.crowd3dpose.task",
     "research.three_d.partaware_pose",
     "research.three_d.partaware_pose.task",
+    "research.three_d.sizer",
+    "research.three_d.limp",
+    "research.three_d.drv",
 )
 
 _imported = False

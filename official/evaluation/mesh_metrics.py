@@ -119,3 +119,26 @@ def evaluate_mesh(mesh, gt_points, gt_normals, points_iou, occ_gt, n: int = 100_
     else:
         out["iou"] = occupancy_iou(np.asarray(mesh.contains(np.asarray(points_iou)), dtype=bool), occ_gt)
     return out
+
+
+def mesh_to_mesh_distances(pred_vertices, pred_faces, gt_vertices, gt_faces, n: int = 100_000,
+                           rng: np.random.Generator | None = None,
+                           thresholds: Sequence[float] = CONVONET_THRESHOLDS) -> dict:
+    """`mesh_distances` (Chamfer-L1/L2, normal consistency, F-score@t) between two meshes given as arrays
+    (V, 3) / (F, 3), e.g. from `official.data.mesh_io.load_mesh` or a model's deformed template: n
+    area-uniform samples from each (the prediction first, then the ground truth, from one rng).
+    `mesh_io.pad_mesh` arrays can be passed as they are: padded [0, 0, 0] faces have no area, so they are
+    never sampled, and unreferenced padded vertices are never seen."""
+    import trimesh
+
+    rng = rng if rng is not None else np.random.default_rng(0)
+    meshes = [trimesh.Trimesh(vertices=np.asarray(v, np.float64).reshape(-1, 3),
+                              faces=np.asarray(f, np.int64).reshape(-1, 3), process=False)
+              for v, f in ((pred_vertices, pred_faces), (gt_vertices, gt_faces))]  # fmt: skip
+    if len(meshes[1].faces) == 0 or meshes[1].area <= 0:
+        raise ValueError("mesh_to_mesh_distances: the ground-truth mesh has no surface to sample")
+    if meshes[0].area <= 0:  # no faces, or only degenerate (padding) faces: ONet's empty-mesh scores
+        return empty_prediction_scores(thresholds)
+    pred_points, pred_normals = sample_mesh(meshes[0], n, rng)
+    gt_points, gt_normals = sample_mesh(meshes[1], n, rng)
+    return mesh_distances(pred_points, pred_normals, gt_points, gt_normals, thresholds)

@@ -25,25 +25,10 @@ from keras import layers, ops
 from official.core.base_model import ZooSubclassModel
 from official.ops import integral_decode
 from official.ops.roi_align import roi_align
-from official.vision.backbones.resnet import RESNET_WIDTHS, resnet_trunk
+from official.vision.backbones.resnet import RESNET_WIDTHS
+from official.vision.backbones.resnet_topdown import resnet_topdown_features
 from research.three_d.hmor import detection, geometry
 from research.three_d.hmor import losses as losses_lib
-
-PIXEL_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)  # ImageNet RGB statistics on 0-255 (3DMPPE's)
-PIXEL_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
-
-
-def _feature_network(input_shape, depth_block, resnet_blocks, resnet_widths, stem_width, level, neck_width, bn):
-    """images -> {"features": (B, H/s, W/s, neck_width)}: ResNet + FPN-style top-down merge to C`level`."""
-    images = keras.Input(tuple(input_shape), name="images")
-    x = layers.Normalization(mean=list(PIXEL_MEAN), variance=[s * s for s in PIXEL_STD], name="normalize")(images)
-    pyramid = resnet_trunk(x, resnet_blocks, resnet_widths, stem_width, bn, block=depth_block)
-    x = layers.Conv2D(neck_width, 1, name="lateral5")(pyramid["C5"])
-    for lvl in range(4, level - 1, -1):
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{lvl}")(x)
-        x = layers.Add(name=f"merge{lvl}")([x, layers.Conv2D(neck_width, 1, name=f"lateral{lvl}")(pyramid[f"C{lvl}"])])
-    x = layers.Conv2D(neck_width, 3, padding="same", name="smooth")(x)
-    return keras.Model(images, x, name="features")
 
 
 def _pose_head(roi_size, channels, deconv_filters, num_joints, depth_bins, bn):
@@ -116,8 +101,8 @@ class HMOR(ZooSubclassModel):
         self.loss_config = dict(det=det_weight, pose=pose_weight, root=root_weight, ordinal=tuple(ordinal_weights),
                                 angle=angle_weight, tolerances=tuple(tie_tolerances_mm), angle_tolerance=angle_tolerance)
         self.parts = tuple(tuple(p) for p in parts) or ordinal.parts_for(skeleton)
-        self.features = _feature_network(input_shape, block, resnet_blocks, resnet_widths, stem_width, level,
-                                         neck_width, bn)
+        self.features = resnet_topdown_features(input_shape, resnet_blocks, resnet_widths, stem_width, level,
+                                                neck_width, bn, block=block)
         self.det_conv = layers.Conv2D(head_width, 3, padding="same", activation="relu", name="det_conv")
         self.det_out = layers.Conv2D(5, 1, name="det_out", kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                      bias_initializer=keras.initializers.Constant([-4.6, 0.0, 0.0, 0.0, 0.0]))

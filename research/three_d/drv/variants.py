@@ -1,0 +1,16 @@
+"""Registered DRV models (trainable counts asserted in tests/research/three_d/drv/test_drv_model.py).
+
+- drv_direct128   the paper's 128^3 x 8-channel volume as direct variables: 16,777,217 (= 128^3 * 8 + I)
+- drv_decoder128  the paper's deep prior: 512-d code -> 4^3 -> 128^3 Conv3DTranspose decoder (widths
+                  256-128-64-32-16 unverified): 22,209,753 (counted from our build)
+- drv_direct32    the CPU small run: 32^3 direct volume, 64 samples per ray: 262,145
+- drv_tiny        tests: 16^3, 32 samples, 32 px images: 32,769
+"""
+
+from official.core.registry import register_variant
+from research.three_d.drv.model import DRV
+
+register_variant("drv_direct128", DRV, resolution=128)
+register_variant("drv_decoder128", DRV, resolution=128, decoder=True)
+register_variant("drv_direct32", DRV, resolution=32, num_samples=64, num_light_samples=16)
+register_variant("drv_tiny", DRV, resolution=16, num_samples=32, num_light_samples=8, image_size=32)

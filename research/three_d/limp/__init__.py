@@ -1,0 +1,7 @@
+"""LIMP (Cosmo, Norelli, Halimi, Kimmel, Rodolà, ECCV 2020): latent shape spaces with metric-preservation priors.
+
+Importing the package registers its variants (TF-free: the networks import under JAX without TensorFlow).
+The heat-method geodesics live in official/ops/heat_geodesics.py, the FAUST-2500 reader in official/data/faust.py.
+"""
+
+from research.three_d.limp import variants  # noqa: F401  (registration)

@@ -1,0 +1,39 @@
+"""SIZER spec-card check 1: exact trainable counts of the registered SizerNet / ParserNet variants
+(ParserNet hi-res, 672M weights, by weight shape only: nothing allocated)."""
+
+import numpy as np
+import pytest
+
+import research.three_d.sizer  # noqa: F401  (registration)
+from official.core import model_table, registry
+from tests import helpers
+
+
+def _count_prefix(model, prefix):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights if v.path.startswith(prefix))
+
+
+@pytest.mark.parametrize("name, expected, encoder", [
+    ("sizer_sizernet_g5_hires", 41_724_086, 18_663_490),  # spec card: encoder + decoder 23,060,596
+    ("sizer_sizernet_g5_lowres", 4_350_604, None),
+])
+def test_sizernet_counts(name, expected, encoder):
+    with model_table.shape_only():
+        model = registry.create_model(name)
+        assert helpers.trainable_count(model) == expected
+        if encoder is not None:
+            assert _count_prefix(model, "enc_") == encoder
+            assert _count_prefix(model, "dec_") == expected - encoder
+        assert model.get_layer("condition").output.shape[-1] == 118  # [z 100, size 4 + 4, beta 10]
+
+
+@pytest.mark.parametrize("name, trainable, v_out", [
+    ("sizer_parsernet_g5_hires", 671_779_561, 7702),  # spec card
+    ("sizer_parsernet_g5_lowres", 41_998_865, 1924),
+])
+def test_parsernet_counts(name, trainable, v_out):
+    with model_table.shape_only():
+        model = registry.create_model(name)
+        trained, total = model_table.weight_counts(model)
+        assert (helpers.trainable_count(model), trained) == (trainable, trainable)
+        assert total - trainable == v_out * 50  # the int32 neighbour list travels with the weights

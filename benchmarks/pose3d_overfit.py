@@ -21,7 +21,6 @@ PartAwarePose: the task's MPJPE / PA-MPJPE in mm), with the fixture's labels.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile

@@ -43,24 +43,24 @@ def load_state_dict(model, state: dict) -> None:
     """Assigns every weight of `model` (a `Limp`) from the authors' state dict; raises ConversionError."""
     enc, dec = model.encoder, model.decoder
     tnet = "enc.ptnet.transformers.0"
-    num_tnet_conv = len([l for l in enc.layers if l.name.startswith("tnet") and l.name.endswith("_conv")])
+    num_tnet_conv = len([layer for layer in enc.layers if layer.name.startswith("tnet") and layer.name.endswith("_conv")])
     for i in range(num_tnet_conv):
         _dense(enc.get_layer(f"tnet{i}_conv"), state, f"{tnet}.conv_layers.{i}.0")
         _bn(enc.get_layer(f"tnet{i}_bn"), state, f"{tnet}.conv_layers.{i}.1")
-    num_tnet_fc = len([l for l in enc.layers if l.name.startswith("tnet_fc")])
+    num_tnet_fc = len([layer for layer in enc.layers if layer.name.startswith("tnet_fc")])
     for i in range(num_tnet_fc):
         _dense(enc.get_layer(f"tnet_fc{i}"), state, f"{tnet}.fc_layers.{i}.0")
     _dense(enc.get_layer("tnet_out"), state, f"{tnet}.fc_layers.{num_tnet_fc}")
-    num_conv = len([l for l in enc.layers if l.name.startswith("conv") and l.name.endswith("_conv")])
+    num_conv = len([layer for layer in enc.layers if layer.name.startswith("conv") and layer.name.endswith("_conv")])
     for i in range(num_conv):
         _dense(enc.get_layer(f"conv{i}_conv"), state, f"enc.ptnet.conv_layers.{i}.0")
         _bn(enc.get_layer(f"conv{i}_bn"), state, f"enc.ptnet.conv_layers.{i}.1")
-    num_fc = len([l for l in enc.layers if l.name.startswith("fc") and l.name.endswith("_bn")])
+    num_fc = len([layer for layer in enc.layers if layer.name.startswith("fc") and layer.name.endswith("_bn")])
     for i in range(num_fc):
         _dense(enc.get_layer(f"fc{i}"), state, f"enc.ptnet.fc_layers.{i}.0")
         _bn(enc.get_layer(f"fc{i}_bn"), state, f"enc.ptnet.fc_layers.{i}.1")
     _dense(enc.get_layer("latent"), state, f"enc.ptnet.fc_layers.{num_fc}")
-    num_dec = len([l for l in dec.layers if l.name.endswith("_lrelu")])
+    num_dec = len([layer for layer in dec.layers if layer.name.endswith("_lrelu")])
     for i in range(num_dec):
         _dense(dec.get_layer(f"fc{i}"), state, f"dec.fc1.{2 * i}")
     _dense(dec.get_layer("vertices_flat"), state, f"dec.fc1.{2 * num_dec}")

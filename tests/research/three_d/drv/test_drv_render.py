@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import tensorflow as tf
+import trimesh
 from scipy import integrate
 
 from research.three_d.drv import brdf, render, synthetic
@@ -23,7 +23,6 @@ def _rays(n, seed, radius=3.0):
 
 
 def test_check1_ray_box_matches_trimesh_and_samples_inside():
-    trimesh = pytest.importorskip("trimesh")
     origins, dirs = _rays(300, 0)
     t_near, t_far, hit = (np.asarray(v) for v in render.ray_box_intersect(origins, dirs, -1.0, 1.0))
     box = trimesh.creation.box(extents=(2.0, 2.0, 2.0))

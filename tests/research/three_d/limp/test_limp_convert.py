@@ -7,12 +7,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import torch
 
 import research.three_d.limp  # noqa: F401  (registers the variants also before zoo_index lists the package)
 from official.core import registry
 from research.three_d.limp.convert import ConversionError, load_state_dict
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 

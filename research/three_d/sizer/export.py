@@ -5,7 +5,9 @@ TF Serving layout EXPORT_DIR/<name>/<version>/ with one signature `serving_defau
 named garment (B, V_g, 3), size_in (B, 4), size_out (B, 4) one-hots, betas (B, 10), pose (B, 72) axis-angle,
 trans (B, 3) and whose outputs are garment (B, V_g, 3) posed vertices in size_out and offsets (B, V_g, 3);
 TF Serving warmup records in assets.extra/. Written to a temp folder, verified against Keras, then
-renamed. The exporter of official/core/export.py takes a Task; this network has none yet, so it is here.
+renamed. `python -m tools.export` on a `sizernet_*` experiment writes the same signature through the
+`sizer` Task (research/three_d/sizer/task.py uses specs_for / inputs_for); this module exports a
+SizerPipeline from a bare .weights.h5 without an experiment.
 
     python -m research.three_d.sizer.export --weights=RUN/sizer.weights.h5 --body_model=smpl_g5.npz \
         --num_vertices=7702 --out=exports
@@ -27,22 +29,29 @@ from research.three_d.sizer.pipeline import INPUT_KEYS, SizerPipeline
 SIGNATURE = "serving_default"
 
 
-def input_specs(model: SizerPipeline) -> dict[str, tf.TensorSpec]:
-    v = model.sizer.inputs["garment"].shape[1] if isinstance(model.sizer.inputs, dict) else None
-    v = v or model.smplg.num_garment_vertices
-    dims = {"garment": (v, 3), "size_in": (4,), "size_out": (4,), "betas": (model.smplg.num_betas,), "pose": (72,),
+def specs_for(num_vertices: int, num_betas: int = 10) -> dict[str, tf.TensorSpec]:
+    """The named serving inputs (batch free) of a garment with num_vertices vertices."""
+    dims = {"garment": (num_vertices, 3), "size_in": (4,), "size_out": (4,), "betas": (num_betas,), "pose": (72,),
             "trans": (3,)}
     return {k: tf.TensorSpec((None, *dims[k]), tf.float32, name=k) for k in INPUT_KEYS}
 
 
-def example_inputs(model: SizerPipeline, batch: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
+def input_specs(model: SizerPipeline) -> dict[str, tf.TensorSpec]:
+    return specs_for(model.smplg.num_garment_vertices, model.smplg.num_betas)
+
+
+def inputs_for(num_vertices: int, num_betas: int = 10, batch: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
     """Random but plausible inputs (one-hot sizes, small poses) for warmup and verification."""
     rng = np.random.default_rng(seed)
-    specs = input_specs(model)
+    specs = specs_for(num_vertices, num_betas)
     x = {k: (0.1 * rng.normal(size=(batch, *s.shape[1:]))).astype(np.float32) for k, s in specs.items()}
     eye = np.eye(4, dtype=np.float32)
     x["size_in"], x["size_out"] = eye[rng.integers(0, 4, batch)], eye[rng.integers(0, 4, batch)]
     return x
+
+
+def example_inputs(model: SizerPipeline, batch: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
+    return inputs_for(model.smplg.num_garment_vertices, model.smplg.num_betas, batch, seed)
 
 
 def export_pipeline(model: SizerPipeline, export_dir: str, name: str = "sizer", version: int | None = None,

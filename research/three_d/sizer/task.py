@@ -40,7 +40,7 @@ def read_body_model(path: str) -> dict[str, np.ndarray]:
     if not path:
         raise ConfigError("train_data.body_model: no body-model .npz given (a converted SMPL + garment vert_indices)")
     if not os.path.isfile(path):
-        raise sizer_npz.SizerDataError(f"{path}: no such body-model file (train_data.body_model)")
+        raise sizer_npz.SizerDataError(f"{path}: no such body-model file")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in data.files}
@@ -57,7 +57,7 @@ def read_garment_mesh(path: str, num_vertices: int) -> tuple[np.ndarray, np.ndar
     import trimesh
 
     if not os.path.isfile(path):
-        raise sizer_npz.SizerDataError(f"{path}: no such garment mesh (train_data.garment_mesh)")
+        raise sizer_npz.SizerDataError(f"{path}: no such garment mesh")
     try:
         mesh = trimesh.load(path, process=False, force="mesh")
     except Exception as err:  # trimesh raises many kinds on a broken file
@@ -174,7 +174,7 @@ class SizerTask(Task):
         return self._score(lambda x: {k: np.asarray(v) for k, v in predict(x).items()}, dataset, steps)
 
     def _score(self, predict_fn, dataset, steps=None) -> dict[str, float]:
-        """v2v_mm (all pairs), v2v_same_size_mm / v2v_resize_mm, chamfer, s_to_xl_mm over `dataset`."""
+        """v2v_mm (all pairs), v2v_same_size_mm / v2v_resize_mm, chamfer_mm2 (the loss's term), s_to_xl_mm."""
         neighbours, mask, normals = self.mesh()
         errors, same, chamfer, outward = [], [], [], []
         eye = np.eye(self.config.task.num_classes, dtype=np.float32)
@@ -195,7 +195,7 @@ class SizerTask(Task):
         if not errors:
             return {}
         err, same = np.concatenate(errors), np.concatenate(same)
-        out = {"v2v_mm": float(err.mean()), "chamfer": float(np.sum(chamfer) / len(err)),
+        out = {"v2v_mm": float(err.mean()), "chamfer_mm2": float(np.sum(chamfer) / len(err)) * metrics.MM_PER_M ** 2,
                "s_to_xl_mm": float(np.concatenate(outward).mean()), "pairs": int(len(err))}
         if same.any():
             out["v2v_same_size_mm"] = float(err[same].mean())

@@ -3,7 +3,7 @@ and ParserNet's (`load_parser_npz`: reg, UpperClothes | Pants, betas, pose, tran
 
 One file holds N subjects, each scanned in 3 sizes k = 0, 1, 2 (spec card "Data"):
   pose_upper{k} (N, V, 3)  registered garment vertices (SMPL+G topology, posed, metres)
-  betas{k} (N, >= 10)      SMPL shape (the first 10 are used; like the code, subject pairs use betas0)
+  betas{k} (N, >= 10)      SMPL shape (the first 10; like the code's SizerData, pairs use the mean of the 3)
   pose{k} (N, 72), trans{k} (N, 3), size{k} (N,) int 0..3 (S, M, L, XL); scan_name{k} optional.
 Like `train_sizer.py` every subject gives all 9 (input k, output j) pairs: input garment g_k with size_k,
 desired size_j, target g_j with pose_j / trans_j (i outer, j inner). A subject with a non-finite value
@@ -84,13 +84,14 @@ def sizer_pairs(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     target (the output-size garment), size_in_label / size_out_label (int).
     """
     keys = {"garment": [], "target": [], "size_in_label": [], "size_out_label": [], "betas": [], "pose": [], "trans": []}
+    betas = (data["betas0"] + data["betas1"] + data["betas2"]) / 3.0  # SizerData: one shape per subject
     for i in range(3):
         for j in range(3):
             keys["garment"].append(data[f"pose_upper{i}"])
             keys["target"].append(data[f"pose_upper{j}"])
             keys["size_in_label"].append(data[f"size{i}"])
             keys["size_out_label"].append(data[f"size{j}"])
-            keys["betas"].append(data["betas0"])
+            keys["betas"].append(betas)
             keys["pose"].append(data[f"pose{j}"])
             keys["trans"].append(data[f"trans{j}"])
     out = {k: np.stack(v, axis=1).reshape(-1, *v[0].shape[1:]) for k, v in keys.items()}  # (N, 9, ...) -> (9N, ...)

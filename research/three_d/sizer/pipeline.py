@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 
 from official.core.base_model import ZooSubclassModel
-from research.three_d.sizer.model import SizerNet
+from research.three_d.sizer.model import NUM_SIZES, SizerNet
 from research.three_d.sizer.smplg import SMPL_PARENTS, SMPLG
 
 INPUT_KEYS = ("garment", "size_in", "size_out", "betas", "pose", "trans")
@@ -23,9 +23,11 @@ class SizerPipeline(ZooSubclassModel):
     -> {"garment": (B, V_g, 3) posed garment in size_out, "offsets": (B, V_g, 3) SMPL+G offsets D}."""
 
     def __init__(self, num_vertices: int, num_body_vertices: int, latent_dim: int = 100, num_betas: int = 10,
-                 dropout: float = 0.3, parents: tuple[int, ...] = SMPL_PARENTS, name: str = "sizer_pipeline", **kwargs):
+                 dropout: float = 0.3, parents: tuple[int, ...] = SMPL_PARENTS, num_sizes: int = NUM_SIZES,
+                 name: str = "sizer_pipeline", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.sizer = SizerNet(num_vertices=num_vertices, latent_dim=latent_dim, num_betas=num_betas, dropout=dropout)
+        self.sizer = SizerNet(num_vertices=num_vertices, latent_dim=latent_dim, num_betas=num_betas,
+                              num_sizes=num_sizes, dropout=dropout)
         self.smplg = SMPLG(num_body_vertices, num_vertices, num_betas, parents, name="smplg")
         self.smplg.build()
         self.built = True  # every variable exists now (functional SizerNet, SMPLG's arrays): load_weights works

@@ -7,8 +7,10 @@ a 10-dim orthonormal shape basis of smooth fields scaled to ~1 cm per unit beta,
 correctives (V, 3, 207) and a joint regressor of the 20 nearest vertices per joint. The "garment" is
 the vertex subset between hip and neck with its submesh faces; size S/M/L/XL = 5/10/15/20 mm along
 the template's vertex normals (offsets D of SMPL+G).
-`write_sizer_files` writes subjects x 3 sizes in the code's SizerNet .npz layout, the ParserNet .npz
-layout and the meta files (<class>/<layer>_<res>.obj, _id.npy, _<K>_gar_order.npy), and the body model.
+`write_sizer_files` writes subjects x 3 sizes in the code's SizerNet .npz layout (<class>_size.npz, the
+code's file name; optionally held-out subjects in <class>_size_val.npz), the ParserNet .npz layout, the
+meta files (<class>/<layer>_<res>.obj, _id.npy, _<K>_gar_order.npy) and the body model;
+`python -m tools.make_sizer` is its command line.
 """
 
 from __future__ import annotations
@@ -141,19 +143,31 @@ def make_subjects(template: dict, num_subjects: int = 4, seed: int = 1, pose_sca
     return out
 
 
+def _names(num_subjects: int, prefix: str = "subject") -> dict[str, np.ndarray]:
+    return {f"scan_name{k}": np.array([f"{prefix}{i:03d}_scan{k}" for i in range(num_subjects)]) for k in range(3)}
+
+
 def write_sizer_files(root: str, num_subjects: int = 4, seed: int = 0, num_neighbours: int = 8,
-                      garment_class: str = "g5", layer: str = "UpperClothes", res: str = "lres") -> dict:
-    """Writes root/{sizer_train.npz, parser_train.npz, body_model.npz, <class>/<layer>_<res>{.obj,_id.npy,
-    _<K>_gar_order.npy}}; returns the template and the paths."""
+                      garment_class: str = "g5", layer: str = "UpperClothes", res: str = "lres",
+                      val_subjects: int = 0) -> dict:
+    """Writes root/{<class>_size.npz (the code's data file name), parser_train.npz, body_model.npz,
+    <class>/<layer>_<res>{.obj,_id.npy,_<K>_gar_order.npy}} and, with val_subjects > 0, other subjects in
+    <class>_size_val.npz; returns the template, the data and the paths."""
     import trimesh
 
     template = make_template(seed)
     data = make_subjects(template, num_subjects, seed + 1)
     os.makedirs(os.path.join(root, garment_class), exist_ok=True)
-    names = {f"scan_name{k}": np.array([f"subject{i:03d}_scan{k}" for i in range(num_subjects)]) for k in range(3)}
-    paths = {"sizer": os.path.join(root, "sizer_train.npz"), "parser": os.path.join(root, "parser_train.npz"),
-             "body_model": os.path.join(root, "body_model.npz")}
+    names = _names(num_subjects)
+    stem = os.path.join(root, garment_class, f"{layer}_{res}")
+    paths = {"sizer": os.path.join(root, f"{garment_class}_size.npz"), "parser": os.path.join(root, "parser_train.npz"),
+             "body_model": os.path.join(root, "body_model.npz"), "garment_mesh": stem + ".obj"}
     np.savez(paths["sizer"], **{k: v for k, v in data.items() if not k.startswith("body")}, **names)
+    if val_subjects > 0:
+        paths["sizer_val"] = os.path.join(root, f"{garment_class}_size_val.npz")
+        val = make_subjects(template, val_subjects, seed + 1001)
+        np.savez(paths["sizer_val"], **{k: v for k, v in val.items() if not k.startswith("body")},
+                 **_names(val_subjects, "val_subject"))
     reg = data["body0"].copy()
     reg[:, template["vert_indices"]] = data["pose_upper0"]  # the clothed body: garment over the skin
     np.savez(paths["parser"], reg=reg, UpperClothes=data["pose_upper0"], betas=data["betas0"], pose=data["pose0"],
@@ -161,9 +175,8 @@ def write_sizer_files(root: str, num_subjects: int = 4, seed: int = 0, num_neigh
     np.savez(paths["body_model"], **{k: template[k] for k in
                                      ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "parents",
                                       "vert_indices")})
-    stem = os.path.join(root, garment_class, f"{layer}_{res}")
     garment = trimesh.Trimesh(template["v_template"][template["vert_indices"]], template["garment_faces"], process=False)
-    garment.export(stem + ".obj")
+    garment.export(paths["garment_mesh"])
     np.save(stem + "_id.npy", template["vert_indices"])
     np.save(f"{stem}_{num_neighbours}_gar_order.npy", neighbour_order(template, num_neighbours))
     return {"template": template, "data": data, **paths, "meta_stem": stem}

@@ -15,9 +15,12 @@ def files(tmp_path_factory):
     return synthetic.write_sizer_files(str(tmp_path_factory.mktemp("sizer")), num_subjects=3, seed=0)
 
 
-def test_pairs_follow_the_code_order(files):
-    data = sizer_npz.load_sizer_npz(files["sizer"])
-    raw = np.load(files["sizer"])
+def test_pairs_follow_the_code_order(files, tmp_path):
+    raw = dict(np.load(files["sizer"]))
+    raw["betas1"], raw["betas2"] = raw["betas0"] + 1.0, raw["betas0"] - 0.5  # scans disagree on the shape
+    path = str(tmp_path / "g5_size.npz")
+    np.savez(path, **raw)
+    data = sizer_npz.load_sizer_npz(path)
     assert data["pose_upper0"].shape == (3, len(files["template"]["vert_indices"]), 3)
     pairs = sizer_npz.sizer_pairs(data)
     assert pairs["garment"].shape[0] == 27
@@ -27,10 +30,11 @@ def test_pairs_follow_the_code_order(files):
     np.testing.assert_array_equal(pairs["target"][row], raw["pose_upper0"][s])
     np.testing.assert_array_equal(pairs["pose"][row], raw["pose0"][s])
     np.testing.assert_array_equal(pairs["trans"][row], raw["trans0"][s])
-    np.testing.assert_array_equal(pairs["betas"][row], raw["betas0"][s][:10])
+    mean_betas = (raw["betas0"][s] + raw["betas1"][s] + raw["betas2"][s])[:10] / 3  # the code's SizerData
+    np.testing.assert_allclose(pairs["betas"][row], mean_betas, rtol=1e-6)
     assert pairs["size_in"][row].argmax() == raw["size2"][s] and pairs["size_out"][row].argmax() == raw["size0"][s]
     assert pairs["size_in"].sum() == 27 and set(np.unique(pairs["size_in"])) == {0.0, 1.0}
-    ds = sizer_npz.sizer_dataset(files["sizer"], batch_size=9)
+    ds = sizer_npz.sizer_dataset(path, batch_size=9)
     first = next(iter(ds))
     assert first["garment"].shape == (9, pairs["garment"].shape[1], 3)
     np.testing.assert_array_equal(first["target"].numpy(), pairs["target"][:9])

@@ -1,13 +1,10 @@
-"""SIZER: the SavedModel of SizerNet + SMPL+G (named signature, warmup records) against Keras, and the
-same pipeline under KERAS_BACKEND=jax against TensorFlow (keras.ops only in model, SMPL+G and losses)."""
+"""SIZER: SizerNet + SMPL+G under KERAS_BACKEND=jax against TensorFlow (keras.ops only in model, SMPL+G and
+losses). The SavedModel is tested through tools.export's path in test_sizer_short_run.py."""
 
 import json
-import os
 
 import numpy as np
-import tensorflow as tf
 
-from official.core.export import read_warmup_requests
 from research.three_d.sizer import export, synthetic
 from research.three_d.sizer.pipeline import SizerPipeline
 from tests import helpers
@@ -22,23 +19,6 @@ def _pipeline():
     helpers.randomise_weights(model.sizer, 0)
     model.load_body_model(TEMPLATE)
     return model
-
-
-def test_saved_model_matches_keras(tmp_path):
-    model = _pipeline()
-    path, diff = export.export_pipeline(model, str(tmp_path), name="sizer")
-    assert path.endswith(os.path.join("sizer", "1")) and diff <= 1e-5
-    loaded = tf.saved_model.load(path)
-    fn = loaded.signatures["serving_default"]
-    assert set(fn.structured_input_signature[1]) == {"garment", "size_in", "size_out", "betas", "pose", "trans"}
-    x = export.example_inputs(model, 3, seed=7)
-    got = fn(**{k: tf.constant(v) for k, v in x.items()})
-    want = model(x, training=False)
-    np.testing.assert_allclose(got["garment"].numpy(), np.asarray(want["garment"]), atol=1e-5)
-    np.testing.assert_allclose(got["offsets"].numpy(), np.asarray(want["offsets"]), atol=1e-6)
-    assert np.abs(np.asarray(want["garment"])).max() > 0.1  # skinned body-scale output, not zeros
-    logs = read_warmup_requests(os.path.join(path, "assets.extra", "tf_serving_warmup_requests"))
-    assert len(logs) == 1 and set(logs[0].predict_log.request.inputs) == set(x)
 
 
 _JAX = """

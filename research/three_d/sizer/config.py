@@ -1,0 +1,27 @@
+"""SIZER's config sections: the authors' SizerNet .npz data (+ body model and garment mesh) and the task (TF-free)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from official.core.config import DataConfig, TaskConfig
+
+
+@dataclasses.dataclass
+class SizerDataConfig(DataConfig):
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("path", "body_model", "garment_mesh")
+
+    source: str = "sizer_npz"  # the code's SizerNet .npz (official/data/sizer_npz.py): pose_upper/betas/pose/trans/size 0..2
+    path: str = ""  # the .npz of N subjects x 3 sizes (the code's data_dir, e.g. g5_size.npz)
+    body_model: str = ""  # converted SMPL(+G) .npz: v_template, shapedirs, posedirs, J_regressor, weights, vert_indices (research/three_d/sizer/smplg.py)
+    garment_mesh: str = ""  # garment template mesh <meta_data>/<class>/<layer>_<res>.obj: its faces give the Laplacian, its normals the S -> XL check
+    shuffle_buffer: int = 10_000  # training: pairs in the shuffle buffer (the code shuffles subjects every epoch)
+
+
+@dataclasses.dataclass
+class SizerTaskConfig(TaskConfig):
+    name: str = "sizer"  # registered Task class (research/three_d/sizer/task.py)
+    num_classes: int = 4  # size labels S, M, L, XL (one-hot width of size_in / size_out)
+    laplacian_weight: float = 100.0  # train_sizer.py: loss = chamfer + 100 x uniform Laplacian of the predicted garment
+    offset_init_scale: float = 1.0  # the decoder's last kernel x this at a fresh start (1 = PyTorch's init; small run 0.01)

@@ -150,14 +150,14 @@ class AdversarialTrainer(keras.Model):
             g_terms, fakes = self.generator_losses(batch, training=True)
             g_total = ops.sum(ops.stack([ops.cast(v, "float32") for v in g_terms.values()]))
             g_scaled = self.optimizer.scale_loss(scale_for_replicas(g_total))
-        self.optimizer.apply_gradients(zip(tape.gradient(g_scaled, g_vars), g_vars))
+        self.optimizer.apply_gradients(zip(tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         fakes = tf.nest.map_structure(tf.stop_gradient, fakes)
         d_vars = self.discriminator_variables
         with tf.GradientTape() as tape:
             d_terms = self.discriminator_losses(batch, fakes, step)
             d_total = ops.sum(ops.stack([ops.cast(v, "float32") for v in d_terms.values()]))
             d_scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_total))
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_scaled, d_vars), d_vars))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_scaled, d_vars), d_vars, strict=True))
         if self.average is not None:
             decay = tf.where(self.optimizer.iterations <= self.gan_config.ema_start_step, 0.0, self.gan_config.ema_decay)
             ema.update_average(self.average, self.network, decay)

@@ -22,7 +22,7 @@ def test_lsgan_closed_forms_and_torch_mse():
     real, fake = [rng.normal(size=(2, 8, 8, 1)) for _ in range(2)], [rng.normal(size=(2, 4, 4, 1)) for _ in range(2)]
     ref = np.mean([0.5 * (F.mse_loss(torch.tensor(r), torch.ones(r.shape, dtype=torch.float64)).item()
                           + F.mse_loss(torch.tensor(f), torch.zeros(f.shape, dtype=torch.float64)).item())
-                   for r, f in zip(real, fake)])
+                   for r, f in zip(real, fake, strict=True)])
     assert _np(gan.lsgan_discriminator_loss(real, fake)) == pytest.approx(ref, rel=1e-5)
 
 
@@ -46,11 +46,11 @@ def test_feature_matching_perceptual_and_kl_equal_numpy():
     rng = np.random.default_rng(2)
     fake = [[rng.normal(size=(2, 8, 8, 4)), rng.normal(size=(2, 4, 4, 8))] for _ in range(2)]
     real = [[rng.normal(size=(2, 8, 8, 4)), rng.normal(size=(2, 4, 4, 8))] for _ in range(2)]
-    ref = sum(np.abs(f - r).mean() for fd, rd in zip(fake, real) for f, r in zip(fd, rd)) / 2
+    ref = sum(np.abs(f - r).mean() for fd, rd in zip(fake, real, strict=True) for f, r in zip(fd, rd, strict=True)) / 2
     assert _np(gan.feature_matching_loss(fake, real)) == pytest.approx(ref, rel=1e-5)
     assert _np(gan.feature_matching_loss(real, real)) == 0.0
     weights = [1 / 32, 1 / 16]
-    ref = sum(w * np.abs(f - t).mean() for f, t, w in zip(fake[0], real[0], weights))
+    ref = sum(w * np.abs(f - t).mean() for f, t, w in zip(fake[0], real[0], weights, strict=True))
     assert _np(gan.perceptual_loss(fake[0], real[0], weights)) == pytest.approx(ref, rel=1e-5)
     mu, logvar = rng.normal(size=(3, 16)), rng.normal(scale=0.3, size=(3, 16))
     ref = np.sum(0.5 * (mu**2 + np.exp(logvar) - 1 - logvar))  # KL(N(mu, s^2) || N(0, 1)) per element, summed

@@ -83,8 +83,8 @@ def test_both_players_learn_with_their_own_optimizers():
     g0, d0 = model.network.get_weights(), model.discriminators["d"].get_weights()
     history = model.fit(_data(), epochs=1, verbose=0)
     assert set(history.history) == {"loss", "g_adversarial", "g_l1", "d_adversarial"}
-    assert all(np.abs(a - b).max() > 0 for a, b in zip(g0, model.network.get_weights()))
-    assert all(np.abs(a - b).max() > 0 for a, b in zip(d0, model.discriminators["d"].get_weights()))
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(g0, model.network.get_weights(), strict=True))
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(d0, model.discriminators["d"].get_weights(), strict=True))
     assert int(model.optimizer.iterations.numpy()) == 4 and int(model.d_optimizer.iterations.numpy()) == 4
     assert float(model.d_optimizer.learning_rate.numpy()) == pytest.approx(5e-3)
     assert float(model.d_optimizer.beta_1) == 0.0
@@ -100,8 +100,8 @@ def test_generator_average_follows_the_ema_recursion():
         model.train_on_batch(batch)
         live = model.network.get_weights()
         d = 0.0 if step + 1 <= 2 else decay  # the average copies the generator up to ema_start_step
-        expected = [d * e + (1 - d) * w for e, w in zip(expected, live)]
-    for got, want, live in zip(model.average.get_weights(), expected, model.network.get_weights()):
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, live, strict=True)]
+    for got, want, live in zip(model.average.get_weights(), expected, model.network.get_weights(), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-6)
         assert np.abs(got - live).max() > 1e-4  # really an average, not a copy
 
@@ -123,7 +123,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     for batch in data[2:]:
         resumed.train_on_batch(batch)
     for a, b in zip(_weights(straight) + [straight.histories["b"].images.numpy()],
-                    _weights(resumed) + [resumed.histories["b"].images.numpy()]):
+                    _weights(resumed) + [resumed.histories["b"].images.numpy()], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert set(first.checkpoint_extras()) == {"discriminator_d", "discriminator_optimizer", "b", "live_generator"}
 

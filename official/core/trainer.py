@@ -159,6 +159,7 @@ def run_experiment(
         config_lib.save_yaml(cfg, os.path.join(model_dir, "config.yaml"))
 
     method = method_lib.build_method(cfg, task)
+    method.model_dir = model_dir  # for methods that write beside the checkpoints (GAN sample grids)
     with strategy.scope():
         model = build_compiled_model(cfg, task, plan, jit, method)
         ckpt = callbacks_lib.CheckpointCallback(

@@ -50,4 +50,14 @@ class AdversarialMethod(TrainingMethod):
                          **cfg.objective_args)
 
     def callbacks(self, model: keras.Model) -> list:
-        return []
+        """A grid of translated eval images every `sample_every_n_steps` steps (chief only)."""
+        cfg: GANConfig = self.config.training
+        model_dir = getattr(self, "model_dir", "")
+        if cfg.sample_every_n_steps <= 0 or not model_dir:
+            return []
+        from official.core import strategy as strategy_lib
+        from official.training.gan.samples import SampleGrids
+
+        batch = next(iter(self.task.build_inputs(self.config.eval_data, False, cfg.sample_count)))
+        return [SampleGrids(model_dir, batch["a"].numpy(), cfg.sample_every_n_steps, lambda: model.inference_model,
+                            strategy_lib.is_chief(tf.distribute.get_strategy()))]

@@ -6,8 +6,8 @@ reflect-pad 3, conv7x7 (filters), IN, ReLU; `downsamplings` x [conv3x3 stride 2 
 `downsamplings` x [transposed conv3x3 stride 2 (/2 filters), IN, ReLU]; reflect-pad 3, conv7x7
 (output_channels), tanh. Convolutions have biases (the official code adds them when the norm is instance
 norm); instance norm has no affine parameters. resnet_9blocks at 3 -> 3 channels: 11,378,179 parameters.
-The transposed convolutions use Keras' "same" padding, which gives the official output size 2H
-(torch padding=1, output_padding=1); a weight converter must check the alignment of the two.
+Padding follows the official layers exactly (see `_conv_norm_relu`), so converted weights give the same
+outputs (tests/official/vision/test_gan_networks.py compares with a torch build of the same network).
 """
 
 from __future__ import annotations
@@ -20,9 +20,16 @@ from official.vision.gan.layers import ReflectionPad2D, instance_norm
 
 
 def _conv_norm_relu(x, filters: int, kernel: int, name: str, strides: int = 1, transpose: bool = False):
-    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    padding = "same" if (strides > 1 or transpose) else "valid"
-    x = conv(filters, kernel, strides=strides, padding=padding, name=f"{name}_conv")(x)
+    """conv + IN + ReLU aligned with torch: a stride-2 conv sees the input zero-padded by 1 on every side
+    (torch padding=1; Keras "same" would pad only after), and a stride-2 transposed conv drops the first
+    row and column of its "valid" output (torch padding=1, output_padding=1)."""
+    if transpose:
+        x = layers.Conv2DTranspose(filters, kernel, strides=strides, padding="valid", name=f"{name}_conv")(x)
+        x = layers.Cropping2D(((1, 0), (1, 0)), name=f"{name}_crop")(x)
+    else:
+        if strides > 1:
+            x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+        x = layers.Conv2D(filters, kernel, strides=strides, padding="valid", name=f"{name}_conv")(x)
     return layers.ReLU(name=f"{name}_relu")(instance_norm(f"{name}_norm")(x))
 
 

@@ -25,7 +25,7 @@ def run(tmp_path_factory):
     data = str(root / "domains")
     make_domains.write(data, "outline_fill", 40, 16, 36, seed=0)
     override = ",".join([
-        f"train_data.path={data}", f"eval_data.path={data}", f"trainer.epochs=2", f"trainer.steps_per_epoch={STEPS // 2}",
+        f"train_data.path={data}", f"eval_data.path={data}", "trainer.epochs=2", f"trainer.steps_per_epoch={STEPS // 2}",
         f"trainer.steps_per_loop={STEPS // 2}", "trainer.lr_schedule.warmup_epochs=1", "training.sample_every_n_steps=20",
         "training.pool_size=8",
     ])

@@ -51,7 +51,7 @@ def _queries(rng, n_query=1024):
 def _volume_points(rng, n=4096):
     """Volumetric IoU's points: uniform in the bounding volume, as the paper's points_iou files."""
     q = rng.uniform(-0.55, 0.55, (len(_meshes()), n, 3))
-    return q.astype(np.float32), np.asarray([_occupancy(kind, p) for kind, p in zip(_meshes(), q)], np.float32)
+    return q.astype(np.float32), np.asarray([_occupancy(kind, p) for kind, p in zip(_meshes(), q, strict=True)], np.float32)
 
 
 def test_overfit_three_shapes_and_extract_sphere():

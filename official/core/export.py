@@ -31,6 +31,7 @@ from official.core.export_tflite import (  # noqa: F401  (re-exported: the expor
     tflite_op_names,
     verify_tflite,
 )
+from official.core.file_io import write_bytes
 from official.core.task import Task
 from official.ops import native
 
@@ -129,11 +130,7 @@ def export_saved_model(
 
 
 def _publish_bytes(data: bytes, path: str) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
 
 
 @native.composite_ops()

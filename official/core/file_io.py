@@ -25,6 +25,20 @@ def write_json(value: Any, path: str, indent: int | None = None, sort_keys: bool
     return path
 
 
+def write_bytes(path: str, data: bytes) -> str:
+    """Writes `data` to `path` (parent folders created) via a temp name; returns `path`."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_directory(out: str, marker: str) -> Iterator[str]:
     """Yields a temp folder beside `out`; on success writes `out/.complete` (holding `marker`) and renames the

@@ -114,7 +114,7 @@ def build_compiled_model(cfg, task: Task, plan: RunPlan, jit: bool, method=None)
     # noise generator with its own optimizer) are not the network's to decay or step.
     optimizer, _ = optimization.configure_optimizer(network, cfg.trainer, plan.steps_per_epoch, plan.total_steps, plan.lr_scale)
     task.compile_model(model, optimizer, jit)
-    model.optimizer.build(network.trainable_variables)
+    model.optimizer.build(method_lib.optimized_variables(model, network))
     _build_compiled_state(model, task.build_inputs(cfg.train_data, True, plan.global_batch_size).element_spec)
     return model
 
@@ -159,6 +159,7 @@ def run_experiment(
         config_lib.save_yaml(cfg, os.path.join(model_dir, "config.yaml"))
 
     method = method_lib.build_method(cfg, task)
+    method.model_dir = model_dir  # for methods that write beside the checkpoints (GAN sample grids)
     with strategy.scope():
         model = build_compiled_model(cfg, task, plan, jit, method)
         ckpt = callbacks_lib.CheckpointCallback(

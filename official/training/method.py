@@ -58,6 +58,12 @@ def inference_model(model: keras.Model) -> keras.Model:
     return getattr(model, "inference_model", model)
 
 
+def optimized_variables(model: keras.Model, network: keras.Model) -> list:
+    """What the trainer's optimizer steps: the network's trainable variables, or a wrapper's
+    `generator_variables` (a GAN objective with a second generator, official/training/gan)."""
+    return list(getattr(model, "generator_variables", network.trainable_variables))
+
+
 def checkpoint_extras(model: keras.Model) -> dict[str, Any]:
     """Trackable method state to checkpoint beside the model (`{}` for the plain method)."""
     extras = getattr(model, "checkpoint_extras", None)

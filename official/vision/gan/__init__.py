@@ -1,0 +1,3 @@
+"""CycleGAN's generator and PatchGAN discriminator, shared by the translation methods."""
+
+from official.vision.gan import experiments, variants  # noqa: F401  (registration)

@@ -30,13 +30,25 @@ def camera_rays(rotation, translation, intrinsics, height: int, width: int):
     """
     rotation = ops.convert_to_tensor(rotation)
     dtype = rotation.dtype
+    v, u = ops.meshgrid(ops.arange(height, dtype=dtype), ops.arange(width, dtype=dtype), indexing="ij")
+    uv = ops.stack([ops.reshape(u, (-1,)), ops.reshape(v, (-1,))], axis=-1) + 0.5
+    return pixel_rays(rotation, translation, intrinsics, ops.expand_dims(uv, 0))
+
+
+def pixel_rays(rotation, translation, intrinsics, uv):
+    """Rays through image points uv (B or 1, N, 2) = (column, row) in pixels (pixel centres at +0.5).
+
+    rotation (B, 3, 3) world-to-camera, translation (B, 3), intrinsics (B, 4). Returns origins and unit
+    directions (B, N, 3). The training reader samples random pixels with it; camera_rays takes all of them.
+    """
+    rotation = ops.convert_to_tensor(rotation)
+    dtype = rotation.dtype
     translation = ops.cast(translation, dtype)
     intrinsics = ops.cast(intrinsics, dtype)
-    v, u = ops.meshgrid(ops.arange(height, dtype=dtype), ops.arange(width, dtype=dtype), indexing="ij")
-    u = ops.reshape(u, (1, -1)) + 0.5
-    v = ops.reshape(v, (1, -1)) + 0.5
+    uv = ops.cast(uv, dtype)
     fx, fy, cx, cy = (intrinsics[:, i : i + 1] for i in range(4))
-    d_cam = ops.stack([(u - cx) / fx, (v - cy) / fy, ops.ones_like(u + cx)], axis=-1)  # (B, HW, 3)
+    u, v = uv[..., 0], uv[..., 1]
+    d_cam = ops.stack([(u - cx) / fx, (v - cy) / fy, ops.ones_like(u + cx)], axis=-1)  # (B, N, 3)
     # world direction = R^T d_cam: row-vector form d_cam @ R.
     d_world = ops.matmul(d_cam, rotation)
     d_world = d_world / ops.sqrt(ops.sum(d_world * d_world, axis=-1, keepdims=True))

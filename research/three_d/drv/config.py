@@ -26,4 +26,3 @@ class ReflectanceTaskConfig(TaskConfig):
     name: str = "reflectance_volume"  # registered Task class (research/three_d/drv/task.py)
     num_classes: int = 0  # unused: the outputs are linear RGB radiance per ray
     eval_chunk_rays: int = 4096  # evaluation renders a view in chunks of this many rays (memory)
-    collocation_tolerance: float = 1e-4  # a view whose light is within this distance of its camera centre is collocated

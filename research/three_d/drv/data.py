@@ -41,7 +41,7 @@ def png_size(path: str) -> tuple[int, int]:
 class CaptureReader:
     """The views of one split of a capture, their rays and photos."""
 
-    def __init__(self, data: CaptureDataConfig, collocation_tolerance: float = 1e-4):
+    def __init__(self, data: CaptureDataConfig):
         if data.split not in SPLITS:
             raise ConfigError(f"split: expected one of {', '.join(SPLITS)}, got {data.split!r}")
         self.data = data
@@ -57,7 +57,7 @@ class CaptureReader:
         if unknown:
             raise UserError(f"{os.path.join(root, 'images.txt')}: holdout view {unknown[0]!r} is not an image NAME there")
         centres = np.asarray(render.camera_centres(scene["rotation"], scene["translation"]))
-        collocated = np.linalg.norm(scene["light"] - centres, axis=-1) < collocation_tolerance
+        collocated = np.linalg.norm(scene["light"] - centres, axis=-1) < render.COLLOCATED_TOL
         every = data.holdout_every
         held = np.array([n in data.holdout or (every > 0 and k % every == 0) for k, n in enumerate(names)])
         chosen = {"train": collocated & ~held, "test": held | ~collocated, "all": np.ones(len(names), bool)}[data.split]

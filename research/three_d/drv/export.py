@@ -3,7 +3,8 @@
 `python -m tools.export` writes it through the task (research/three_d/drv/task.py) with the zoo's exporter
 (official/core/export.py: TF Serving layout, warmup records, verification against Keras before it lands).
 Per-scene asset (card "Hard parts"): the fitted volume is baked in as variables; the signature renders any
-COLMAP camera under any point light (shadow rays marched to the light):
+COLMAP camera under any point light (shadow rays marched to the light; a light at the camera centre reuses
+the camera transmittance, as in training):
 - camera float32 (B, 16) = [R world-to-camera row-major (9), t (3), fx, fy, cx, cy]
 - light  float32 (B, 3)  = point-light position in world units
 - image  float32 (B, S, S, 3) linear radiance, S = the model's image_size; fixed sample counts (static shapes).
@@ -29,7 +30,7 @@ def serving_default(model):
     import tensorflow as tf
 
     def render(camera, light):
-        return {"image": model.render_image(camera, light, collocated=False)}
+        return {"image": model.render_image(camera, light)}
 
     return render, [tf.TensorSpec((None, 16), tf.float32, name="camera"),
                     tf.TensorSpec((None, 3), tf.float32, name="light")]

@@ -3,7 +3,7 @@
 Training: random ray batches of the collocated training views (research/three_d/drv/data.py), L2 on
 linear RGB (spec card "Loss"; no opacity / normal priors), PSNR of the rays as the compiled metric.
 `evaluate` renders every view of the eval split whole (collocated views with T_l = T, others with shadow
-rays marched to their light) and reports PSNR / SSIM (official/evaluation/image_quality.py, equal to
+rays marched to their light: the serving signature's render) and reports PSNR / SSIM (official/evaluation/image_quality.py, equal to
 scikit-image's) over the collocated views (`psnr`, `ssim`) and the novel-light views (`novel_light_*`).
 Serving (SavedModel): serving_default(camera (B, 16), light (B, 3)) -> {"image": (B, S, S, 3)}, the
 fitted volume baked in (research/three_d/drv/export.py); `tools.evaluate --saved_model` scores that
@@ -74,7 +74,7 @@ class ReflectanceVolumeTask(Task):
 
     def reader(self, data: CaptureDataConfig) -> CaptureReader:
         if id(data) not in self._readers:
-            self._readers[id(data)] = CaptureReader(data, self.config.task.collocation_tolerance)
+            self._readers[id(data)] = CaptureReader(data)
         return self._readers[id(data)]
 
     # --- data --------------------------------------------------------------------------------
@@ -113,13 +113,13 @@ class ReflectanceVolumeTask(Task):
         network = getattr(model, "inference_model", model)
         reader, rays, images = self._views()
         chunk = self.config.task.eval_chunk_rays
-        render = {flag: tf.function(lambda x, flag=flag: network(x, collocated=flag), reduce_retracing=True)
-                  for flag in (True, False)}
+        # collocated=None: lights at the camera reuse T (as in training), others march shadow rays (as served).
+        render = tf.function(lambda x: network(x, collocated=None), reduce_retracing=True)
 
         def render_view(i):
             x = rays[i]
             n = x["origins"].shape[0]
-            parts = [render[bool(reader.collocated[i])]({k: v[s : s + chunk] for k, v in x.items()})
+            parts = [render({k: v[s : s + chunk] for k, v in x.items()})
                      for s in range(0, n, chunk)]
             return np.concatenate([np.asarray(p) for p in parts]).reshape(images[i].shape)
 

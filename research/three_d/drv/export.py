@@ -41,7 +41,7 @@ def graph_render(model, camera, light) -> np.ndarray:
     import tensorflow as tf
 
     render, _ = serving_default(model)
-    return tf.function(lambda c, l: render(c, l)["image"])(tf.constant(camera), tf.constant(light)).numpy()
+    return tf.function(lambda cam, lit: render(cam, lit)["image"])(tf.constant(camera), tf.constant(light)).numpy()
 
 
 def verification_inputs(image_size: int, count: int = 2) -> dict[str, np.ndarray]:

@@ -59,6 +59,7 @@ def test_short_tools_train_run_clears_psnr_bars(trained, capture):
     results, model_dir = trained
     ev = results["eval"]
     assert results["step"] == STEPS and results["loss"] < 5e-3, results  # the loop's mean L2 (untrained 0.013)
+    assert results["psnr"] > 24.0, results  # the loop's ray PSNR (compiled metric), 26.8 measured
     assert ev["psnr"] > HELDOUT_BAR and ev["collocated_views"] == 1, ev
     assert ev["novel_light_psnr"] > NOVEL_BAR and ev["novel_light_views"] == 1, ev
     assert os.path.isfile(os.path.join(model_dir, "eval_results.json"))
@@ -145,8 +146,14 @@ def test_reader_splits_and_errors(capture, tmp_path):
         f.write(b"\xff\xd8\xff\xe0 not a png at all, a JPEG header")
     with pytest.raises(UserError, match="view_002.png: not a PNG"):
         reader(copy)
-    # A training batch: 16 photos x 32 pixels, rays unit length, colours the photos' pixels.
-    x, y = next(iter(train.dataset(True, 512)))
-    assert x["origins"].shape == (512, 3) and y.shape == (512, 3)
-    np.testing.assert_allclose(np.linalg.norm(x["directions"], axis=-1), 1.0, atol=1e-5)
-    assert 0.0 <= float(np.min(y)) and float(np.max(y)) <= 1.0 and float(np.max(y)) > 0.1
+    # A training batch (16 photos x 32 random pixels) pairs each ray with its pixel's colour: every sampled
+    # ray is one of the whole-view rays of its photo (camera_rays' pixel grid), with that pixel's colour.
+    x, y = (tree for tree in next(iter(train.dataset(True, 512))))
+    assert x["origins"].shape == (512, 3) and y.shape == (512, 3) and float(np.max(y)) > 0.1
+    views = list(reader(split="all").dataset(False, 1))
+    centres = np.stack([v[0]["origins"][0, 0].numpy() for v in views])
+    for o, d, c in zip(x["origins"].numpy(), x["directions"].numpy(), y.numpy(), strict=True):
+        view = int(np.argmin(np.linalg.norm(centres - o, axis=-1)))
+        dirs = views[view][0]["directions"][0].numpy()
+        pixel = int(np.argmax(dirs @ d))
+        assert np.linalg.norm(dirs[pixel] - d) < 1e-5 and np.allclose(views[view][1][0, pixel].numpy(), c)

@@ -74,8 +74,8 @@ class CaptureReader:
             raise UserError(f"{root}: no {data.split} views with images (split={data.split}, "
                             f"{len(data.holdout)} held out by name, holdout_every={every})")
         for k in self.index:
-            if png_size(paths[k]) != (data.image_size, data.image_size):
-                h, w = png_size(paths[k])
+            h, w = png_size(paths[k])
+            if (h, w) != (data.image_size, data.image_size):
                 raise UserError(f"{paths[k]}: PNG is {w}x{h}, but cameras.txt and image_size say "
                                 f"{data.image_size}x{data.image_size}")
         self.names = [names[k] for k in self.index]

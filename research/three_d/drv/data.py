@@ -5,7 +5,8 @@ The capture (spec card "Data"): ROOT/cameras.txt + images.txt (official/data/col
 every other view has its light at the camera centre (the collocated flash).
 Training elements: ({"origins", "directions", "light"} (rays, 3), rgb (rays, 3)), each batch made of
 `rays_per_view` random pixels from each of (batch / rays_per_view) shuffled photos.
-Evaluation elements: one whole view, ({...} (H*W, 3), rgb (H*W, 3)), in name order.
+Evaluation: `views()` yields whole views ({...} (H*W, 3), rgb (H*W, 3)) in name order (the task's
+PSNR / SSIM); `dataset(training=False)` the same rays in batches (Keras's in-training validation).
 Views whose image file is missing are counted, skipped and logged; a wrong size or a non-PNG file is a
 one-line error naming the file and the field.
 """
@@ -114,23 +115,31 @@ class CaptureReader:
 
         return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 
+    def views(self):
+        """Whole views in name order: ({"origins", "directions", "light"} (H*W, 3), rgb (H*W, 3)), unbatched."""
+        import tensorflow as tf
+
+        size = self.data.image_size
+
+        def whole(ex):
+            o, d = render.camera_rays(ex["rotation"][None], ex["translation"][None], ex["intrinsics"][None], size, size)
+            light = tf.broadcast_to(ex["light"], (size * size, 3))
+            return {"origins": o[0], "directions": d[0], "light": light}, tf.reshape(ex["image"], (-1, 3))
+
+        return self._photos().map(whole)
+
     def dataset(self, training: bool, batch: int, seed: int = 0, input_context: Any = None):
+        """Training: endless random ray batches. Otherwise: every ray of the views once, in order, in
+        batches of `batch` rays (Keras's in-training validation; `num_rays()` of them)."""
         import tensorflow as tf
 
         local = input_context.get_per_replica_batch_size(batch) if input_context is not None else batch
+        if not training:
+            return self.views().unbatch().batch(local).prefetch(tf.data.AUTOTUNE)
         size = self.data.image_size
         ds = self._photos(input_context)
         if self.data.cache:
             ds = ds.cache()
-        if not training:
-            def whole(ex):
-                o, d = render.camera_rays(ex["rotation"][None], ex["translation"][None], ex["intrinsics"][None],
-                                          size, size)
-                light = tf.broadcast_to(ex["light"], (size * size, 3))
-                return {"origins": o[0], "directions": d[0], "light": light}, tf.reshape(ex["image"], (-1, 3))
-
-            return ds.map(whole).batch(1).prefetch(tf.data.AUTOTUNE)
-
         k = self.data.rays_per_view
         if k <= 0 or local % k:
             raise ConfigError(f"train_data.rays_per_view: {k} must divide the per-replica batch of {local} rays "

@@ -79,7 +79,7 @@ class ReflectanceVolumeTask(Task):
 
     # --- data --------------------------------------------------------------------------------
     def num_examples(self, data) -> int | None:
-        """Rays (pixels): an epoch is one ray per training pixel; validation is one pass over the eval views."""
+        """Rays (pixels): an epoch is one ray per training pixel; in-training validation one pass over the eval rays."""
         return self.reader(data).num_rays()
 
     def build_inputs(self, data, training: bool, global_batch_size: int, input_context: Any = None):
@@ -101,8 +101,8 @@ class ReflectanceVolumeTask(Task):
         reader = self.reader(self.config.eval_data)
         size = reader.data.image_size
         rays, images = [], []
-        for x, y in reader.dataset(False, 1):
-            rays.append({k: v[0] for k, v in x.items()})
+        for x, y in reader.views():
+            rays.append(x)
             images.append(y.numpy().reshape(size, size, 3))
         return reader, rays, images
 

@@ -153,10 +153,13 @@ def test_reader_splits_and_errors(capture, tmp_path):
     # ray is one of the whole-view rays of its photo (camera_rays' pixel grid), with that pixel's colour.
     x, y = next(iter(train.dataset(True, 512)))
     assert x["origins"].shape == (512, 3) and y.shape == (512, 3) and float(np.max(y)) > 0.1
-    views = list(reader(split="all").dataset(False, 1))
-    centres = np.stack([v[0]["origins"][0, 0].numpy() for v in views])
+    views = list(reader(split="all").views())
+    centres = np.stack([v[0]["origins"][0].numpy() for v in views])
     for o, d, c in zip(x["origins"].numpy(), x["directions"].numpy(), y.numpy(), strict=True):
         view = int(np.argmin(np.linalg.norm(centres - o, axis=-1)))
-        dirs = views[view][0]["directions"][0].numpy()
+        dirs = views[view][0]["directions"].numpy()
         pixel = int(np.argmax(dirs @ d))
-        assert np.linalg.norm(dirs[pixel] - d) < 1e-5 and np.allclose(views[view][1][0, pixel].numpy(), c)
+        assert np.linalg.norm(dirs[pixel] - d) < 1e-5 and np.allclose(views[view][1][pixel].numpy(), c)
+    # In-training validation: every eval ray once, in batches (num_rays() of them: the trainer's val_steps).
+    test_rays = sum(int(b[1].shape[0]) for b in test.dataset(False, 500))
+    assert test_rays == test.num_rays() == 2 * 32 * 32

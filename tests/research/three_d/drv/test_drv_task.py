@@ -163,3 +163,16 @@ def test_reader_splits_and_errors(capture, tmp_path):
     # In-training validation: every eval ray once, in batches (num_rays() of them: the trainer's val_steps).
     test_rays = sum(int(b[1].shape[0]) for b in test.dataset(False, 500))
     assert test_rays == test.num_rays() == 2 * 32 * 32
+
+
+def test_make_drv_views_keeps_a_complete_set_and_checks_values(capture):
+    from official.core.errors import BadValueError
+    from tools.make_drv_views import write_drv_views
+
+    marker = open(os.path.join(capture, ".complete"), encoding="utf-8").read()
+    assert "views=17 novel_lights=1 size=32" in marker
+    assert not write_drv_views(capture, views=17, novel_lights=1, size=32)  # complete: kept, nothing rendered
+    assert sorted(os.listdir(os.path.join(capture, "images")))[-1] == "view_017.png"
+    with pytest.raises(BadValueError, match="--size: expected >= 8"):
+        write_drv_views(capture + "_x", size=2)
+    assert not os.path.exists(capture + "_x")

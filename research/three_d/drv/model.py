@@ -111,7 +111,7 @@ class DRV(ZooSubclassModel):
     def intensity(self):
         return ops.exp(self.log_intensity)
 
-    def call(self, inputs, collocated: bool = True):
+    def call(self, inputs, collocated: bool | None = True):
         origins, directions, light = inputs["origins"], inputs["directions"], inputs["light"]
         if len(light.shape) == len(origins.shape) - 1:  # one light per batch element
             light = ops.broadcast_to(ops.expand_dims(light, -2), ops.shape(origins))
@@ -121,11 +121,12 @@ class DRV(ZooSubclassModel):
             num_light_samples=self.num_light_samples)
         return rgb
 
-    def render_image(self, camera, light, collocated: bool = False):
+    def render_image(self, camera, light, collocated: bool | None = None):
         """camera (B, 16) [R (9), t (3), fx, fy, cx, cy], light (B, 3) world -> (B, S, S, 3) linear images.
 
-        collocated=False marches shadow rays to the light (any light position); True reuses the camera
-        transmittance (exact only for a light at the camera centre)."""
+        collocated=None (default) marches shadow rays to the light except for lights at the camera centre,
+        which reuse the camera transmittance as in training; False always marches; True never does (exact
+        only for a light at the camera centre)."""
         camera = ops.convert_to_tensor(camera)
         rot = ops.reshape(camera[:, :9], (-1, 3, 3))
         origins, directions = render.camera_rays(rot, camera[:, 9:12], camera[:, 12:16], self.image_size,

@@ -20,6 +20,7 @@ from keras import ops
 from research.three_d.drv.brdf import normalize, point_light_radiance
 
 EPS = 1e-9
+COLLOCATED_TOL = 1e-4  # world units: a light this close to the camera centre is the collocated flash
 
 
 def camera_rays(rotation, translation, intrinsics, height: int, width: int):
@@ -30,13 +31,25 @@ def camera_rays(rotation, translation, intrinsics, height: int, width: int):
     """
     rotation = ops.convert_to_tensor(rotation)
     dtype = rotation.dtype
+    v, u = ops.meshgrid(ops.arange(height, dtype=dtype), ops.arange(width, dtype=dtype), indexing="ij")
+    uv = ops.stack([ops.reshape(u, (-1,)), ops.reshape(v, (-1,))], axis=-1) + 0.5
+    return pixel_rays(rotation, translation, intrinsics, ops.expand_dims(uv, 0))
+
+
+def pixel_rays(rotation, translation, intrinsics, uv):
+    """Rays through image points uv (B or 1, N, 2) = (column, row) in pixels (pixel centres at +0.5).
+
+    rotation (B, 3, 3) world-to-camera, translation (B, 3), intrinsics (B, 4). Returns origins and unit
+    directions (B, N, 3). The training reader samples random pixels with it; camera_rays takes all of them.
+    """
+    rotation = ops.convert_to_tensor(rotation)
+    dtype = rotation.dtype
     translation = ops.cast(translation, dtype)
     intrinsics = ops.cast(intrinsics, dtype)
-    v, u = ops.meshgrid(ops.arange(height, dtype=dtype), ops.arange(width, dtype=dtype), indexing="ij")
-    u = ops.reshape(u, (1, -1)) + 0.5
-    v = ops.reshape(v, (1, -1)) + 0.5
+    uv = ops.cast(uv, dtype)
     fx, fy, cx, cy = (intrinsics[:, i : i + 1] for i in range(4))
-    d_cam = ops.stack([(u - cx) / fx, (v - cy) / fy, ops.ones_like(u + cx)], axis=-1)  # (B, HW, 3)
+    u, v = uv[..., 0], uv[..., 1]
+    d_cam = ops.stack([(u - cx) / fx, (v - cy) / fy, ops.ones_like(u + cx)], axis=-1)  # (B, N, 3)
     # world direction = R^T d_cam: row-vector form d_cam @ R.
     d_world = ops.matmul(d_cam, rotation)
     d_world = d_world / ops.sqrt(ops.sum(d_world * d_world, axis=-1, keepdims=True))
@@ -195,14 +208,16 @@ def render_rays(
     num_samples: int = 64,
     background=0.0,
     specular: bool = True,
-    collocated: bool = True,
+    collocated: bool | None = True,
     num_light_samples: int = 16,
     light_offset_voxels: float = 1.5,
 ):
     """Colours of rays through a raw (R, R, R, 8) volume lit by a point light.
 
     origins, directions (..., 3); light_position (..., 3) per ray; intensity scalar.
-    collocated=True uses T_l = T (light at the camera centre: the capture setting, no extra march).
+    collocated=True uses T_l = T (light at the camera centre: the capture setting, no extra march); False
+    marches shadow rays; None marches them and keeps T_l = T on rays whose light is within COLLOCATED_TOL of
+    their origin (one graph for both kinds of request: the serving signature).
     Returns rgb (..., 3) and the compositing weights (..., S).
     """
     volume = ops.convert_to_tensor(volume)
@@ -221,9 +236,13 @@ def render_rays(
         points, normal, albedo, roughness, ops.expand_dims(origins, -2), light, intensity, specular
     )
     t_light = None
-    if not collocated:
+    if collocated is not True:
         t_light = light_transmittance(
             volume, points, light, box_min, box_max, num_light_samples, light_offset_voxels * voxel
         )
+        if collocated is None:
+            offset = light_position - origins
+            at_camera = ops.sum(offset * offset, axis=-1, keepdims=True) < COLLOCATED_TOL**2
+            t_light = ops.where(at_camera, transmittance(tau), t_light)
     rgb, weights, _ = composite(tau, radiance, background, t_light)
     return rgb, weights

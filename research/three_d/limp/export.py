@@ -18,12 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 
-def export_limp(model, out_dir: str, verify: bool = True, seed: int = 0) -> float:
-    """Writes the SavedModel; returns the max |SavedModel - Keras| over both signatures on random inputs."""
+def signatures(model) -> dict:
+    """{name: (fn, [input TensorSpec])}: encode, decode and serving_default (= decode); tools.export uses it too."""
     n = int(model.decoder.outputs[0].shape[1])
     latent = int(model.decoder.inputs[0].shape[-1])
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     points_spec = tf.TensorSpec((None, n, 3), tf.float32, name="points")
     latent_spec = tf.TensorSpec((None, latent), tf.float32, name="latent")
 
@@ -31,12 +29,19 @@ def export_limp(model, out_dir: str, verify: bool = True, seed: int = 0) -> floa
         mu, logvar = model.encoder(points, training=False)
         return {"mu": mu, "logvar": logvar}
 
-    def decode(z):
-        return {"vertices": model.decoder(z, training=False)}
+    def decode(latent):
+        return {"vertices": model.decoder(latent, training=False)}
 
-    archive.add_endpoint(name="encode", fn=encode, input_signature=[points_spec])
-    archive.add_endpoint(name="decode", fn=decode, input_signature=[latent_spec])
-    archive.add_endpoint(name="serving_default", fn=decode, input_signature=[latent_spec])
+    return {"encode": (encode, [points_spec]), "decode": (decode, [latent_spec]),
+            "serving_default": (decode, [latent_spec])}
+
+
+def export_limp(model, out_dir: str, verify: bool = True, seed: int = 0) -> float:
+    """Writes the SavedModel; returns the max |SavedModel - Keras| over both signatures on random inputs."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, spec) in signatures(model).items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=spec)
     archive.write_out(out_dir, verbose=False)
     if not verify:
         return 0.0

@@ -8,7 +8,7 @@ task's input pipeline (encoder BN in inference mode, z = mu):
 - intra-subject (style dims only, two poses of one subject): relative Euclidean distortion to shape A;
 - inter-subject (pose dims only, two subjects): heat-geodesic distortion to shape A's metric.
 total = L_rec + 0.1 L_interp + 10 (L_intra + L_inter). The geodesic terms sit in `tf.cond` so that stages
-without them skip the dense solves (XLA compiles both branches). The training shapes' vertices and
+without them skip the dense solves; under XLA they are always evaluated and weighted (see `compile`). The training shapes' vertices and
 geodesic matrices are non-trainable variables of the wrapper (FAUST's 80 x 2,500^2 matrices exceed a graph
 constant's 2 GB); they are not checkpointed: the network (`inference_model`) is.
 The step is for the TensorFlow backend (tools.train); the network and the losses stay backend-agnostic.
@@ -62,16 +62,36 @@ class LimpVaeTrainer(keras.Model):
         return self.network(inputs["points"], training=training)
 
     # --- the losses of one step ------------------------------------------------------------
-    def _decode_pairs(self, pairs, alpha, part):
-        """Decoded a z_A + (1 - a) z_B on `part` ('all' | 'pose' | 'style') for (P, 2) pairs; (P, N, 3)."""
-        count = ops.shape(pairs)[0]
-        x = ops.take(self.shape_vertices, ops.reshape(ops.transpose(pairs), (-1,)), axis=0)  # A's then B's
-        z = self.network.encoder(x, training=False)[0]
-        z_t = losses.interpolate(z[:count], z[count:], alpha[:, None], self.network.pose_size, part)
-        return self.network.decoder(z_t, training=False)
+    def _decode_pairs(self, inputs):
+        """Decoded interpolants of the three pair kinds, (P, N, 3) each, by one encoder and one decoder call:
+        interp mixes all dims, intra the style dims (pose of A kept), inter the pose dims (style of A kept)."""
+        kinds = (("interp_pair", "all"), ("intra_pair", "style"), ("inter_pair", "pose"))
+        pairs = [inputs[key] for key, _ in kinds]
+        count = pairs[0].shape[0]
+        index = ops.concatenate([ops.reshape(ops.transpose(p), (-1,)) for p in pairs], axis=0)  # A's, B's per kind
+        z = self.network.encoder(ops.take(self.shape_vertices, index, axis=0), training=False)[0]
+        z_t = []
+        for k, (_, part) in enumerate(kinds):
+            z_a, z_b = z[2 * k * count : (2 * k + 1) * count], z[(2 * k + 1) * count : (2 * k + 2) * count]
+            z_t.append(losses.interpolate(z_a, z_b, inputs["alphas"][:, k : k + 1], self.network.pose_size, part))
+        x = self.network.decoder(ops.concatenate(z_t, axis=0), training=False)
+        return x[:count], x[count : 2 * count], x[2 * count :]
 
     def _geodesic(self, target, points):
         return losses.geodesic_loss(target, points, self.faces, self.heat_t)
+
+    def compile(self, *args, jit_compile=False, **kwargs):
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+        # XLA recompiles a step holding a data-dependent tf.cond around the differentiated solves at every
+        # call (measured on CPU: 15-70 s per step vs one compile without it), so a compiled step always
+        # evaluates the geodesic terms and weights them by the stage (0 before stage 3).
+        self.skip_idle_geodesics = not self.jit_compile
+
+    def _when_weighted(self, weight, term):
+        """weight * term(), skipping the dense solves while the stage weight is 0 (not under XLA)."""
+        if getattr(self, "skip_idle_geodesics", True):
+            return tf.cond(weight > 0, lambda: weight * term(), lambda: tf.constant(0.0))
+        return weight * term()
 
     def step_losses(self, inputs):
         """dict of the weighted terms and the total for one batch (inside the caller's tape)."""
@@ -81,30 +101,20 @@ class LimpVaeTrainer(keras.Model):
         kl = losses.kl_loss(mu, logvar)
         rec_loss = losses.reconstruction_metric_loss(points, rec) + self.kl_weight * kl
 
-        pair, a = inputs["interp_pair"], inputs["alphas"][:, 0]
-        a3 = a[:, None, None]
+        x_t, x_intra, x_inter = self._decode_pairs(inputs)
+        pair, a = inputs["interp_pair"], inputs["alphas"][:, 0, None, None]
         dg = ops.take(self.shape_geodesics, pair, axis=0)  # (P, 2, N, N)
-        de = losses.euclidean_distances(ops.take(self.shape_vertices, pair[:, 0], axis=0)), \
-            losses.euclidean_distances(ops.take(self.shape_vertices, pair[:, 1], axis=0))
-        dg_t = a3 * dg[:, 0] + (1 - a3) * dg[:, 1]
-        de_t = a3 * de[0] + (1 - a3) * de[1]
-        x_t = self._decode_pairs(pair, a, "all")
+        de = [losses.euclidean_distances(ops.take(self.shape_vertices, pair[:, k], axis=0)) for k in (0, 1)]
+        dg_t = a * dg[:, 0] + (1 - a) * dg[:, 1]
+        de_t = a * de[0] + (1 - a) * de[1]
         interp = w["interp_euc"] * losses.local_euclidean_loss(dg_t, de_t, x_t)
-        interp += tf.cond(w["interp_geo"] > 0, lambda: w["interp_geo"] * self._geodesic(dg_t, x_t),
-                          lambda: tf.constant(0.0))
+        interp += self._when_weighted(w["interp_geo"], lambda: self._geodesic(dg_t, x_t))
 
-        intra_pair = inputs["intra_pair"]
-        x_intra = self._decode_pairs(intra_pair, inputs["alphas"][:, 1], "style")
-        de_a = losses.euclidean_distances(ops.take(self.shape_vertices, intra_pair[:, 0], axis=0))
+        de_a = losses.euclidean_distances(ops.take(self.shape_vertices, inputs["intra_pair"][:, 0], axis=0))
         intra = w["intra_euc"] * losses.relative_euclidean_loss(de_a, x_intra)
 
-        def inter_term():
-            inter_pair = inputs["inter_pair"]
-            x_inter = self._decode_pairs(inter_pair, inputs["alphas"][:, 2], "pose")
-            dg_a = ops.take(self.shape_geodesics, inter_pair[:, 0], axis=0)
-            return w["inter_geo"] * self._geodesic(dg_a, x_inter)
-
-        inter = tf.cond(w["inter_geo"] > 0, inter_term, lambda: tf.constant(0.0))
+        dg_a = ops.take(self.shape_geodesics, inputs["inter_pair"][:, 0], axis=0)
+        inter = self._when_weighted(w["inter_geo"], lambda: self._geodesic(dg_a, x_inter))
         total = losses.total_loss(rec_loss, interp, intra, inter)
         return dict(loss=total, rec=rec_loss, kl=kl, interp=interp, intra=intra, inter=inter)
 

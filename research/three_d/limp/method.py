@@ -30,6 +30,13 @@ from research.three_d.limp.config import LimpTrainingConfig
 TERMS = ("loss", "rec", "kl", "interp", "intra", "inter")
 
 
+def weighted_term(weight, term, skip_when_zero: bool = True):
+    """weight * term(); with skip_when_zero, term() runs only while weight > 0 (a tf.cond: not for XLA)."""
+    if skip_when_zero:
+        return tf.cond(weight > 0, lambda: weight * term(), lambda: tf.constant(0.0))
+    return weight * term()
+
+
 class LimpVaeTrainer(keras.Model):
     """The LIMP VAE under its metric-preservation losses; `inference_model` is the network.
 
@@ -88,10 +95,7 @@ class LimpVaeTrainer(keras.Model):
         self.skip_idle_geodesics = not self.jit_compile
 
     def _when_weighted(self, weight, term):
-        """weight * term(), skipping the dense solves while the stage weight is 0 (not under XLA)."""
-        if getattr(self, "skip_idle_geodesics", True):
-            return tf.cond(weight > 0, lambda: weight * term(), lambda: tf.constant(0.0))
-        return weight * term()
+        return weighted_term(weight, term, getattr(self, "skip_idle_geodesics", True))
 
     def step_losses(self, inputs):
         """dict of the weighted terms and the total for one batch (inside the caller's tape)."""

@@ -61,7 +61,8 @@ def test_xla_short_run_switches_stages_and_tells_shapes_apart(run):
     rec = np.asarray(model.inference_model(x, training=False)[0])
     own = np.mean([aligned_vertex_error(r, v) for r, v in zip(rec, x, strict=True)])
     cross = np.mean([aligned_vertex_error(rec[i], x[j]) for i in range(12) for j in range(12) if i != j])
-    assert own < 0.85 * cross, (own, cross)  # measured (seeded): own 0.0xx m, cross 0.1xx m
+    print(f"aligned error: own {own:.4f} m, other shapes {cross:.4f} m")
+    assert own < 0.85 * cross, (own, cross)  # a constant output gives own = cross
 
     ev = results["eval"]
     assert ev["shapes"] == 12 and ev["interp_pairs"] == 11

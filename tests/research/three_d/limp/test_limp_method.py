@@ -48,13 +48,13 @@ def test_step_terms_match_a_term_by_term_reference():
     dg_t, de_t = a * dg[0] + (1 - a) * dg[3], a * cdist(shapes[0], shapes[0]) + (1 - a) * cdist(shapes[3], shapes[3])
     local = _rel(de_t, x_t)[dg_t < 0.1 * dg_t.max()].mean()
     geo_t = np.mean((dg_t - np.asarray(heat_geodesics(x_t.astype(np.float64), faces))) ** 2)
-    assert got["interp"] == pytest.approx(100 * local + 1e-3 * geo_t, rel=2e-3)
+    assert got["interp"] == pytest.approx(100 * local + 1e-3 * geo_t, rel=2e-4)
 
     style = np.concatenate([mu[2, :p], 0.6 * mu[2, p:] + 0.4 * mu[3, p:]])  # intra: style mixed, pose of A
-    assert got["intra"] == pytest.approx(1.0 * _rel(cdist(shapes[2], shapes[2]), decode(style)).mean(), rel=2e-3)
+    assert got["intra"] == pytest.approx(1.0 * _rel(cdist(shapes[2], shapes[2]), decode(style)).mean(), rel=2e-4)
 
     pose = np.concatenate([0.8 * mu[1, :p] + 0.2 * mu[2, :p], mu[1, p:]])  # inter: pose mixed, style of A
     geo_a = np.mean((dg[1] - np.asarray(heat_geodesics(decode(pose).astype(np.float64), faces))) ** 2)
-    assert got["inter"] == pytest.approx(1.0 * geo_a, rel=2e-3)
+    assert got["inter"] == pytest.approx(1.0 * geo_a, rel=2e-4)
     assert got["loss"] == pytest.approx(got["rec"] + 0.1 * got["interp"] + 10 * (got["intra"] + got["inter"]), rel=1e-5)
     assert got["rec"] > 0.5 * got["kl"] > 0

@@ -63,6 +63,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.sizer",
     "research.three_d.sizer.task",
     "research.three_d.limp",
+    "research.three_d.limp.task",
     "research.three_d.drv",
     "research.three_d.drv.task",
 )

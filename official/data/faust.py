@@ -165,29 +165,65 @@ def augment(points, rotate_degrees: float = 36.0, translate: float = 0.005, seed
     return points + tf.random.uniform(tf.shape(points), -translate, translate, dtype=points.dtype)
 
 
-def dataset(meshes: FaustMeshes, batch_size: int, training: bool, seed: int | None = None):
-    """tf.data of dict(points (augmented when training), vertices (original), identity, index), batched."""
+def dataset(meshes: FaustMeshes, batch_size: int, training: bool, seed: int | None = None,
+            rotate_degrees: float = 36.0, translate: float = 0.005):
+    """tf.data of dict(points (augmented when training), vertices (original), identity, index), batched.
+
+    Training: endless, shuffled, batches of exactly `batch_size`; evaluation: one ordered pass.
+    """
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(dict(vertices=meshes.vertices, identity=meshes.identity,
                                                  index=meshes.index))
     if training:
         ds = ds.repeat().shuffle(len(meshes), seed=seed)
-    ds = ds.map(lambda d: {**d, "points": augment(d["vertices"]) if training else d["vertices"]})
+    ds = ds.map(lambda d: {**d, "points": augment(d["vertices"], rotate_degrees, translate) if training
+                           else d["vertices"]})
     return ds.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
-def pair_indices(identity: np.ndarray, count: int, same_identity: bool, rng: np.random.Generator) -> np.ndarray:
-    """(count, 2) index pairs into `identity`: two different meshes of one subject, or any two meshes."""
+def pair_tables(identity: np.ndarray) -> dict[str, np.ndarray]:
+    """Ordered index pairs (i != j) of all meshes, of two poses of one subject and of two subjects.
+
+    Each table is (K, 2) int32; `different` falls back to `all` when there is a single subject, and `same`
+    is empty when no subject has two meshes.
+    """
     identity = np.asarray(identity)
-    pairs = []
-    for _ in range(count):
-        if same_identity:
-            groups = [np.flatnonzero(identity == s) for s in np.unique(identity)]
-            groups = [g for g in groups if len(g) > 1]
-            if not groups:
-                raise UserError("intra-subject pairs need a subject with two meshes")
-            pairs.append(rng.choice(groups[rng.integers(len(groups))], 2, replace=False))
-        else:
-            pairs.append(rng.choice(len(identity), 2, replace=False))
-    return np.asarray(pairs, np.int32)
+    i, j = np.meshgrid(np.arange(len(identity)), np.arange(len(identity)), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    keep = i != j
+    same = keep & (identity[i] == identity[j])
+    different = keep & (identity[i] != identity[j])
+    tables = {"all": np.stack([i[keep], j[keep]], 1), "same": np.stack([i[same], j[same]], 1),
+              "different": np.stack([i[different], j[different]], 1)}
+    if not len(tables["different"]):
+        tables["different"] = tables["all"]
+    return {k: v.astype(np.int32) for k, v in tables.items()}
+
+
+def pair_dataset(identity: np.ndarray, pairs: int, seed: int = 0):
+    """Endless tf.data of dict(interp_pair, intra_pair, inter_pair (pairs, 2) int32, alphas (pairs, 3) float32).
+
+    LIMP's three samplers per step: any two meshes (interpolation), two poses of one subject (intra-subject
+    disentanglement), two subjects (inter-subject); alphas ~ U(0, 1) mix each pair. UserError when no
+    subject has two meshes (the intra-subject sampler needs them).
+    """
+    import tensorflow as tf
+
+    tables = pair_tables(identity)
+    if len(identity) < 2 or not len(tables["same"]):
+        raise UserError(f"LIMP pairs: need a subject with two meshes among {len(identity)} meshes "
+                        f"(identities {sorted(set(np.asarray(identity).tolist()))}); check poses_per_subject")
+    consts = {k: tf.constant(v) for k, v in tables.items()}
+
+    def draw(r):
+        r = tf.reshape(r, (6, pairs))
+
+        def pick(table, row):
+            return tf.gather(table, tf.math.floormod(row, tf.cast(tf.shape(table)[0], tf.int64)))
+
+        alphas = tf.cast(tf.math.floormod(r[3:], 1 << 24), tf.float32) / float(1 << 24)
+        return {"interp_pair": pick(consts["all"], r[0]), "intra_pair": pick(consts["same"], r[1]),
+                "inter_pair": pick(consts["different"], r[2]), "alphas": tf.transpose(alphas)}
+
+    return tf.data.Dataset.random(seed=seed).batch(6 * pairs, drop_remainder=True).map(draw)

@@ -69,16 +69,38 @@ def bend(vertices: np.ndarray, degrees: float, joint_width: float = 0.2) -> np.n
     return np.stack([c * x - s * y, s * x + c * y, vertices[:, 2]], axis=-1)
 
 
-def fixture_shapes(subjects: int = 4, poses: int = 3):
-    """(vertices (subjects * poses, V, 3) float64, faces (F, 3) int32, identity (subjects * poses,))."""
-    template, faces = capsule_template()
+def fixture_shapes(subjects: int = 4, poses: int = 3, scales=None, degrees=None, rings: int = 16,
+                   around: int = 12):
+    """(vertices (subjects * poses, V, 3) float64, faces (F, 3) int32, identity (subjects * poses,)).
+
+    scales: (subjects, 3) per-subject axis scales (default: SUBJECT_SCALES, cycled); degrees: (poses,) bend
+    angles shared by every subject, as FAUST's poses are (default: POSE_DEGREES, cycled).
+    """
+    template, faces = capsule_template(rings, around)
+    if scales is None:
+        scales = [SUBJECT_SCALES[s % len(SUBJECT_SCALES)] for s in range(subjects)]
+    if degrees is None:
+        degrees = [POSE_DEGREES[p % len(POSE_DEGREES)] for p in range(poses)]
     shapes, identity = [], []
     for subject in range(subjects):
-        scaled = template * np.asarray(SUBJECT_SCALES[subject % len(SUBJECT_SCALES)])
+        scaled = template * np.asarray(scales[subject])
         for pose in range(poses):
-            shapes.append(bend(scaled, POSE_DEGREES[pose % len(POSE_DEGREES)]))
+            shapes.append(bend(scaled, float(degrees[pose])))
             identity.append(subject)
     return np.stack(shapes), faces, np.asarray(identity, np.int32)
+
+
+def random_subjects_and_poses(subjects: int, poses: int, seed: int = 0, scale_range=(0.8, 1.3),
+                              max_degrees: float = 75.0):
+    """FAUST-like draws: per-subject axis scales U(scale_range) (subject 0 = the unscaled capsule) and pose
+    bend angles spread evenly over [0, max_degrees] with a random jitter, shared by all subjects."""
+    rng = np.random.default_rng(seed)
+    scales = rng.uniform(*scale_range, size=(subjects, 3))
+    scales[0] = 1.0
+    step = max_degrees / max(poses - 1, 1)
+    degrees = np.clip(np.arange(poses) * step + rng.uniform(-0.25, 0.25, poses) * step, 0.0, max_degrees)
+    degrees[0] = 0.0
+    return scales, degrees
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -102,9 +124,14 @@ def write_mesh_file(path: str, vertices: np.ndarray, faces: np.ndarray) -> None:
         raise ValueError(f"{path}: unknown mesh extension (want .off or .ply)")
 
 
-def write_fixture(root: str, fmt: str = "vert_triv", subjects: int = 4, poses: int = 3) -> dict:
-    """Writes root/raw/tr_reg_%03d_2000{/mesh.vert+mesh.triv | .off | .ply}; returns the arrays written."""
-    vertices, faces, identity = fixture_shapes(subjects, poses)
+def write_fixture(root: str, fmt: str = "vert_triv", subjects: int = 4, poses: int = 3, scales=None, degrees=None,
+                  rings: int = 16, around: int = 12) -> dict:
+    """Writes root/raw/tr_reg_%03d_2000{/mesh.vert+mesh.triv | .off | .ply}; returns the arrays written.
+
+    Mesh index = subject * poses + pose, so the reader's identity = index // poses_per_subject holds with
+    poses_per_subject = poses (FAUST: 10 x 10). Other arguments: `fixture_shapes`.
+    """
+    vertices, faces, identity = fixture_shapes(subjects, poses, scales, degrees, rings, around)
     raw = os.path.join(root, "raw")
     os.makedirs(raw, exist_ok=True)
     for index, shape in enumerate(vertices):

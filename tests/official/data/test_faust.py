@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from official.core.errors import PathNotFoundError
+from official.core.errors import PathNotFoundError, UserError
 from official.data import faust
 from official.ops.heat_geodesics import edge_graph_distances
 from research.three_d.limp.synthetic import write_fixture
@@ -70,5 +70,18 @@ def test_tf_dataset_augments_and_pairs():
         assert np.abs(p[:, 1] - o[:, 1]).max() <= 0.005 + 1e-6
         assert np.abs(np.hypot(p[:, 0], p[:, 2]) - np.hypot(o[:, 0], o[:, 2])).max() < 0.02
     assert np.abs(pts - orig).max() > 0.01
-    pairs = faust.pair_indices(meshes.identity, 50, True, rng)
-    assert np.all(meshes.identity[pairs[:, 0]] == meshes.identity[pairs[:, 1]]) and np.all(pairs[:, 0] != pairs[:, 1])
+    ident = meshes.identity
+    tables = faust.pair_tables(ident)
+    assert len(tables["all"]) == 30 and len(tables["same"]) == 8 and len(tables["different"]) == 22
+    drawn = [next(it) for it in [iter(faust.pair_dataset(ident, 64, seed=3))] for _ in range(2)]
+    for d in drawn:
+        intra, inter, interp = (d[k].numpy() for k in ("intra_pair", "inter_pair", "interp_pair"))
+        assert intra.shape == inter.shape == interp.shape == (64, 2)
+        assert np.all(ident[intra[:, 0]] == ident[intra[:, 1]]) and np.all(intra[:, 0] != intra[:, 1])
+        assert np.all(ident[inter[:, 0]] != ident[inter[:, 1]]) and np.all(interp[:, 0] != interp[:, 1])
+        alphas = d["alphas"].numpy()
+        assert alphas.shape == (64, 3) and 0.0 <= alphas.min() and alphas.max() < 1.0 and 0.3 < alphas.mean() < 0.7
+        assert len({tuple(p) for p in intra}) == 8  # every same-subject pair is drawn (uniform over the table)
+    assert not np.array_equal(drawn[0]["interp_pair"].numpy(), drawn[1]["interp_pair"].numpy())
+    with pytest.raises(UserError, match="two meshes"):
+        faust.pair_dataset(np.arange(4), 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 import research.three_d.limp  # noqa: F401  (registers the variants also before zoo_index lists the package)
 from official.core import registry
@@ -33,10 +34,17 @@ def test_tiny_model_round_trips(tmp_path):
     # JAX parity of this model and of the heat geodesics: test_limp_backends.py (one subprocess for both)
 
 
-def test_encoder_is_permutation_invariant():
+@pytest.fixture(scope="module")
+def tiny():
+    """One randomised limp_tiny shared by the checks that only read it."""
     keras.backend.clear_session()
-    model = registry.create_model("limp_tiny")
+    model = registry.create_model("limp_tiny", seed=3)
     helpers.randomise_weights(model, 1)
+    return model
+
+
+def test_encoder_is_permutation_invariant(tiny):
+    model = tiny
     x = np.random.default_rng(1).normal(scale=0.1, size=(3, 194, 3)).astype(np.float32)
     perm = np.random.default_rng(2).permutation(194)
     mu, logvar = (np.asarray(t) for t in model.encoder(x, training=False))
@@ -49,10 +57,8 @@ def test_encoder_is_permutation_invariant():
     assert np.abs(np.asarray(model.encoder(x @ rot.T, training=False)[0]) - mu).max() > 1e-4
 
 
-def test_sampling_only_in_training():
-    keras.backend.clear_session()
-    model = registry.create_model("limp_tiny", seed=3)
-    helpers.randomise_weights(model, 2)
+def test_sampling_only_in_training(tiny):
+    model = tiny
     x = np.random.default_rng(3).normal(scale=0.1, size=(2, 194, 3)).astype(np.float32)
     rec, mu, logvar = (np.asarray(t) for t in model(x, training=False))
     np.testing.assert_allclose(rec, np.asarray(model.decoder(mu)), atol=1e-6)  # inference decodes mu

@@ -60,6 +60,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.sizer",
     "research.three_d.limp",
     "research.three_d.drv",
+    "research.three_d.mask2cad.task",
 )
 
 _imported = False

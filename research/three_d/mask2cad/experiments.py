@@ -64,7 +64,7 @@ def mask2cad_hg104_pix3d() -> ExperimentConfig:
 # The CPU run on `python -m tools.make_pix3d_primitives --out=data/pix3d_primitives` (320 train / 100 test
 # 64 px images, 4 CAD models in 2 categories).
 PRIMITIVES_COMMAND = "python -m tools.make_pix3d_primitives --out=data/pix3d_primitives"
-SMALL_STEPS = 600
+SMALL_STEPS = 300
 
 
 @register_experiment("mask2cad_small_pix3d")

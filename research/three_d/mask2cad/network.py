@@ -160,6 +160,12 @@ class Mask2CAD(Mask2CADOnCPN):
         return self._decode(out, ops.convert_to_tensor(boxes), images.shape[0], intrinsics, depth)
 
     # --- training ----------------------------------------------------------------------------
+    @property
+    def metrics(self):
+        """Keras' metrics + CPN's four loss terms (trackers of the nested detector, which Keras skips)."""
+        own = super().metrics
+        return own + [m for m in self.detector.loss_trackers if all(m is not o for o in own)]
+
     def head_loss_terms(self, x: dict, y: dict, y_pred: dict) -> dict:
         """Mask BCE and the four Mask2CAD terms on the GT boxes (padded rows masked by x["valid"])."""
         valid = ops.reshape(ops.cast(x["valid"], "float32"), (-1,))

@@ -269,13 +269,15 @@ class Mask2CADTask(Task):
         return out
 
     def _run(self, detect_fn, boxes_fn, dataset, steps=None) -> dict[str, float]:
-        detections, on_boxes, truth = [], [], []
+        detections, on_boxes, truth, full = [], [], [], None
         for i, (x, y) in enumerate(dataset):
             if steps is not None and i >= steps:
                 break
-            det = {k: np.asarray(v) for k, v in detect_fn(x).items()}
-            gb = {k: np.asarray(v)[:, 0] for k, v in boxes_fn(x).items()}
-            for b in range(len(det["boxes"])):
+            full = full or int(x["image"].shape[0])
+            xp = pad_batch(x, full)  # the last, smaller batch padded: one graph trace, not two
+            det = {k: np.asarray(v) for k, v in detect_fn(xp).items()}
+            gb = {k: np.asarray(v)[:, 0] for k, v in boxes_fn(xp).items()}
+            for b in range(int(x["image"].shape[0])):
                 detections.append({k: v[b] for k, v in det.items()})
                 on_boxes.append({k: v[b] for k, v in gb.items()})
                 truth.append({"quaternion": y["quaternion"][b, 0].numpy(), "translation": y["translation"][b, 0].numpy(),
@@ -348,6 +350,15 @@ class Mask2CADTask(Task):
         req = {"images": x["image"][:1], "image_sizes": x["image_size"][:1], "intrinsics": x["intrinsics"][:1],
                "depth": x["depth"][:1]}
         return [("serving_default", req) for _ in range(n)]
+
+
+def pad_batch(x: dict, size: int) -> dict:
+    """A batch dict with its rows repeated from the last up to `size` rows (outputs past the real rows are
+    ignored by the caller, which iterates over the real images only)."""
+    n = int(x["image"].shape[0])
+    if n == size:
+        return x
+    return {k: tf.concat([v, tf.repeat(v[-1:], size - n, axis=0)], 0) for k, v in x.items()}
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:

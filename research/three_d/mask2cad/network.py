@@ -80,6 +80,7 @@ class Mask2CAD(Mask2CADOnCPN):
         self.rotation_bins = constant("rotation_bins", (num_classes, num_bins, 4))
         self.rotation_bins.assign(np.tile([1.0, 0.0, 0.0, 0.0], (num_classes, num_bins, 1)).astype(np.float32))
         self.head_trackers = [keras.metrics.Mean(name=f"{t}_loss") for t in HEAD_TERMS]
+        self.built = True  # every part is a built functional model or a weight created above (export tracks it)
 
     # --- the database and bins (set from the data by the Task) ----------------------------------
     def set_cad_database(self, views, view_models, view_categories) -> None:
@@ -127,7 +128,7 @@ class Mask2CAD(Mask2CADOnCPN):
         quat = retrieval.decode_rotation(out["rotation_logits"], out["rotation_delta"], classes, self.rotation_bins)
         flat_boxes = ops.reshape(ops.cast(boxes, "float32"), (-1, 4))
         uv = retrieval.decode_centre(retrieval.select_class(out["centre_offset"], classes), flat_boxes)
-        d = boxes.shape[1]
+        d = boxes.shape[1] if boxes.shape[1] is not None else ops.shape(boxes)[1]
         res = {"model_id": found[0], "similarity": found[2], "quaternion": quat, "centre_uv": uv,
                "embedding": out["embedding"], "mask_probs": out["mask_probs"][..., 0]}
         if intrinsics is not None and depth is not None:
@@ -157,7 +158,8 @@ class Mask2CAD(Mask2CADOnCPN):
         images = ops.cast(ops.convert_to_tensor(images), "float32")
         feats = self.detector.body(images, training=False)[self.feature_name]
         out = self.roi_outputs(feats, boxes, classes, False)
-        return self._decode(out, ops.convert_to_tensor(boxes), images.shape[0], intrinsics, depth)
+        batch = images.shape[0] if images.shape[0] is not None else ops.shape(images)[0]
+        return self._decode(out, ops.convert_to_tensor(boxes), batch, intrinsics, depth)
 
     # --- training ----------------------------------------------------------------------------
     @property

@@ -313,7 +313,7 @@ class Mask2CADTask(Task):
     # --- export ------------------------------------------------------------------------------
     def serving_signatures(self, model, image_size: int) -> dict:
         model.refresh_view_table()
-        keys = ("boxes", "scores", "classes", "num_detections", "model_id", "similarity", "quaternion", "translation")
+        keys = ("boxes", "scores", "classes", "num_detections", "valid", "model_id", "similarity", "quaternion", "translation")
         images = tf.TensorSpec([None, image_size, image_size, 3], tf.float32, name="images")
         k = tf.TensorSpec([None, 3, 3], tf.float32, name="intrinsics")
         depth = tf.TensorSpec([None], tf.float32, name="depth")

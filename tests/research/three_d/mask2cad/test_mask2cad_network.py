@@ -83,4 +83,4 @@ def test_xla_training_step_of_the_heads():
     values = [float(step()) for _ in range(4)]
     # BN batch statistics under training: eager and XLA compute the same first loss
     np.testing.assert_allclose(values[0], eager, rtol=1e-4)
-    assert all(b < a for a, b in zip(values, values[1:])) and values[-1] < 0.97 * values[0], values
+    assert all(b < a for a, b in zip(values, values[1:], strict=False)) and values[-1] < 0.97 * values[0], values

@@ -44,9 +44,9 @@ def write_pix3d_primitives(out: str, train: int = 320, test: int = 100, size: in
     from research.three_d.mask2cad import synthetic
 
     if train < 1 or test < 1:
-        raise ValueError(f"make_pix3d_primitives: --train and --test must be >= 1, got {train}, {test}")
+        raise ValueError(f"--train and --test must be >= 1, got {train}, {test}")
     if size < 32:
-        raise ValueError(f"make_pix3d_primitives: --size must be >= 32 (objects must fit whole), got {size}")
+        raise ValueError(f"--size must be >= 32 (objects must fit whole), got {size}")
     if os.path.exists(os.path.join(out, ".complete")) and not force:
         print(f"Pix3D primitives already at {out}; --force rewrites")
         return {}

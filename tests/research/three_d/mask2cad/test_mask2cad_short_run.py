@@ -13,6 +13,7 @@ apart, < 30 deg is reached by ~1/6 of random guesses and ~2/3 of correct bins; 6
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from official.core import config as config_lib
@@ -23,6 +24,7 @@ from tools import make_pix3d_primitives
 STEPS = 60
 
 
+@pytest.mark.slow
 def test_short_run_train_evaluate_export(tmp_path):
     data = str(tmp_path / "pix3d")
     make_pix3d_primitives.write_pix3d_primitives(data, train=32, test=8, size=64, seed=0)

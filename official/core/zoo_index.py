@@ -66,6 +66,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.limp.task",
     "research.three_d.drv",
     "research.three_d.drv.task",
+    "research.three_d.mask2cad.task",
 )
 
 _imported = False

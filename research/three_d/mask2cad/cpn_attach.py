@@ -9,7 +9,7 @@ The zoo has no Mask R-CNN (README "How the heads attach"). CPN provides what the
 Training feeds the GT boxes and classes (as the paper trains the heads); inference runs `detect`.
 Differences from the paper: CPN instead of Mask R-CNN R50-FPN (one level, region_channels wide instead of
 256); `detect` runs the body a second time for the RoI features (simplicity over speed); the CPN and
-Mask2CAD losses are not yet combined in one `compute_loss`, and no Task/experiment trains this model.
+Mask2CAD losses are combined in network.Mask2CAD (the registered, trainable model built on this class).
 """
 
 from __future__ import annotations
@@ -52,13 +52,20 @@ class Mask2CADOnCPN(ZooSubclassModel):
             det = self.detector.detect(images)
             boxes, classes, scores, valid = det["boxes"], det["classes"], det["scores"], det["valid"]
         feats = self.detector.body(images, training=training)[self.feature_name]
-        roi = roi_align(feats, boxes, self.roi_size, self.scale, sampling_ratio=2, mode="aligned")
+        out = self.roi_outputs(feats, boxes, classes, training)
+        out.update(boxes=boxes, scores=scores, valid=valid)
+        return out
+
+    def roi_outputs(self, feats, boxes, classes, training=False) -> dict:
+        """RoIAlign 14x14 of `boxes` (B, D, 4) input pixels on the region map `feats`, the mask head, the
+        mask of each box's class (`classes` (B, D)) and the mask-weighted Mask2CAD heads (B*D rows)."""
+        roi = roi_align(feats, ops.cast(boxes, "float32"), self.roi_size, self.scale, sampling_ratio=2,
+                        mode="aligned")
         roi = ops.reshape(roi, (-1, self.roi_size, self.roi_size, roi.shape[-1]))
         mask_logits = self.mask_head(roi, training=training)
-        flat_classes = ops.reshape(classes, (-1,))
+        flat_classes = ops.reshape(ops.cast(classes, "int32"), (-1,))
         one_hot = ops.one_hot(flat_classes, self.num_classes, dtype=mask_logits.dtype)
         mask_probs = ops.sigmoid(ops.sum(mask_logits * one_hot[:, None, None, :], axis=-1, keepdims=True))
         out = dict(self.heads({"roi_features": roi, "mask_probs": mask_probs}, training=training))
-        out.update(mask_logits=mask_logits, mask_probs=mask_probs, classes=flat_classes, boxes=boxes,
-                   scores=scores, valid=valid)
+        out.update(mask_logits=mask_logits, mask_probs=mask_probs, classes=flat_classes)
         return out

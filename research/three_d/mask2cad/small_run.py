@@ -6,7 +6,8 @@ mesh F1@0.3 of the retrieved model at the predicted pose, mask IoU.
 
     PYTHONPATH=. python -m research.three_d.mask2cad.small_run --steps=800
 
-The loop is a plain TensorFlow GradientTape loop (TF backend): the model has no Task / tools.train wiring yet.
+The loop is a plain TensorFlow GradientTape loop (TF backend) on GT boxes; the full model (CPN + heads) trains
+through tools.train as experiment `mask2cad_small_pix3d` (task.py, network.py).
 """
 
 from __future__ import annotations

@@ -436,6 +436,24 @@ def resolve(
     return anchor_data_paths(cfg)
 
 
+def constant_adam_trainer(train_steps: int, batch: int, lr: float, steps_per_loop: int, log_every_n_steps: int = 100,
+                          **fields: Any) -> TrainerConfig:
+    """The recipe of many official PyTorch codes: Adam with torch's defaults (betas 0.9 / 0.999, eps 1e-8) at a
+    constant rate, `train_steps` steps of `batch`, a checkpoint (and a logged loop) every `steps_per_loop`
+    steps, three kept; `fields` set any other TrainerConfig field."""
+    return TrainerConfig(
+        train_steps=train_steps,
+        steps_per_epoch=steps_per_loop,
+        global_batch_size=batch,
+        optimizer=OptimizerConfig(name="adam", beta_1=0.9, beta_2=0.999, epsilon=1e-8),
+        lr_schedule=ScheduleConfig(name="constant", base_lr=lr),
+        steps_per_loop=steps_per_loop,
+        checkpoints_to_keep=3,
+        log_every_n_steps=log_every_n_steps,
+        **fields,
+    )
+
+
 def model_config(name: str, **values: Any) -> ModelConfig:
     """The config dataclass of model `name`: its constructor arguments as typed, commented fields.
 

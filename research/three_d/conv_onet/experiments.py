@@ -13,10 +13,9 @@ from __future__ import annotations
 from official.core.config import (
     ExperimentConfig,
     ExportConfig,
-    OptimizerConfig,
     RuntimeConfig,
-    ScheduleConfig,
     TrainerConfig,
+    constant_adam_trainer,
     model_config,
 )
 from official.core.registry import register_experiment
@@ -25,16 +24,7 @@ from research.three_d.conv_onet.config import OccupancyTaskConfig, OnetDataConfi
 
 def official_trainer(train_steps: int = 300_000, batch: int = 32, steps_per_loop: int = 10_000) -> TrainerConfig:
     """train.py: Adam(lr=1e-4) on the whole model, constant rate, batch 32, validate every 10,000 steps."""
-    return TrainerConfig(
-        train_steps=train_steps,
-        steps_per_epoch=steps_per_loop,
-        global_batch_size=batch,
-        optimizer=OptimizerConfig(name="adam", beta_1=0.9, beta_2=0.999, epsilon=1e-8),
-        lr_schedule=ScheduleConfig(name="constant", base_lr=1e-4),
-        steps_per_loop=steps_per_loop,
-        checkpoints_to_keep=3,
-        log_every_n_steps=100,
-    )
+    return constant_adam_trainer(train_steps, batch, 1e-4, steps_per_loop)
 
 
 def occupancy_experiment(model: str, path: str, trainer: TrainerConfig, input_points: int = 3000,

@@ -14,10 +14,9 @@ from __future__ import annotations
 from official.core.config import (
     ExperimentConfig,
     ExportConfig,
-    OptimizerConfig,
     RuntimeConfig,
-    ScheduleConfig,
     TrainerConfig,
+    constant_adam_trainer,
     model_config,
 )
 from official.core.registry import register_experiment
@@ -26,17 +25,7 @@ from research.three_d.drv.config import CaptureDataConfig, ReflectanceTaskConfig
 
 def paper_trainer(train_steps: int = 200_000, rays: int = 4096, lr: float = 1e-4, steps_per_loop: int = 5000) -> TrainerConfig:
     """Adam, constant rate, `rays` rays per step; a checkpoint every `steps_per_loop` steps."""
-    return TrainerConfig(
-        train_steps=train_steps,
-        steps_per_epoch=steps_per_loop,
-        global_batch_size=rays,
-        optimizer=OptimizerConfig(name="adam", beta_1=0.9, beta_2=0.999, epsilon=1e-8),
-        lr_schedule=ScheduleConfig(name="constant", base_lr=lr),
-        steps_per_loop=steps_per_loop,
-        validation_every_n_loops=0,
-        checkpoints_to_keep=3,
-        log_every_n_steps=100,
-    )
+    return constant_adam_trainer(train_steps, rays, lr, steps_per_loop, validation_every_n_loops=0)
 
 
 def capture_experiment(model: str, path: str, trainer: TrainerConfig, image_size: int, holdout: tuple[str, ...] = (),

@@ -12,10 +12,9 @@ from __future__ import annotations
 from official.core.config import (
     ExperimentConfig,
     ExportConfig,
-    OptimizerConfig,
     RuntimeConfig,
-    ScheduleConfig,
     TrainerConfig,
+    constant_adam_trainer,
     model_config,
 )
 from official.core.registry import register_experiment
@@ -25,16 +24,7 @@ from research.three_d.limp.config import Faust2500DataConfig, LimpTaskConfig, Li
 def official_trainer(train_steps: int = 400_000, batch: int = 16, steps_per_loop: int = 10_000,
                      lr: float = 2e-5) -> TrainerConfig:
     """train_FAUST.py: Adam(lr=2e-5), constant, batch 16; a checkpoint every 500 outer iterations."""
-    return TrainerConfig(
-        train_steps=train_steps,
-        steps_per_epoch=steps_per_loop,
-        global_batch_size=batch,
-        optimizer=OptimizerConfig(name="adam", beta_1=0.9, beta_2=0.999, epsilon=1e-8),
-        lr_schedule=ScheduleConfig(name="constant", base_lr=lr),
-        steps_per_loop=steps_per_loop,
-        checkpoints_to_keep=3,
-        log_every_n_steps=200,
-    )
+    return constant_adam_trainer(train_steps, batch, lr, steps_per_loop, log_every_n_steps=200)
 
 
 def limp_experiment(model, path: str, trainer: TrainerConfig, training: LimpTrainingConfig,

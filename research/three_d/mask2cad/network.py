@@ -105,6 +105,12 @@ class Mask2CAD(Mask2CADOnCPN):
                  for i in range(0, len(views), batch)]
         self.view_table.assign(np.concatenate(table, 0))
 
+    def example_inputs(self, batch: int = 1) -> np.ndarray:
+        """Images at the detector's input size with pixel values in [0, 255] (the registry sweep's forward pass;
+        a subclass model has no `inputs` to read it from)."""
+        size = self.detector.input_size
+        return np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
+
     # --- forward -----------------------------------------------------------------------------
     def call(self, inputs, training=False):
         """Training dict (CPN targets + boxes/classes in pixels) -> loss inputs; else inference."""

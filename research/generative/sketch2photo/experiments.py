@@ -9,7 +9,7 @@ stage 2: `<root>/trainA` gray images, `trainB` RGB photos (the official `shoes_s
 
 from __future__ import annotations
 
-from official.core.config import RuntimeConfig
+from official.core.config import ExportConfig, RuntimeConfig
 from official.core.registry import register_experiment
 from official.training.gan.config import GANConfig
 from official.vision.gan.experiments import cyclegan_trainer, translation_experiment
@@ -19,6 +19,9 @@ def _experiment(model: str, path: str, stage: int, trainer, load: int, crop: int
                 runtime: RuntimeConfig | None = None):
     cfg = translation_experiment(model, path, trainer, load, crop, training, runtime)
     cfg.task = Sketch2PhotoTaskConfig(stage=stage)
+    # G_A runs on phones (the card): SavedModel + TFLite float16, each re-run against Keras
+    cfg.export = ExportConfig(formats=("saved_model", "tflite"), quantize="float16", verify_examples=2,
+                              atol=1e-3)  # float16: 10 x atol x output scale
     return cfg
 
 

@@ -24,12 +24,19 @@ ATTENTION_MODES = ("", "height_legacy", "channel")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu3_4")
 
 
+def _softmax(x, axis: int):
+    """Softmax from max / exp / sum: TFLite's SOFTMAX op normalises the last axis only, and the converter
+    lowered ops.softmax(axis=1) to a wrong graph (max |difference| 1.9 against Keras)."""
+    e = ops.exp(x - ops.max(x, axis=axis, keepdims=True))
+    return e / ops.sum(e, axis=axis, keepdims=True)
+
+
 def distraction_weight(logits, mode: str):
     """(B, h, w, 2) logits -> (B, h, w, 1) weight w in [0, 1] (the share of a feature to suppress)."""
     if mode == "height_legacy":  # torch nn.Softmax() with implicit dim on (B, h, w, 2) normalises dim 1 = height
-        return ops.softmax(logits[..., :1], axis=1)
+        return _softmax(logits[..., :1], axis=1)
     if mode == "channel":
-        return ops.softmax(logits, axis=-1)[..., :1]
+        return _softmax(logits, axis=-1)[..., :1]
     raise ValueError(f"attention: expected one of {ATTENTION_MODES[1:]}, got {mode!r}")
 
 

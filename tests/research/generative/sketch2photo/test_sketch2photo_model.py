@@ -63,3 +63,32 @@ def test_equals_torch_build_through_the_converter():
         assert len(report.assigned) == len(state)
         want = reference(torch.tensor(np.transpose(x, (0, 3, 1, 2))).double()).detach().numpy()
         np.testing.assert_allclose(np.asarray(model(x)), np.transpose(want, (0, 2, 3, 1)), atol=1e-4)
+
+
+def test_convert_checkpoint_cli_path(tmp_path):
+    """tools.convert_checkpoint on .pth files with the official keys: G_A (attention found by shape) and a G_B
+    file (no attention conv: the model is built without the gate); a missing tensor is a one-line error."""
+    import keras
+    import pytest
+
+    from official.core.checkpoint_convert import ConversionError
+    from tools import convert_checkpoint
+
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
+    for attention in (True, False):
+        torch.manual_seed(1)
+        reference = TorchGA(f=8, blocks=2, attention=attention).eval()
+        src = str(tmp_path / f"g_{attention}.pth")
+        torch.save(reference.state_dict(), src)
+        dst = str(tmp_path / f"out_{attention}")
+        result = convert_checkpoint.convert("pytorch", "sketch2photo_tiny", src, dst)
+        assert result["tensors"] == len(reference.state_dict())
+        model = keras.saving.load_model(result["outputs"]["model.keras"])
+        assert ("attention" in [layer.name for layer in model.layers]) == attention
+        want = reference(torch.tensor(np.transpose(x, (0, 3, 1, 2)))).detach().numpy()
+        np.testing.assert_allclose(np.asarray(model(x)), np.transpose(want, (0, 2, 3, 1)), atol=1e-4)
+    state = TorchGA(f=8, blocks=2).state_dict()
+    del state["model.11.conv_block.5.bias"]
+    torch.save(state, str(tmp_path / "broken.pth"))
+    with pytest.raises(ConversionError, match="model.11.conv_block.5.bias"):
+        convert_checkpoint.convert("pytorch", "sketch2photo_tiny", str(tmp_path / "broken.pth"), str(tmp_path / "x"))

@@ -10,6 +10,7 @@ Signatures (images float32 in [-1, 1], H = W = the networks' size):
 Every signature is re-run against Keras before `export_pipeline` returns (max |difference| reported).
 
     python -m research.generative.sketch2photo.export --g_a=g_a.keras --colorizer=colorizer.keras --out=DIR
+    python -m research.generative.sketch2photo.export --g_a=g_a.keras --tflite_size=256 --out=g_a_256.tflite
 """
 
 from __future__ import annotations
@@ -72,15 +73,37 @@ def export_pipeline(g_a, colorizer, out_dir: str, seed: int = 0) -> float:
                      for k, v in wd.items()))
 
 
+def tflite_g_a(g_a, size: int, quantize: str = "float16", seed: int = 0) -> tuple[bytes, float]:
+    """G_A rebuilt at size x size (fully convolutional: same weights) as TFLite; (bytes, max |TFLite - Keras|)."""
+    from official.core.export_tflite import convert_tflite, run_tflite
+
+    config = {**g_a.get_config(), "image_size": (size, size)}
+    resized = type(g_a).from_config(config)
+    resized.set_weights(g_a.get_weights())
+    data = convert_tflite(resized, quantize, None)
+    x = np.tanh(np.random.default_rng(seed).normal(size=(1, size, size, int(g_a.input_shape[-1])))).astype(np.float32)
+    return data, float(np.abs(run_tflite(data, x) - np.asarray(resized(x, training=False))).max())
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--g_a", required=True, help="stage-1 G_A as a .keras file (e.g. tools.convert_checkpoint's model.keras)")
-    parser.add_argument("--colorizer", required=True, help="stage-2 colouriser as a .keras file")
-    parser.add_argument("--out", required=True, help="output SavedModel folder")
+    parser.add_argument("--colorizer", default="", help="stage-2 colouriser as a .keras file (two-stage SavedModel)")
+    parser.add_argument("--out", required=True, help="output SavedModel folder, or .tflite file with --tflite_size")
+    parser.add_argument("--tflite_size", type=int, default=0, help="> 0: write G_A alone as TFLite float16 at this size")
     args = parser.parse_args(argv)
     import research.generative.sketch2photo  # noqa: F401  (registers the classes for loading)
 
-    diff = export_pipeline(keras.saving.load_model(args.g_a), keras.saving.load_model(args.colorizer), args.out)
+    g_a = keras.saving.load_model(args.g_a)
+    if args.tflite_size > 0:
+        data, diff = tflite_g_a(g_a, args.tflite_size)
+        with open(args.out, "wb") as f:
+            f.write(data)
+        print(f"wrote {args.out} ({len(data) / 2**20:.1f} MiB): max |TFLite float16 - Keras| = {diff:.3g}")
+        return
+    if not args.colorizer:
+        parser.error("--colorizer is required for the two-stage SavedModel (or give --tflite_size)")
+    diff = export_pipeline(g_a, keras.saving.load_model(args.colorizer), args.out)
     print(f"wrote {args.out}: max |SavedModel - Keras| = {diff:.3g}")
 
 

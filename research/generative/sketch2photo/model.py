@@ -1,4 +1,4 @@
-"""Sketch2Photo networks (Liu, Yu, Yu, Tao, Yang; ECCV 2020; rt219/Unsupervised-Sketch-to-Photo-Synthesis).
+"""Sketch2Photo networks (Liu et al., ECCV 2020); official code rt219/Unsupervised-Sketch-to-Photo-Synthesis.
 
 - `Sketch2PhotoGenerator`: stage 1, CycleGAN's resnet_9blocks at 1 -> 1 channel (the shared blocks of
   official/vision/gan/resnet_generator.py) with the distraction-attention gate of G_A between the encoder

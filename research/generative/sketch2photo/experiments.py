@@ -17,6 +17,7 @@ from research.generative.sketch2photo.task_config import Sketch2PhotoTaskConfig
 
 def _experiment(model: str, path: str, stage: int, trainer, load: int, crop: int, training: GANConfig,
                 runtime: RuntimeConfig | None = None):
+    trainer.validation_every_n_loops = 0  # a GAN has no validation loss: FID/KID come from tools.evaluate / the end of the run
     cfg = translation_experiment(model, path, trainer, load, crop, training, runtime)
     cfg.task = Sketch2PhotoTaskConfig(stage=stage)
     # G_A runs on phones (the card): SavedModel + TFLite float16, each re-run against Keras
@@ -60,7 +61,6 @@ def sketch2photo_tiny_domains():
     trainer = cyclegan_trainer(2, 1, steps_per_epoch=SMALL_STEPS // 3, batch=4)
     trainer.steps_per_loop = SMALL_STEPS // 3
     trainer.log_every_n_steps = 50
-    trainer.validation_every_n_loops = 0
     training = GANConfig(objective="sketch2photo", gan_loss="lsgan", pool_size=50, sample_every_n_steps=200,
                          objective_args={"d_filters": 16, "d_layers": 2})
     return _experiment("sketch2photo_tiny", "domains", 1, trainer, 36, 32, training,

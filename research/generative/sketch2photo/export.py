@@ -2,7 +2,7 @@
 the `sketch2photo` task's `serving_default` / `translate_uint8` on (B, H, W, 1) sketches, and TFLite float16).
 
 Signatures (images float32 in [-1, 1], H = W = the networks' size):
-- `serving_default` / `sketch_to_photo`: sketch (B, H, W, 1) -> {gray (B, H, W, 1), image (B, H, W, 3)}:
+- `serving_default`: sketch (B, H, W, 1) -> {gray (B, H, W, 1), image (B, H, W, 3)}:
   G_A, the gray map replicated to 3 channels, the colouriser (plain decode, as at the official inference);
 - `sketch_to_photo_reference`: sketch, reference (B, H, W, 3) -> {image}: relu3_4 of the gray image given the
   reference's channel statistics (AdaIN) before decoding;
@@ -56,7 +56,6 @@ def export_pipeline(g_a, colorizer, out_dir: str, seed: int = 0) -> float:
     sketch = tf.TensorSpec((None, h, w, 1), tf.float32, name="sketch")
     rgb = tf.TensorSpec((None, h, w, 3), tf.float32, name="reference")
     archive.add_endpoint("serving_default", sketch_fn, [sketch])
-    archive.add_endpoint("sketch_to_photo", sketch_fn, [sketch])
     archive.add_endpoint("sketch_to_photo_reference", reference_fn, [sketch, rgb])
     archive.add_endpoint("colorize", colorize_fn, [tf.TensorSpec((None, h, w, 3), tf.float32, name="gray")])
     archive.write_out(out_dir, verbose=False)
@@ -65,7 +64,7 @@ def export_pipeline(g_a, colorizer, out_dir: str, seed: int = 0) -> float:
     r = np.tanh(rng.normal(size=(2, h, w, 3))).astype(np.float32)
     gray3 = np.repeat(x, 3, -1)
     loaded = tf.saved_model.load(out_dir)
-    got = [loaded.signatures["sketch_to_photo"](sketch=tf.constant(x)),
+    got = [loaded.signatures["serving_default"](sketch=tf.constant(x)),
            loaded.signatures["sketch_to_photo_reference"](sketch=tf.constant(x), reference=tf.constant(r)),
            loaded.signatures["colorize"](gray=tf.constant(gray3))]
     want = [sketch_fn(x), reference_fn(x, r), colorize_fn(gray3)]

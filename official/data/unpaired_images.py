@@ -106,6 +106,16 @@ def unpaired_dataset(root: str, split: str, training: bool, batch_size: int, loa
     return ds.batch(per_replica, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
+def image_stream(paths: list[str], training: bool, load_size: tuple[int, int], crop_size: tuple[int, int],
+                 flip: bool = True, seed: int | None = None, counter: image_decode.SkipCounter | None = None,
+                 input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Unbatched (h, w, 3) float32 images in [-1, 1] of `paths`, transformed like a domain (endless when
+    training): for methods that draw extra images per example (Sketch2Photo's noise strokes)."""
+    transform = (_train_transform(tuple(load_size), tuple(crop_size), flip) if training
+                 else _eval_transform(tuple(crop_size)))
+    return _domain_stream(paths, training, transform, counter or image_decode.SkipCounter(), seed, input_context)
+
+
 def domain_sizes(root: str, split: str) -> dict[str, int]:
     """Number of listed images per domain (before any unreadable file is skipped)."""
     return {d: len(domain_paths(root, split, d)) for d in DOMAINS}

@@ -34,6 +34,8 @@ def to_uint8(images):
 
 @registry.register_task("image_translation")
 class ImageTranslationTask(Task):
+    INPUT_CHANNELS = 3  # channels of domain A images (serving signatures, export examples); subclasses may change it
+
     def __init__(self, config):
         super().__init__(config)
         if not isinstance(config.task, TranslationTaskConfig):
@@ -123,8 +125,9 @@ class ImageTranslationTask(Task):
             x = tf.cast(image, tf.float32) / 127.5 - 1.0
             return {"image": to_uint8(model(x, training=False))}
 
-        return {"serving_default": (translate, [tf.TensorSpec([None, h, w, 3], tf.float32, name="image")]),
-                "translate_uint8": (translate_uint8, [tf.TensorSpec([None, h, w, 3], tf.uint8, name="image")])}
+        c = self.INPUT_CHANNELS
+        return {"serving_default": (translate, [tf.TensorSpec([None, h, w, c], tf.float32, name="image")]),
+                "translate_uint8": (translate_uint8, [tf.TensorSpec([None, h, w, c], tf.uint8, name="image")])}
 
     def _examples(self, n: int) -> np.ndarray:
         """Eval images of domain A when the data is there, else smooth random images (export needs no data)."""
@@ -135,7 +138,7 @@ class ImageTranslationTask(Task):
         except (ConfigError, OSError, ValueError, StopIteration, tf.errors.OpError):
             h, w = self._size()
             rng = np.random.default_rng(0)
-            coarse = rng.uniform(-1, 1, (n, max(h // 8, 1), max(w // 8, 1), 3)).astype(np.float32)
+            coarse = rng.uniform(-1, 1, (n, max(h // 8, 1), max(w // 8, 1), self.INPUT_CHANNELS)).astype(np.float32)
             return tf.image.resize(coarse, (h, w)).numpy()
 
     def warmup_inputs(self, image_size: int, n: int) -> list[tuple[str, dict]]:

@@ -53,11 +53,15 @@ class CycleGANObjective(AdversarialTrainer):
         self.add_history("fake_b")
         self.add_history("fake_a")
 
+    def input_a(self, batch, training):
+        """What G_A translates; the cycle and identity targets stay batch["a"] (Sketch2Photo corrupts it here)."""
+        return batch["a"]
+
     def generator_losses(self, batch, training):
         g_a, g_b = self.network, self.generators["b"]
         d_a, d_b = self.discriminators["a"], self.discriminators["b"]
         a, b = batch["a"], batch["b"]
-        fake_b = g_a(a, training=training)
+        fake_b = g_a(self.input_a(batch, training), training=training)
         fake_a = g_b(b, training=training)
         terms = {
             "adversarial_a": self.g_loss(d_a(fake_b, training=training)),

@@ -1,0 +1,1 @@
+"""Generative methods (unpaired translation, synthesis) of the zoo's research tree."""

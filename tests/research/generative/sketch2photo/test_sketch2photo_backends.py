@@ -1,0 +1,58 @@
+"""Sketch2Photo under KERAS_BACKEND=jax (one subprocess): G_A (legacy attention gate), its attention map, the
+colouriser, the corrupted sketch and the style loss match TensorFlow. TensorFlow still gets imported there:
+`official.vision.gan`'s package __init__ registers the CycleGAN experiments, which import the GAN trainer
+(shared stack; the computation itself is keras.ops)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from research.generative.sketch2photo import losses, noise
+from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
+from tests import helpers
+
+_SCRIPT = """
+import json, sys
+import numpy as np
+import keras
+assert keras.backend.backend() == "jax"
+from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
+from research.generative.sketch2photo import losses, noise
+data = np.load(sys.argv[1])
+g = Sketch2PhotoGenerator.from_config(json.loads(str(data["g_config"])))
+g.load_weights(str(data["g_weights"]))
+c = Colorizer.from_config(json.loads(str(data["c_config"])))
+c.load_weights(str(data["c_weights"]))
+x, rgb = data["x"], data["rgb"]
+feats = c.encoder(rgb)
+np.savez(sys.argv[2], y=np.asarray(g(x)), w=np.asarray(g.attention_model()(x)), rgb=np.asarray(c(rgb)),
+         noisy=np.asarray(noise.compose(x, data["n"], data["o"], data["u"], data["off"], patch=6)),
+         style=np.asarray(losses.style_loss(feats, [f[::-1] for f in feats])))
+"""
+
+
+def test_jax_matches_tensorflow(tmp_path):
+    keras.utils.set_random_seed(4)
+    g = Sketch2PhotoGenerator(filters=4, blocks=1, image_size=(16, 16))
+    helpers.randomise_weights(g, 4)
+    c = Colorizer(image_size=(16, 16), blocks=1)
+    helpers.randomise_weights(c, 5)
+    paths = [os.path.join(str(tmp_path), n) for n in ("g.weights.h5", "c.weights.h5")]
+    g.save_weights(paths[0])
+    c.save_weights(paths[1])
+    rng = np.random.default_rng(4)
+    x, n, o = (rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32) for _ in range(3))
+    rgb = rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)
+    u, off = np.array([0.1, 0.3], np.float32), np.array([[2, 3], [10, 0]], np.int32)
+    got = helpers.run_jax_script(_SCRIPT, tmp_path, g_config=json.dumps(g.get_config()), g_weights=paths[0],
+                                 c_config=json.dumps(c.get_config()), c_weights=paths[1], x=x, rgb=rgb, n=n, o=o, u=u, off=off)
+    np.testing.assert_allclose(got["y"], np.asarray(g(x)), atol=1e-4)
+    np.testing.assert_allclose(got["w"], np.asarray(g.attention_model()(x)), atol=1e-5)
+    np.testing.assert_allclose(got["rgb"], np.asarray(c(rgb)), atol=1e-4)
+    np.testing.assert_array_equal(got["noisy"], np.asarray(noise.compose(x, n, o, u, off, patch=6)))
+    feats = c.encoder(rgb)
+    np.testing.assert_allclose(got["style"], float(losses.style_loss(feats, [f[::-1] for f in feats])), rtol=1e-4)

@@ -64,6 +64,7 @@ class AdversarialTrainer(keras.Model):
         self.average = ema.make_average(network) if config.ema_decay > 0 else None
         self.d_optimizer = self._discriminator_optimizer(trainer_config, schedule_args)
         self.d_optimizer.build(self.discriminator_variables)
+        self._evaluating = False  # set while test_step is traced: validation touches no history
         names = ("loss", *(f"g_{t}" for t in self.GENERATOR_TERMS), *(f"d_{t}" for t in self.DISCRIMINATOR_TERMS))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
@@ -87,8 +88,9 @@ class AdversarialTrainer(keras.Model):
                                                 seed=self.seed + len(self.histories), name=f"history_{name}")
 
     def from_history(self, name: str, images, step):
+        """The fakes the discriminator sees; the history is neither read nor written while evaluating."""
         pool = self.histories.get(name)
-        return images if pool is None else pool.query(images, step)
+        return images if pool is None or self._evaluating else pool.query(images, step)
 
     def _discriminator_optimizer(self, trainer_config, schedule_args: dict):
         schedule_config = dict(vars(trainer_config.lr_schedule))
@@ -161,6 +163,22 @@ class AdversarialTrainer(keras.Model):
         if self.average is not None:
             decay = tf.where(self.optimizer.iterations <= self.gan_config.ema_start_step, 0.0, self.gan_config.ema_decay)
             ema.update_average(self.average, self.network, decay)
+        return self._report(g_terms, d_terms, g_total)
+
+    def _report(self, g_terms: dict, d_terms: dict, g_total) -> dict:
         self._track({**{f"g_{k}": v for k, v in g_terms.items()}, **{f"d_{k}": v for k, v in d_terms.items()},
                      "loss": g_total})
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        """Keras' validation pass: every loss term on the batch in inference mode, nothing updated (the
+        fakes go to the discriminators directly, not through the history)."""
+        batch = data[0] if isinstance(data, tuple) else data
+        self._evaluating = True
+        try:
+            g_terms, fakes = self.generator_losses(batch, training=False)
+            d_terms = self.discriminator_losses(batch, fakes, self.optimizer.iterations)
+        finally:
+            self._evaluating = False
+        g_total = ops.sum(ops.stack([ops.cast(v, "float32") for v in g_terms.values()]))
+        return self._report(g_terms, d_terms, g_total)

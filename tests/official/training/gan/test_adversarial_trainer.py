@@ -128,6 +128,19 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert set(first.checkpoint_extras()) == {"discriminator_d", "discriminator_optimizer", "b", "live_generator"}
 
 
+def test_validation_reports_every_term_and_changes_nothing():
+    model = _make(GANConfig(objective="toy", pool_size=3))
+    model.fit(_data(steps=2), epochs=1, verbose=0)
+    weights, history = _weights(model), model.histories["b"].images.numpy().copy()
+    results = model.evaluate(_data(steps=2, seed=5), return_dict=True, verbose=0)
+    assert set(results) == {"loss", "g_adversarial", "g_l1", "d_adversarial"}
+    assert all(np.isfinite(v) and v > 0 for v in results.values())
+    for a, b in zip(weights, _weights(model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(history, model.histories["b"].images.numpy())
+    assert int(model.optimizer.iterations.numpy()) == 2 and int(model.histories["b"].count.numpy()) == 3
+
+
 def _mirrored_against_single() -> float:
     """Max weight difference after 2 steps: MirroredStrategy on 2 logical CPUs vs one device, batch 4."""
     configure_logical_cpus(2)

@@ -1,0 +1,1 @@
+"""Generative research models: image-to-image translation and synthesis GANs."""

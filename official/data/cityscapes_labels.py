@@ -81,9 +81,7 @@ def cityscapes_dataset(root: str, split: str, training: bool, batch_size: int, s
         ds = ds.shuffle(len(triples), seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.map(lambda p, l, i: {"encoded": tf.io.read_file(p), "label": tf.io.read_file(l),
                                  "instance": tf.io.read_file(i), "source": p})
-    ok = image_decode.looks_decodable
-    ds = image_decode.filter_decodable(ds.filter(lambda e: ok(e["label"]) & ok(e["instance"]) | ~ok(e["encoded"])),
-                                       counter)
+    ds = image_decode.filter_decodable(ds, counter, keys=("encoded", "label", "instance"))
     ds = ds.map(lambda e: _example(e["encoded"], e["label"], e["instance"], tuple(size), num_classes, flip, training),
                 num_parallel_calls=tf.data.AUTOTUNE)
     per_replica = input_context.get_per_replica_batch_size(batch_size) if input_context is not None else batch_size

@@ -65,6 +65,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.limp",
     "research.three_d.drv",
     "research.three_d.drv.task",
+    "research.generative.tsit", "research.generative.tsit.task",
 )
 
 _imported = False

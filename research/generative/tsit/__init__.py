@@ -4,4 +4,4 @@ Registers the generators and experiments; the `tsit` GAN objective and the `tsit
 (content + style inputs, Cityscapes labels) register from official/core/zoo_index.py.
 """
 
-from research.generative.tsit import variants  # noqa: F401  (registration)
+from research.generative.tsit import experiments, variants  # noqa: F401  (registration)

@@ -6,20 +6,25 @@ from __future__ import annotations
 import numpy as np
 
 
-def fixed_noise(network, batch_size: int, seed: int = 0) -> dict:
-    """{"noise": N(0,1)} (AST/MMIS) or {"z": N(0,1)} (SIS+VAE) or {} as float32 numpy, from `seed`."""
-    cfg, rng = network.get_config(), np.random.default_rng(seed)
+def bottleneck(cfg: dict) -> tuple[int, int]:
+    scale = 2 ** (int(cfg["levels"]) - 1)
+    return int(cfg["image_size"][0]) // scale, int(cfg["image_size"][1]) // scale
+
+
+def fixed_noise(cfg: dict, batch_size: int, seed: int = 0) -> dict:
+    """{"noise": N(0,1)} (AST/MMIS) or {"z": N(0,1)} (SIS+VAE) or {} as float32 numpy, from `seed`;
+    `cfg` is the generator's config (network.get_config() or the experiment's model section)."""
+    rng = np.random.default_rng(seed)
     if cfg["mode"] == "ast":
-        sh, sw = network.bottleneck
-        return {"noise": rng.standard_normal((batch_size, sh, sw, 3)).astype(np.float32)}
+        return {"noise": rng.standard_normal((batch_size, *bottleneck(cfg), 3)).astype(np.float32)}
     if cfg["use_vae"]:
-        return {"z": rng.standard_normal((batch_size, cfg["z_dim"])).astype(np.float32)}
+        return {"z": rng.standard_normal((batch_size, int(cfg["z_dim"]))).astype(np.float32)}
     return {}
 
 
 def translate(network, content, style=None, seed: int = 0, training: bool = False):
     """network(content [, style], fixed noise) -> images; content/style numpy or tensors (batch first)."""
-    inputs = {"content": content, **fixed_noise(network, int(content.shape[0]), seed)}
+    inputs = {"content": content, **fixed_noise(network.get_config(), int(content.shape[0]), seed)}
     if network.get_config()["mode"] == "ast":
         inputs["style"] = style
     return network(inputs, training=training)

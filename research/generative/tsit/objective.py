@@ -85,7 +85,7 @@ class TSITObjective(AdversarialTrainer):
         return d.split(d(x, training=training))
 
     def _generate(self, batch, training):
-        a, b = batch["a"], batch["b"]
+        a, b = ops.convert_to_tensor(batch["a"]), ops.convert_to_tensor(batch["b"])
         noise = z = mu = logvar = None
         if self.mode == "ast":
             noise = keras.random.normal(noise_shape(self.network, ops.shape(a)[0]), seed=self.noise_seed)

@@ -59,7 +59,8 @@ def test_ast_terms_recomputed_with_vgg_on_the_content_image():
     assert float(terms["kld"]) == 0.0
     d_terms = obj.discriminator_losses(batch, fakes, 0)
     want_d = np.mean([np.mean(np.maximum(0, 1 - r[-1])) + np.mean(np.maximum(0, 1 + f[-1])) for r, f in zip(r_out, f_out)])
-    assert float(d_terms["adversarial"]) == pytest.approx(want_d, rel=1e-5)
+    # rel 2e-3: the D step calls D in training mode, where spectral norm renormalises the kernels
+    assert float(d_terms["adversarial"]) == pytest.approx(want_d, rel=2e-3)
     with pytest.raises(Exception, match="vgg_weights"):
         _objective(registry.create_model("tsit_tiny"), (32, 32), lambda_vgg=1.0)
 
@@ -67,7 +68,7 @@ def test_ast_terms_recomputed_with_vgg_on_the_content_image():
 def test_sis_encodes_the_photo_and_weights_the_kld():
     keras.backend.clear_session()
     obj = _objective(registry.create_model("tsit_sis_tiny"), (32, 64), lambda_vgg=0.0, lambda_kld=0.05,
-                     encoder_filters=4, encoder_size=64, d_layers=4)
+                     encoder_filters=4, encoder_size=128, d_layers=4)  # 2x2 after 6 convs
     assert obj.discriminators["d"].input_shape[-1] == 39  # concat(36 label channels, image)
     rng = np.random.default_rng(1)
     labels = np.eye(36, dtype=np.float32)[rng.integers(0, 36, (2, 32, 64))]

@@ -1,7 +1,8 @@
 """TSIT (Jiang, Wang, Yi, Xu, Loy, ECCV 2020): two-stream content/style image-to-image translation.
 
-Registers the generators and experiments; the `tsit` GAN objective and the `tsit_translation` task
-(content + style inputs, Cityscapes labels) register from official/core/zoo_index.py.
+The package registers its generators only (TF-free, so the networks import under JAX); the experiments,
+the `tsit` GAN objective and the `tsit_translation` task register from official/core/zoo_index.py as
+`research.generative.tsit.task` (they import the TensorFlow training stack).
 """
 
-from research.generative.tsit import experiments, variants  # noqa: F401  (registration)
+from research.generative.tsit import variants  # noqa: F401  (registration)

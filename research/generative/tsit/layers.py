@@ -16,7 +16,12 @@ from keras import layers, ops
 
 from official.core.base_model import ZooLayer
 from official.layers.adaptive_norm import SpatialDenorm, adain
-from official.vision.gan.layers import instance_norm
+
+
+def instance_norm(name: str) -> layers.Layer:
+    """torch InstanceNorm2d(affine=False): one group per channel. (official/vision/gan/layers.py has the same
+    one-liner, but importing it loads that package's experiments and TensorFlow, which JAX runs must not.)"""
+    return layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False, name=name)
 
 
 def xavier(gain: float = 0.02) -> keras.initializers.Initializer:

@@ -14,7 +14,8 @@ import keras
 from keras import layers
 
 from official.core.base_model import ZooModel
-from research.generative.tsit.layers import AvgPoolExcludePad, FAdaIN, Subsample, conv, fade_block, stream_block, xavier
+from research.generative.tsit.layers import (AvgPoolExcludePad, FAdaIN, Subsample, conv, fade_block, instance_norm,
+                                             stream_block, xavier)
 
 WIDTH_MULTIPLIERS = (1, 2, 4, 8, 16, 16, 16, 16)  # stream blocks res_0..res_7 (x ngf); decoder mirrors them
 # the official decoder's block name per content-stream level it is conditioned on (levels 7..1)
@@ -111,8 +112,7 @@ class TSITDiscriminator(ZooModel):
                 x = layers.ZeroPadding2D(2, name=f"d{d}_pad{n}")(x)
                 x = conv(width, 4, f"d{d}_model{n}", use_bias=False, strides=1 if n == layers_count - 1 else 2,
                          padding="valid")(x)
-                x = layers.LeakyReLU(0.2, name=f"d{d}_act{n}")(layers.GroupNormalization(
-                    groups=-1, epsilon=1e-5, center=False, scale=False, name=f"d{d}_norm{n}")(x))
+                x = layers.LeakyReLU(0.2, name=f"d{d}_act{n}")(instance_norm(f"d{d}_norm{n}")(x))
                 outputs.append(x)
             x = layers.ZeroPadding2D(2, name=f"d{d}_pad{layers_count}")(x)
             outputs.append(layers.Conv2D(1, 4, kernel_initializer=xavier(), name=f"d{d}_model{layers_count}",
@@ -140,7 +140,7 @@ class TSITImageEncoder(ZooModel):
                 x = layers.LeakyReLU(0.2, name=f"act{i}")(x)
             x = layers.ZeroPadding2D(1, name=f"pad{i + 1}")(x)
             x = conv(ndf * mult, 3, f"layer{i + 1}", use_bias=False, strides=2, padding="valid")(x)
-            x = layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False, name=f"norm{i + 1}")(x)
+            x = instance_norm(f"norm{i + 1}")(x)
         x = layers.LeakyReLU(0.2, name="act6")(x)
         x = layers.Flatten(name="flatten")(layers.Permute((3, 1, 2), name="to_chw")(x))
         mu = layers.Dense(z_dim, kernel_initializer=xavier(), name="fc_mu", dtype="float32")(x)

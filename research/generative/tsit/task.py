@@ -21,7 +21,7 @@ from official.core.config import ConfigError
 from official.data import cityscapes_labels
 from official.tasks.image_translation import ImageTranslationTask, to_uint8
 from official.tasks.image_translation_config import TranslationDataConfig
-from research.generative.tsit import objective  # noqa: F401  (registers training.objective: tsit)
+from research.generative.tsit import experiments, objective  # noqa: F401  (registers the experiments and training.objective: tsit)
 from research.generative.tsit.inference import bottleneck, fixed_noise
 
 

@@ -1,4 +1,4 @@
-"""TSIT (Jiang, Wang, Yi, Xu, Loy, ECCV 2020): two-stream content/style image-to-image translation.
+"""TSIT (Jiang, Zhang, Huang, Liu, Shi, Loy, ECCV 2020): two-stream content/style image-to-image translation.
 
 The package registers its generators only (TF-free, so the networks import under JAX); the experiments,
 the `tsit` GAN objective and the `tsit_translation` task register from official/core/zoo_index.py as

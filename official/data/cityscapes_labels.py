@@ -74,13 +74,13 @@ def cityscapes_dataset(root: str, split: str, training: bool, batch_size: int, s
     """Batches of {"a": label one-hot + instance edges, "b": photo}; endless when training."""
     counter = counter or image_decode.SkipCounter()
     triples = list_examples(root, split)
-    ds = tf.data.Dataset.from_tensor_slices(tuple(list(t) for t in zip(*triples)))
+    ds = tf.data.Dataset.from_tensor_slices(tuple(list(t) for t in zip(*triples, strict=True)))
     if input_context is not None and input_context.num_input_pipelines > 1:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     if training:
         ds = ds.shuffle(len(triples), seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.map(lambda p, l, i: {"encoded": tf.io.read_file(p), "label": tf.io.read_file(l),
-                                 "instance": tf.io.read_file(i), "source": p})
+    ds = ds.map(lambda photo, label, inst: {"encoded": tf.io.read_file(photo), "label": tf.io.read_file(label),
+                                         "instance": tf.io.read_file(inst), "source": photo})
     ds = image_decode.filter_decodable(ds, counter, keys=("encoded", "label", "instance"))
     ds = ds.map(lambda e: _example(e["encoded"], e["label"], e["instance"], tuple(size), num_classes, flip, training),
                 num_parallel_calls=tf.data.AUTOTUNE)

@@ -14,8 +14,16 @@ import keras
 from keras import layers
 
 from official.core.base_model import ZooModel
-from research.generative.tsit.layers import (AvgPoolExcludePad, FAdaIN, Subsample, conv, fade_block, instance_norm,
-                                             stream_block, xavier)
+from research.generative.tsit.layers import (
+    AvgPoolExcludePad,
+    FAdaIN,
+    Subsample,
+    conv,
+    fade_block,
+    instance_norm,
+    stream_block,
+    xavier,
+)
 
 WIDTH_MULTIPLIERS = (1, 2, 4, 8, 16, 16, 16, 16)  # stream blocks res_0..res_7 (x ngf); decoder mirrors them
 # the official decoder's block name per content-stream level it is conditioned on (levels 7..1)

@@ -76,7 +76,7 @@ class TSITTranslationTask(ImageTranslationTask):
         names = [s.name for s in self._specs()]
 
         def translate(*args):
-            return {"image": model(dict(zip(names, args)), training=False)}
+            return {"image": model(dict(zip(names, args, strict=True)), training=False)}
 
         signatures = {"serving_default": (translate, self._specs())}
         if self.ast:

@@ -51,14 +51,14 @@ def test_ast_terms_recomputed_with_vgg_on_the_content_image():
     f_out, r_out = d.split(d(fake)), d.split(d(batch["b"]))
     assert len(f_out) == 2
     assert float(terms["adversarial"]) == pytest.approx(np.mean([-np.mean(o[-1]) for o in f_out]), rel=1e-4, abs=1e-6)
-    fm = sum(_l1(f, r) for fo, ro in zip(f_out, r_out) for f, r in zip(fo[:-1], ro[:-1])) / 2 * 2.0
+    fm = sum(_l1(f, r) for fo, ro in zip(f_out, r_out, strict=True) for f, r in zip(fo[:-1], ro[:-1], strict=True)) / 2 * 2.0
     assert float(terms["feature_matching"]) == pytest.approx(fm, rel=1e-4)
     vgg_fake, vgg_content = obj.vgg(fake), obj.vgg(batch["a"])
-    want = 3.0 * sum(w * _l1(f, t) for f, t, w in zip(vgg_fake, vgg_content, SPADE_WEIGHTS))
+    want = 3.0 * sum(w * _l1(f, t) for f, t, w in zip(vgg_fake, vgg_content, SPADE_WEIGHTS, strict=True))
     assert float(terms["vgg"]) == pytest.approx(want, rel=1e-4)
     assert float(terms["kld"]) == 0.0
     d_terms = obj.discriminator_losses(batch, fakes, 0)
-    want_d = np.mean([np.mean(np.maximum(0, 1 - r[-1])) + np.mean(np.maximum(0, 1 + f[-1])) for r, f in zip(r_out, f_out)])
+    want_d = np.mean([np.mean(np.maximum(0, 1 - r[-1])) + np.mean(np.maximum(0, 1 + f[-1])) for r, f in zip(r_out, f_out, strict=True)])
     # rel 2e-3: the D step calls D in training mode, where spectral norm renormalises the kernels
     assert float(d_terms["adversarial"]) == pytest.approx(want_d, rel=2e-3)
     with pytest.raises(Exception, match="vgg_weights"):
@@ -90,4 +90,4 @@ def test_one_xla_training_step_of_the_tiny_generator():
     batch = {k: rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32) for k in ("a", "b")}
     logs = obj.train_on_batch(batch, return_dict=True)
     assert np.isfinite(logs["loss"]) and np.isfinite(logs["d_adversarial"])
-    assert any(np.abs(b - np.array(v)).max() > 0 for b, v in zip(before, obj.network.trainable_variables[:3]))
+    assert any(np.abs(b - np.array(v)).max() > 0 for b, v in zip(before, obj.network.trainable_variables[:3], strict=True))

@@ -34,16 +34,16 @@ assert "tensorflow" not in sys.modules, "TSIT's model modules imported tensorflo
 
 def test_jax_matches_tensorflow(tmp_path):
     keras.backend.clear_session()
-    g = TSITGenerator(ngf=4, levels=2, image_size=(8, 8))  # bottleneck 4x4: few layers (JAX builds are slow)
-    d = TSITDiscriminator(3, 8, 3, 2, (8, 8))
+    g = TSITGenerator(ngf=4, levels=3, image_size=(16, 16))  # bottleneck 4x4
+    d = TSITDiscriminator(3, 8, 3, 2, (16, 16))
     helpers.randomise_weights(g, 3)
     helpers.randomise_weights(d, 4)
     paths = {k: os.path.join(str(tmp_path), f"{k}.weights.h5") for k in ("g", "d")}
     g.save_weights(paths["g"])
     d.save_weights(paths["d"])
     rng = np.random.default_rng(5)
-    x = {"content": rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32),
-         "style": rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32),
+    x = {"content": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
+         "style": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
          "noise": rng.standard_normal((2, 4, 4, 3)).astype(np.float32)}
     got = helpers.run_jax_script(_SCRIPT, tmp_path, g_config=json.dumps(g.get_config()), g_weights=paths["g"],
                                  d_config=json.dumps(d.get_config()), d_weights=paths["d"], **x)

@@ -69,6 +69,8 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.drv",
     "research.three_d.drv.task",
     "research.three_d.mask2cad.task",
+    "research.generative.tsit",
+    "research.generative.tsit.task",
 )
 
 _imported = False

@@ -54,11 +54,12 @@ def looks_decodable(encoded: tf.Tensor) -> tf.Tensor:
     return tf.logical_and(length > 8, tf.logical_or(tf.logical_or(jpeg_ok, png_ok), is_other))
 
 
-def filter_decodable(dataset: tf.data.Dataset, counter: SkipCounter) -> tf.data.Dataset:
-    """Drops elements whose "encoded" image is not decodable; counts and logs each one by "source"."""
+def filter_decodable(dataset: tf.data.Dataset, counter: SkipCounter, keys: tuple[str, ...] = ("encoded",)) -> tf.data.Dataset:
+    """Drops elements whose "encoded" image (or any image under `keys`) is not decodable; counts and logs
+    each one by "source"."""
 
     def keep(example: dict) -> tf.Tensor:
-        ok = looks_decodable(example["encoded"])
+        ok = tf.reduce_all(tf.stack([looks_decodable(example[k]) for k in keys]))
 
         def skip() -> tf.Tensor:
             with tf.control_dependencies([counter.increment()]):

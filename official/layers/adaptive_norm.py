@@ -76,8 +76,10 @@ class SpatialDenorm(ZooLayer):
         if norm not in ("batch", "instance"):
             raise ValueError(f"norm: expected 'batch' or 'instance', got {norm!r}")
         self.norm, self.hidden, self.kernel_size = norm, hidden, kernel_size
+        # synchronized=True is TF-only in Keras (under JAX, batch statistics are per device)
         self.batch_norm = (keras.layers.BatchNormalization(center=False, scale=False, epsilon=EPSILON,
-                                                           synchronized=True, name="norm")
+                                                           synchronized=keras.backend.backend() == "tensorflow",
+                                                           name="norm")
                            if norm == "batch" else None)
         self.shared = (keras.layers.Conv2D(hidden, kernel_size, padding="same", activation="relu", name="shared")
                        if hidden else None)

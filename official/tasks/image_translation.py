@@ -78,7 +78,7 @@ class ImageTranslationTask(Task):
         self.check_tide(tide)
         network = getattr(model, "inference_model", model)
         predict = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
-        return self._score(lambda x: predict(tf.constant(x)).numpy(), dataset, steps)
+        return self._score(lambda x: predict(tf.nest.map_structure(tf.constant, x)).numpy(), dataset, steps)
 
     def evaluate_predict_fn(self, predict_fn, dataset, steps=None, tide=False, predictions_out=None):
         self.check_tide(tide)
@@ -88,6 +88,10 @@ class ImageTranslationTask(Task):
         serve = loaded.signatures["serving_default"]
         return lambda x: serve(image=tf.constant(x, tf.float32))["image"].numpy()
 
+    def translation_inputs(self, batch: dict) -> Any:
+        """What the generator takes from an eval batch (domain A images; TSIT adds a style and noise)."""
+        return batch["a"].numpy()
+
     def _score(self, translate, dataset, steps=None) -> dict[str, Any]:
         t: TranslationTaskConfig = self.config.task
         fakes, reals, change = [], [], []
@@ -95,10 +99,11 @@ class ImageTranslationTask(Task):
             if steps is not None and i >= steps:
                 break
             a = batch["a"].numpy()
-            fake = translate(a)
+            fake = translate(self.translation_inputs(batch))
             fakes.append(fake)
             reals.append(batch["b"].numpy())
-            change.append(np.abs(fake - a).mean(axis=(1, 2, 3)))
+            # |G(a) - a| where a is an image (a label-map input, as in semantic synthesis, has no such change)
+            change.append(np.abs(fake - a).mean(axis=(1, 2, 3)) if a.shape == fake.shape else np.full(len(a), np.nan))
         fakes, reals, change = np.concatenate(fakes), np.concatenate(reals), np.concatenate(change)
         if t.max_eval_images > 0:
             fakes, reals, change = fakes[: t.max_eval_images], reals[: t.max_eval_images], change[: t.max_eval_images]

@@ -1,1 +1,1 @@
-"""Generative methods (unpaired translation, synthesis) of the zoo's research tree."""
+"""Generative methods of the zoo's research tree: image-to-image translation and synthesis GANs."""

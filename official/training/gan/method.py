@@ -59,5 +59,8 @@ class AdversarialMethod(TrainingMethod):
         from official.training.gan.samples import SampleGrids
 
         batch = next(iter(self.task.build_inputs(self.config.eval_data, False, cfg.sample_count)))
-        return [SampleGrids(model_dir, batch["a"].numpy(), cfg.sample_every_n_steps, lambda: model.inference_model,
+        images, network_fn = batch["a"].numpy(), lambda: model.inference_model
+        if hasattr(model, "sample_batch"):  # objectives whose generator takes more than A (TSIT: a style, noise)
+            images, network_fn = model.sample_batch({k: v.numpy() for k, v in batch.items()})
+        return [SampleGrids(model_dir, images, cfg.sample_every_n_steps, network_fn,
                             strategy_lib.is_chief(tf.distribute.get_strategy()))]

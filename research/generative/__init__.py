@@ -1,0 +1,1 @@
+"""Generative models of the zoo's research side (translation GANs)."""

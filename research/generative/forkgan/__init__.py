@@ -1,0 +1,8 @@
+"""ForkGAN (Zheng, Wu, Han, Shi; ECCV 2020): night -> day translation with fork-shaped generators.
+
+The package registers its variants and experiments (TF-free, so the networks import under JAX); the
+`forkgan` GAN objective (TensorFlow's tf.distribute step) registers from official/core/zoo_index.py as
+`research.generative.forkgan.objective`, which imports this package too.
+"""
+
+from research.generative.forkgan import experiments, variants  # noqa: F401  (registration)

@@ -52,10 +52,15 @@ def weight_map(model: keras.Model, scope: str) -> list[tuple[str, object, None]]
     return entries
 
 
+def _is_slot(name: str) -> bool:
+    """Adam's moments (`<variable>/Adam`, `/Adam_1`): optimizer state, not weights."""
+    return name.rsplit("/", 1)[-1].startswith("Adam")
+
+
 def load_official(model: keras.Model, arrays: dict[str, np.ndarray], scope: str):
     """Strictly fills `model` from the tensors under `scope/`; returns (report, skipped count)."""
     prefix = f"{scope}/"
-    mine = {k: v for k, v in arrays.items() if k.startswith(prefix)}
+    mine = {k: v for k, v in arrays.items() if k.startswith(prefix) and not _is_slot(k)}
     if not mine:
         scopes = sorted({k.split("/", 1)[0] for k in arrays})
         raise ConversionError(f"no variables under '{scope}' (scopes: {', '.join(scopes[:8])})")

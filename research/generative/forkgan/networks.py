@@ -9,7 +9,7 @@
   exported A -> B path); `model.fork(x)` returns (translation, reconstruction, noised code).
 - `DomainClassifier`: conv4x4 s2 (4f, 2f, 2f) IN LReLU, conv4x4 s1 (2) on a code, averaged over space:
   (B, 1, 1, 2) logits; the objective also averages over the batch, as the official code does.
-- `MultiScaleDiscriminator`: `levels` levels on [x, x/2, ...] (bicubic): at each level branch i < last =
+- `MultiScaleDiscriminator`: `levels` levels on [x, x/2, ...] (bicubic, `BicubicHalf`): at each level branch i < last =
   conv4x4 s1 IN LReLU of old branch i+1, the last branch = `scales` x [conv4x4 s2 IN LReLU] of old branch 0;
   a final conv4x4 s1 -> 1 logit map per branch.
 Everywhere: no conv biases, instance norm with learned scale and offset (eps 1e-5), "same" padding (TF1's
@@ -42,6 +42,31 @@ class CodeNoise(ZooLayer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable("eccv20_zoo")
+class BicubicHalf(ZooLayer):
+    """Bicubic down-sampling by 2 (Keys a = -0.5, half-pixel centres; a tap outside the image is dropped and the
+    rest renormalised): tf.image.resize's bicubic for even sizes, as a fixed 4-tap stride-2 filter
+    [-1, 9, 9, -1] / 16 per axis, so that its gradient compiles under XLA (ResizeBicubicGrad does not)."""
+
+    TAPS = (-0.0625, 0.5625, 0.5625, -0.0625)
+
+    def call(self, x):
+        for axis in (1, 2):
+            n = x.shape[axis]
+            zero = ops.zeros_like(ops.take(x, [0], axis=axis))
+            padded = ops.concatenate([zero, x, zero], axis=axis)
+            x = sum(w * ops.take(padded, list(range(k, k + n, 2)), axis=axis) for k, w in enumerate(self.TAPS))
+            norm = [1.0 / (1.0 - self.TAPS[0])] + [1.0] * (n // 2 - 2) + [1.0 / (1.0 - self.TAPS[3])]
+            shape = [1, 1, 1, 1]
+            shape[axis] = n // 2
+            x = x * ops.reshape(ops.convert_to_tensor(norm, x.dtype), shape)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else h // 2, None if w is None else w // 2, c)
 
 
 def _conv(x, filters: int, kernel: int, strides: int, name: str, padding: str = "same"):
@@ -136,8 +161,9 @@ class MultiScaleDiscriminator(ZooModel):
                  image_size: tuple[int, int] = (256, 512), **kwargs):
         h, w = (int(s) for s in image_size)
         image = keras.Input(shape=(h, w, input_channels), name="image")
-        branches = [image] + [layers.Resizing(h // 2 ** i, w // 2 ** i, interpolation="bicubic", name=f"scale_{i}")(image)
-                              for i in range(1, scales)]
+        branches = [image]
+        for i in range(1, scales):  # official: bicubic resize of x to H / 2^i (here 2x steps; equal for 2 scales)
+            branches.append(BicubicHalf(name=f"scale_{i}")(branches[-1]))
         for level in range(levels):
             width, prefix = filters * 2 ** level, f"d_h{level}_conv_scale_"
             new = []

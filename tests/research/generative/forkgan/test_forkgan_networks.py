@@ -4,10 +4,11 @@ forward pass), and the fork wiring: with noise 0 and the reconstruction decoder 
 decoder's weights, both outputs are identical; the noise is active at inference only when asked."""
 
 import numpy as np
+import tensorflow as tf
 
 import research.generative.forkgan  # noqa: F401  (registers the variants)
 from official.core import registry
-from research.generative.forkgan.networks import DomainClassifier, ForkGenerator, MultiScaleDiscriminator
+from research.generative.forkgan.networks import BicubicHalf, DomainClassifier, ForkGenerator, MultiScaleDiscriminator
 from tests import helpers
 
 
@@ -58,3 +59,9 @@ def test_noise_on_code_and_after_first_block():
     _, q2, _ = (np.asarray(v) for v in quiet.fork(x))
     np.testing.assert_array_equal(q1, q2)
     assert np.abs(np.asarray(quiet.fork(x, training=True)[2]) - qc).max() > 0  # training always adds it
+
+
+def test_bicubic_half_matches_tf_resize():
+    x = np.random.default_rng(0).normal(size=(2, 16, 32, 3)).astype("float32")
+    want = tf.image.resize(x, (8, 16), method="bicubic").numpy()
+    np.testing.assert_allclose(np.asarray(BicubicHalf()(x)), want, atol=1e-5)

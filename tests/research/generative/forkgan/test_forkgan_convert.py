@@ -86,7 +86,6 @@ def test_converts_official_names(tmp_path):
     b2a = convert_checkpoint.convert("tf1", "forkgan_tiny", src, str(tmp_path / "b2a"), checkpoint_key="generatorB2A")
     assert b2a["tensors"] == len(generator)
     del values["generatorA2B/g_r2_rec_c1/filter"]
-    src2, _ = src, None
     with tf.Graph().as_default():
         variables = [tf.compat.v1.Variable(v, name=k) for k, v in values.items()]
         with tf.compat.v1.Session() as sess:

@@ -8,7 +8,12 @@ import tensorflow as tf
 
 import research.generative.forkgan  # noqa: F401  (registers the variants)
 from official.core import registry
-from research.generative.forkgan.networks import BicubicHalf, DomainClassifier, ForkGenerator, MultiScaleDiscriminator
+from research.generative.forkgan.networks import (
+    BicubicHalf,
+    DomainClassifier,
+    ForkGenerator,
+    MultiScaleDiscriminator,
+)
 from tests import helpers
 
 

@@ -34,6 +34,7 @@ PACKAGES: tuple[str, ...] = (
     "official.training.gan.cyclegan",
     "official.tasks.image_translation",
     "official.vision.gan",
+    "research.generative.forkgan.objective",
     "official.vision.rpl",
     "research.retrieval.exchnet",
     "research.open_set.openhybrid",

@@ -6,7 +6,8 @@ independently shuffled image of B (CycleGAN's unaligned mode), each resized to `
 cropped to `crop_size` and flipped left-right with probability 0.5; evaluation resizes to `crop_size`
 and pairs the two domains in order, repeating the shorter one, so every image of both is seen once.
 Pixels are scaled to [-1, 1] (tanh generators). Unreadable files are skipped, counted and logged
-(official/data/image_decode.py).
+(official/data/image_decode.py). `source` picks how the two domains are listed: "unpaired" (the layout
+above) or a dataset's own format from official/data/night_day_lists.py ("alderley", "bdd100k_timeofday").
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ def domain_paths(root: str, split: str, domain: str) -> list[str]:
             raise DatasetError(f"{listing}: {len(missing)} listed file(s) do not exist, first: {missing[0]}")
         return [os.path.join(root, n) for n in names]
     raise DatasetError(f"{folder}: domain {domain} of split {split!r} not found (nor {listing})")
+
+
+def source_paths(source: str, root: str, split: str) -> dict[str, list[str]]:
+    """{"A": paths, "B": paths} of `split` listed the way `source` names."""
+    if source in ("", "unpaired"):
+        return {d: domain_paths(root, split, d) for d in DOMAINS}
+    from official.data import night_day_lists
+
+    if source not in night_day_lists.SOURCES:
+        known = ", ".join(["unpaired", *night_day_lists.SOURCES])
+        raise DatasetError(f"source: expected one of {known}, got {source!r}")
+    return night_day_lists.SOURCES[source](root, split)
 
 
 def scale_to_unit(image: tf.Tensor) -> tf.Tensor:
@@ -83,7 +96,8 @@ def _domain_stream(paths: list[str], training: bool, transform, counter: image_d
 def unpaired_dataset(root: str, split: str, training: bool, batch_size: int, load_size: tuple[int, int],
                      crop_size: tuple[int, int], flip: bool = True, seed: int | None = None,
                      counter: image_decode.SkipCounter | None = None,
-                     input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+                     input_context: tf.distribute.InputContext | None = None,
+                     source: str = "unpaired") -> tf.data.Dataset:
     """Batches of {"a": (B, h, w, 3), "b": (B, h, w, 3)} float32 in [-1, 1]; endless when training.
 
     `batch_size` is the global batch: divided over input pipelines when `input_context` is given."""
@@ -91,7 +105,7 @@ def unpaired_dataset(root: str, split: str, training: bool, batch_size: int, loa
     if training and (crop_size[0] > load_size[0] or crop_size[1] > load_size[1]):
         raise DatasetError(f"crop_size {crop_size} is larger than load_size {load_size}")
     counter = counter or image_decode.SkipCounter()
-    paths = {d: domain_paths(root, split, d) for d in DOMAINS}
+    paths = source_paths(source, root, split)
     transform = _train_transform(load_size, crop_size, flip) if training else _eval_transform(crop_size)
     streams = [_domain_stream(paths[d], training, transform, counter, None if seed is None else seed + i, input_context)
                for i, d in enumerate(DOMAINS)]
@@ -116,6 +130,6 @@ def image_stream(paths: list[str], training: bool, load_size: tuple[int, int], c
     return _domain_stream(paths, training, transform, counter or image_decode.SkipCounter(), seed, input_context)
 
 
-def domain_sizes(root: str, split: str) -> dict[str, int]:
+def domain_sizes(root: str, split: str, source: str = "unpaired") -> dict[str, int]:
     """Number of listed images per domain (before any unreadable file is skipped)."""
-    return {d: len(domain_paths(root, split, d)) for d in DOMAINS}
+    return {d: len(p) for d, p in source_paths(source, root, split).items()}

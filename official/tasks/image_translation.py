@@ -52,13 +52,13 @@ class ImageTranslationTask(Task):
         return self.counter
 
     def num_examples(self, data: TranslationDataConfig) -> int:
-        return max(unpaired_images.domain_sizes(data.path, data.split).values())
+        return max(unpaired_images.domain_sizes(data.path, data.split, data.source).values())
 
     def build_inputs(self, data: TranslationDataConfig, training: bool, global_batch_size: int,
                      input_context: Any = None):
         return unpaired_images.unpaired_dataset(
             data.path, data.split, training, global_batch_size, data.load_size, data.crop_size,
-            data.horizontal_flip, self.config.runtime.seed, self._counter(), input_context)
+            data.horizontal_flip, self.config.runtime.seed, self._counter(), input_context, data.source)
 
     def skipped_examples(self) -> int:
         return self.counter.count if self.counter is not None else 0

@@ -12,7 +12,7 @@ from official.core.config import DataConfig, TaskConfig
 class TranslationDataConfig(DataConfig):
     PATH_FIELDS: ClassVar[tuple[str, ...]] = ("path",)
 
-    source: str = "unpaired"  # CycleGAN layout ROOT/{split}A, {split}B (or {split}A.txt lists; official/data/unpaired_images.py)
+    source: str = "unpaired"  # CycleGAN layout ROOT/{split}A, {split}B (or {split}A.txt lists; official/data/unpaired_images.py) | alderley | bdd100k_timeofday (official/data/night_day_lists.py)
     path: str = ""  # dataset root holding trainA/, trainB/, testA/, testB/
     split: str = "train"  # folder prefix: train | test | val
     load_size: tuple[int, int] = (286, 286)  # training: resize (height, width) before the random crop (CycleGAN --load_size 286)

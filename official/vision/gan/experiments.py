@@ -36,14 +36,21 @@ def cyclegan_trainer(epochs_constant: float, epochs_decay: float, steps_per_epoc
     )
 
 
-def translation_experiment(model: str, path: str, trainer: TrainerConfig, load: int, crop: int,
-                           training: GANConfig, runtime: RuntimeConfig | None = None, **model_args) -> ExperimentConfig:
+def _hw(size) -> tuple[int, int]:
+    return (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
+
+
+def translation_experiment(model: str, path: str, trainer: TrainerConfig, load, crop,
+                           training: GANConfig, runtime: RuntimeConfig | None = None, source: str = "unpaired",
+                           **model_args) -> ExperimentConfig:
+    """`load` / `crop`: a side (square) or (height, width); `source`: how the domains are listed."""
+    load, crop = _hw(load), _hw(crop)
     return ExperimentConfig(
         task=TranslationTaskConfig(),
-        model=model_config(model, image_size=(crop, crop), **model_args),
-        train_data=TranslationDataConfig(path=path, split="train", load_size=(load, load), crop_size=(crop, crop)),
-        eval_data=TranslationDataConfig(path=path, split="test", load_size=(crop, crop), crop_size=(crop, crop),
-                                        horizontal_flip=False),
+        model=model_config(model, image_size=crop, **model_args),
+        train_data=TranslationDataConfig(path=path, split="train", load_size=load, crop_size=crop, source=source),
+        eval_data=TranslationDataConfig(path=path, split="test", load_size=crop, crop_size=crop,
+                                        horizontal_flip=False, source=source),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
         export=ExportConfig(formats=("saved_model",), verify_examples=2),

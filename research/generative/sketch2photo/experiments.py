@@ -15,6 +15,7 @@ from official.training.gan.config import GANConfig
 from official.vision.gan.experiments import cyclegan_trainer, translation_experiment
 from research.generative.sketch2photo.task_config import Sketch2PhotoTaskConfig
 
+
 def _experiment(model: str, path: str, stage: int, trainer, load: int, crop: int, training: GANConfig,
                 runtime: RuntimeConfig | None = None):
     trainer.validation_every_n_loops = 0  # a GAN has no validation loss: FID/KID come from tools.evaluate / the end of the run

@@ -1,0 +1,1 @@
+"""Generative research methods (translation GANs)."""

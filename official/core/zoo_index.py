@@ -66,6 +66,8 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.limp.task",
     "research.three_d.drv",
     "research.three_d.drv.task",
+    "research.generative.coco_funit",
+    "official.tasks.few_shot_translation",
 )
 
 _imported = False

@@ -1,7 +1,7 @@
 """Writes generated few-shot translation data in imaginaire's layout for the COCO-FUNIT small run
 (official/data/few_shot_shapes.py draws it):
     python -m tools.make_few_shot --out=data/few_shot
-gives data/few_shot/{train,test}/images_{content,style}/class_<k>/*.jpg (test classes unseen in training).
+gives data/few_shot/{train,test}/images_{content,style}/class_<k>/*.jpg (test styles: classes unseen in training).
 The set is written to a temporary folder and renamed into place with a `.complete` marker.
 """
 

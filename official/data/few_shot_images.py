@@ -3,8 +3,9 @@
     ROOT/images_content/<class>/<file>.jpg
     ROOT/images_style/<class>/<file>.jpg
 
-The class index is the position of the class folder in the sorted listing of images_content/ (imaginaire
-builds its LMDBs from this tree in folder order); a style class missing from images_content is an error.
+The class index is the position of the class folder in the sorted union of the class folders of both
+(imaginaire builds its LMDBs from this tree in folder order; in a few-shot test set the style classes are
+unseen classes that need not have content images).
 Training pairs a shuffled content image (label l_x) with an independently shuffled style image (label
 l_y), each augmented as imaginaire's COCO-FUNIT configs: shortest side resized to `load_size`, a random
 scale in [1, max_scale], random horizontal flip, random crop to `crop_size`. Evaluation resizes the
@@ -26,14 +27,18 @@ FOLDERS = ("images_content", "images_style")
 
 
 def list_classes(root: str) -> list[str]:
-    """Sorted class folder names of ROOT/images_content (the class index order)."""
-    folder = os.path.join(root, FOLDERS[0])
-    if not os.path.isdir(folder):
-        raise DatasetError(f"{folder}: not found (expected ROOT/images_content/<class>/ and ROOT/images_style/<class>/)")
-    classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
-    if not classes:
-        raise DatasetError(f"{folder}: no class folders")
-    return classes
+    """Sorted union of the class folder names of ROOT/images_content and ROOT/images_style (the label order)."""
+    classes = set()
+    for kind in FOLDERS:
+        folder = os.path.join(root, kind)
+        if not os.path.isdir(folder):
+            raise DatasetError(f"{folder}: not found (expected ROOT/images_content/<class>/ and "
+                               "ROOT/images_style/<class>/)")
+        found = [d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))]
+        if not found:
+            raise DatasetError(f"{folder}: no class folders")
+        classes.update(found)
+    return sorted(classes)
 
 
 def labelled_paths(root: str, kind: str) -> tuple[list[str], list[int]]:
@@ -41,15 +46,11 @@ def labelled_paths(root: str, kind: str) -> tuple[list[str], list[int]]:
     classes = list_classes(root)
     index = {c: i for i, c in enumerate(classes)}
     folder = os.path.join(root, kind)
-    if not os.path.isdir(folder):
-        raise DatasetError(f"{folder}: not found")
     paths, labels = [], []
     for name in sorted(os.listdir(folder)):
         sub = os.path.join(folder, name)
         if not os.path.isdir(sub):
             continue
-        if name not in index:
-            raise DatasetError(f"{sub}: class {name!r} is not a folder of {os.path.join(root, FOLDERS[0])}")
         files = sorted(f for f in os.listdir(sub) if f.lower().endswith(IMAGE_EXTENSIONS))
         paths += [os.path.join(sub, f) for f in files]
         labels += [index[name]] * len(files)

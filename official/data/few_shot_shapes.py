@@ -4,7 +4,8 @@ A class is an appearance: a background colour, a foreground colour and a stripe 
 disc or square (the content's 'pose': position and size) drawn in its class's appearance, with pixel noise.
 Translating content of one class with a style image of another should keep the shape and take the colours.
     ROOT/train/images_{content,style}/class_<k>/  (k < train_classes)
-    ROOT/test/images_{content,style}/class_<k>/   (the next test_classes classes: unseen in training)
+    ROOT/test/images_content/class_<k>/           (training classes: the content to translate)
+    ROOT/test/images_style/class_<k>/             (the next test_classes classes: unseen in training)
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def draw(k: int, size: int, rng: np.random.Generator) -> np.ndarray:
 def write_set(root: str, train_classes: int, test_classes: int, per_class: int, size: int, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     counts = {}
-    for split, classes in (("train", range(train_classes)),
-                           ("test", range(train_classes, train_classes + test_classes))):
+    seen, unseen = range(train_classes), range(train_classes, train_classes + test_classes)
+    for split, classes in (("train", (seen, seen)), ("test", (seen, unseen))):
         n = 0
-        for kind in ("images_content", "images_style"):
-            for k in classes:
+        for kind, kind_classes in zip(("images_content", "images_style"), classes):
+            for k in kind_classes:
                 folder = os.path.join(root, split, kind, f"class_{k:02d}")
                 os.makedirs(folder, exist_ok=True)
                 for i in range(per_class):

@@ -67,6 +67,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.drv",
     "research.three_d.drv.task",
     "research.generative.coco_funit",
+    "research.generative.coco_funit.experiments",
     "research.generative.coco_funit.objective",
     "official.tasks.few_shot_translation",
 )

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 import official.tasks.few_shot_translation  # noqa: F401  (registration)
-import research.generative.coco_funit  # noqa: F401
+import research.generative.coco_funit.experiments  # noqa: F401
 from official.core import export, registry
 from official.core.config import model_config
 from official.core.task import build_task

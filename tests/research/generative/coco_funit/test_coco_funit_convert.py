@@ -143,7 +143,7 @@ def test_official_keys_convert_and_match_torch(tmp_path):
     avg_state = {f"module.averaged_model.generator.{k}": v for k, v in average.state_dict().items()}
     assert "module.averaged_model.generator.decoder.decoder.1.conv_block_s.layers.norm.fc.weight" in avg_state
     src = str(tmp_path / "coco_funit.pt")
-    torch.save({"net_G": {**live_state, **avg_state}}, src)
+    torch.save({"net_G": {**avg_state, **live_state}}, src)  # the live copy last: a converter ignoring the average keeps it
     result = convert_checkpoint.convert("pytorch", "coco_funit_tiny", src, str(tmp_path / "out"), checkpoint_key="net_G")
     assert result["tensors"] == len(avg_state)
     model = registry.create_model("coco_funit_tiny")

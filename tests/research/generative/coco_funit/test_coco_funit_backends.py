@@ -38,8 +38,8 @@ np.savez(sys.argv[2], image=np.asarray(image), logits=np.asarray(out["logits"]),
 
 def test_jax_matches_tensorflow(tmp_path):
     keras.backend.clear_session()
-    g = registry.create_model("coco_funit_tiny")
-    d = registry.create_model("coco_funit_discriminator_tiny")
+    g = registry.create_model("coco_funit_tiny", content_downsamplings=1, style_downsamplings=1)
+    d = registry.create_model("coco_funit_discriminator_tiny", stages=2)
     helpers.randomise_weights(g, 4)
     helpers.randomise_weights(d, 5)
     gw, dw = os.path.join(str(tmp_path), "g.weights.h5"), os.path.join(str(tmp_path), "d.weights.h5")
@@ -61,7 +61,9 @@ def test_jax_matches_tensorflow(tmp_path):
 
 def test_one_xla_training_step():
     keras.backend.clear_session()
-    obj = make_objective(seed=1, ema_decay=0.999)
+    # the smallest graph with every block kind (XLA compile time on CPU grows with the op count)
+    obj = make_objective(seed=1, ema_decay=0.999, g_args=dict(content_downsamplings=1, style_downsamplings=1),
+                         d_args=dict(d_stages=2))
     obj.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.999), jit_compile=True)
     batch = make_batch(1)
     before_g = [w.numpy() for w in obj.network.trainable_weights]

@@ -20,14 +20,14 @@ from tests import helpers
 D_ARGS = dict(num_classes=3, d_filters=8, d_max_filters=32, d_stages=3)
 
 
-def make_objective(seed=0, ema_decay=0.0):
+def make_objective(seed=0, ema_decay=0.0, g_args=None, d_args=None):
     keras.utils.set_random_seed(seed)
-    g = registry.create_model("coco_funit_tiny")
+    g = registry.create_model("coco_funit_tiny", **(g_args or {}))
     helpers.randomise_weights(g, seed)
     trainer = TrainerConfig(optimizer=OptimizerConfig(name="adam", beta_1=0.0, beta_2=0.999),
                             lr_schedule=ScheduleConfig(name="constant", base_lr=1e-4))
     obj = COCOFUNITObjective(g, GANConfig(objective="coco_funit", gan_loss="hinge", ema_decay=ema_decay), trainer,
-                             dict(steps_per_epoch=1, total_steps=1, lr_scale=1.0), (32, 32, 3), **D_ARGS)
+                             dict(steps_per_epoch=1, total_steps=1, lr_scale=1.0), (32, 32, 3), **{**D_ARGS, **(d_args or {})})
     helpers.randomise_weights(obj.discriminators["d"], seed + 1)
     return obj
 

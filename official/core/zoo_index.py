@@ -72,6 +72,10 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.mask2cad.task",
     "research.generative.tsit",
     "research.generative.tsit.task",
+    "research.generative.coco_funit",
+    "research.generative.coco_funit.experiments",
+    "research.generative.coco_funit.objective",
+    "official.tasks.few_shot_translation",
 )
 
 _imported = False

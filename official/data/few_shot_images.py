@@ -112,8 +112,8 @@ def few_shot_dataset(root: str, training: bool, batch_size: int, load_size: int,
     counter = counter or image_decode.SkipCounter()
     lists = [labelled_paths(root, kind) for kind in FOLDERS]
     transform = _train_transform(load_size, crop_size, max_scale, flip) if training else _eval_transform(crop_size)
-    streams = [_stream(p, l, training, transform, counter, None if seed is None else seed + i, input_context)
-               for i, (p, l) in enumerate(lists)]
+    streams = [_stream(p, labels, training, transform, counter, None if seed is None else seed + i, input_context)
+               for i, (p, labels) in enumerate(lists)]
     if not training:
         streams = [s.repeat() for s in streams]
     ds = tf.data.Dataset.zip(tuple(streams)).map(

@@ -41,7 +41,7 @@ def write_set(root: str, train_classes: int, test_classes: int, per_class: int, 
     seen, unseen = range(train_classes), range(train_classes, train_classes + test_classes)
     for split, classes in (("train", (seen, seen)), ("test", (seen, unseen))):
         n = 0
-        for kind, kind_classes in zip(("images_content", "images_style"), classes):
+        for kind, kind_classes in zip(("images_content", "images_style"), classes, strict=True):
             for k in kind_classes:
                 folder = os.path.join(root, split, kind, f"class_{k:02d}")
                 os.makedirs(folder, exist_ok=True)

@@ -88,8 +88,8 @@ class COCOFUNITGenerator(ZooModel):
 
     def parts(self) -> keras.Model:
         """A model with the same inputs returning content code, style code, z_c, z_s, w and the image."""
-        names = ("content_res%d_add" % self.constructor_args["res_blocks"], "style_out", "mlp_content_fc2",
+        names = (f"content_res{self.constructor_args['res_blocks']}_add", "style_out", "mlp_content_fc2",
                  "mlp_style_fc2", "mlp_fc2", "image_out")
         outs = [self.get_layer(n).output for n in names]
-        return keras.Model(self.input, dict(zip(("content", "style", "z_c", "z_s", "w", "image"), outs)))
+        return keras.Model(self.input, dict(zip(("content", "style", "z_c", "z_s", "w", "image"), outs, strict=True)))
 

@@ -72,8 +72,8 @@ def test_one_xla_training_step():
     ds = tf.data.Dataset.from_tensors(batch)
     logs = obj.fit(ds, epochs=1, verbose=0).history
     assert all(np.isfinite(v[-1]) for v in logs.values()) and "d_adversarial" in logs
-    assert max(np.abs(w.numpy() - b).max() for w, b in zip(obj.network.trainable_weights, before_g)) > 1e-6
-    assert max(np.abs(w.numpy() - b).max() for w, b in zip(obj.discriminators["d"].trainable_weights, before_d)) > 1e-6
+    assert max(np.abs(w.numpy() - b).max() for w, b in zip(obj.network.trainable_weights, before_g, strict=True)) > 1e-6
+    assert max(np.abs(w.numpy() - b).max() for w, b in zip(obj.discriminators["d"].trainable_weights, before_d, strict=True)) > 1e-6
     # after step 1 (> ema_start_step 0) the average moved by 0.1 % towards the live weights
     avg = obj.average.weights[0].numpy()
     np.testing.assert_allclose(avg, 0.999 * first + 0.001 * obj.network.weights[0].numpy(), atol=1e-6)

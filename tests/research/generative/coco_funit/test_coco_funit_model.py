@@ -31,7 +31,7 @@ def base64():
 
 def test_generator_count_and_card_shapes(base64):
     assert base64.count_params() == 121_562_307
-    counts = {p: sum(int(np.prod(w.shape)) for l in base64.layers if l.name.startswith(p) for w in l.trainable_weights)
+    counts = {p: sum(int(np.prod(w.shape)) for layer in base64.layers if layer.name.startswith(p) for w in layer.trainable_weights)
               for p in ("content", "style", "dec", "mlp_content", "mlp_style", "mlp_fc", "usb")}
     assert counts == {"content": 48_917_504, "style": 3_828_160, "dec": 68_159_107, "mlp_content": 278_848,
                       "mlp_style": 295_232, "mlp_fc": 82_432, "usb": 1_024}

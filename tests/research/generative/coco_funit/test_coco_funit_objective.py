@@ -70,7 +70,7 @@ def test_terms_match_separate_calls():
     loss = float(obj.discriminator_losses(batch, fakes, 0)["adversarial"])
     logits = []
     for image, label in ((y, ly), (trans, ly)):
-        for w, v in zip(d.weights, state):
+        for w, v in zip(d.weights, state, strict=False):
             w.assign(v)
         logits.append(np.asarray(d({"image": image, "label": label}, training=True)["logits"]))
     want = np.mean(np.maximum(1 - logits[0], 0)) + np.mean(np.maximum(1 + logits[1], 0))

@@ -8,7 +8,8 @@ XLA step is checked on the Mask2CAD part in test_mask2cad_network.py.
 Bars: the run fits 32 training images (evaluated on the same split, GT boxes for the heads); retrieval
 top-1 and rotation accuracy must beat chance by a margin (0.5 with the category given; for 4 bins 90 deg
 apart, < 30 deg is reached by ~1/6 of random guesses and ~2/3 of correct bins; 60 steps measured 0.81 /
-0.56), and the detector must find the objects (AP^box@0.5 measured 0.99)."""
+0.56 under load, but 0.69 / 0.41-0.47 in two idle runs, so the run is 90 steps: measured 1.0 / 0.66, AP^box
+1.0, 117 s idle), and the detector must find the objects."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from official.core import export
 from official.core.trainer import run_experiment
 from tools import make_pix3d_primitives
 
-STEPS = 60
+STEPS = 90
 
 
 @pytest.mark.slow
@@ -37,6 +38,7 @@ def test_short_run_train_evaluate_export(tmp_path):
     cfg.model = config_lib.model_config("mask2cad_tiny", cpn_num_samples=32, cpn_roi_sampling_ratio=1)
     results, model = run_experiment(cfg, str(tmp_path / "run"), mode="train_and_eval", return_model=True)
     ev = results["eval"]
+    print("short-run metrics:", {k: ev[k] for k in ("retrieval_top1", "rotation_accuracy", "ap_box50")})
     assert results["step"] == STEPS and np.isfinite(results["loss"]), results
     assert {"corner_loss", "region_loss", "embed_loss", "rotation_cls_loss", "mask_loss"} <= set(results)
     assert results["rotation_cls_loss"] < 1.35 and results["embed_loss"] < 1.3, results  # both start at 1.39

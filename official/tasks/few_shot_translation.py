@@ -20,9 +20,8 @@ import tensorflow as tf
 from official.core import registry
 from official.core.config import ConfigError
 from official.data import few_shot_images
-from official.evaluation import gan_features, gan_metrics
 from official.tasks.few_shot_translation_config import FewShotDataConfig, FewShotTranslationTaskConfig
-from official.tasks.image_translation import ImageTranslationTask, to_uint8
+from official.tasks.image_translation import ImageTranslationTask, score_translations, to_uint8
 
 
 @registry.register_task("few_shot_translation")
@@ -71,17 +70,7 @@ class FewShotTranslationTask(ImageTranslationTask):
             fakes.append(fake)
             reals.append(style)
             change.append(np.abs(fake - content).mean(axis=(1, 2, 3)))
-        fakes, reals, change = np.concatenate(fakes), np.concatenate(reals), np.concatenate(change)
-        if t.max_eval_images > 0:
-            fakes, reals, change = fakes[: t.max_eval_images], reals[: t.max_eval_images], change[: t.max_eval_images]
-        if len(fakes) < 2:
-            raise ConfigError(f"eval_data: FID/KID need at least 2 images, the eval split has {len(fakes)}")
-        features = gan_features.feature_fn(t.features, t.feature_weights)
-        fake_f, real_f = features(fakes), features(reals)
-        kid, kid_std = gan_metrics.kid_from_features(real_f, fake_f, t.kid_subsets, t.kid_subset_size,
-                                                     self.config.runtime.seed)
-        return {"fid": gan_metrics.fid_from_features(real_f, fake_f), "kid": kid, "kid_std": kid_std,
-                "input_change_l1": float(change.mean()), "images": int(len(fakes)), "features": t.features}
+        return score_translations(t, self.config.runtime.seed, fakes, reals, change)
 
     # --- export ------------------------------------------------------------------------------
     def serving_signatures(self, model, image_size: int) -> dict:

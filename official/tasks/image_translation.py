@@ -32,6 +32,21 @@ def to_uint8(images):
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
+def score_translations(t: TranslationTaskConfig, seed: int, fakes: list, reals: list, change: list) -> dict[str, Any]:
+    """FID, KID and the mean input change of batches of translations against real target images (at most
+    `t.max_eval_images`), on the features `t.features` names; shared by the translation tasks."""
+    fakes, reals, change = np.concatenate(fakes), np.concatenate(reals), np.concatenate(change)
+    if t.max_eval_images > 0:
+        fakes, reals, change = fakes[: t.max_eval_images], reals[: t.max_eval_images], change[: t.max_eval_images]
+    if len(fakes) < 2:
+        raise ConfigError(f"eval_data: FID/KID need at least 2 images, the eval split has {len(fakes)}")
+    features = gan_features.feature_fn(t.features, t.feature_weights)
+    fake_f, real_f = features(fakes), features(reals)
+    kid, kid_std = gan_metrics.kid_from_features(real_f, fake_f, t.kid_subsets, t.kid_subset_size, seed)
+    return {"fid": gan_metrics.fid_from_features(real_f, fake_f), "kid": kid, "kid_std": kid_std,
+            "input_change_l1": float(change.mean()), "images": int(len(fakes)), "features": t.features}
+
+
 @registry.register_task("image_translation")
 class ImageTranslationTask(Task):
     INPUT_CHANNELS = 3  # channels of domain A images (serving signatures, export examples); subclasses may change it
@@ -104,17 +119,7 @@ class ImageTranslationTask(Task):
             reals.append(batch["b"].numpy())
             # |G(a) - a| where a is an image (a label-map input, as in semantic synthesis, has no such change)
             change.append(np.abs(fake - a).mean(axis=(1, 2, 3)) if a.shape == fake.shape else np.full(len(a), np.nan))
-        fakes, reals, change = np.concatenate(fakes), np.concatenate(reals), np.concatenate(change)
-        if t.max_eval_images > 0:
-            fakes, reals, change = fakes[: t.max_eval_images], reals[: t.max_eval_images], change[: t.max_eval_images]
-        if len(fakes) < 2:
-            raise ConfigError(f"eval_data: FID/KID need at least 2 images, the eval split has {len(fakes)}")
-        features = gan_features.feature_fn(t.features, t.feature_weights)
-        fake_f, real_f = features(fakes), features(reals)
-        kid, kid_std = gan_metrics.kid_from_features(real_f, fake_f, t.kid_subsets, t.kid_subset_size,
-                                                     self.config.runtime.seed)
-        return {"fid": gan_metrics.fid_from_features(real_f, fake_f), "kid": kid, "kid_std": kid_std,
-                "input_change_l1": float(change.mean()), "images": int(len(fakes)), "features": t.features}
+        return score_translations(t, self.config.runtime.seed, fakes, reals, change)
 
     # --- export ------------------------------------------------------------------------------
     def _size(self) -> tuple[int, int]:

@@ -14,6 +14,7 @@ difference fails it.
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import json
 import os
@@ -151,15 +152,72 @@ if {no_tf!r}:
 """
 
 
+class _JaxWorker:
+    """The pytest process's one KERAS_BACKEND=jax (CPU) worker (tests/jax_worker.py), started on first use.
+
+    It runs scripts as `python -c script *argv` would, without paying the keras + jax import per script;
+    it exits after a script that imported TensorFlow (the next call starts a fresh one), and is killed on
+    a timeout. Its stderr (the scripts' prints and warnings) goes to a file whose new tail a failure shows.
+    """
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.log = None
+
+    def _start(self) -> None:
+        import tempfile
+
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
+        self.proc = subprocess.Popen([sys.executable, os.path.join(REPO, "tests", "jax_worker.py")], cwd=REPO,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def run(self, script: str, argv: list[str], timeout: float) -> str:
+        import select
+
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        self.log.seek(0, os.SEEK_END)
+        start = self.log.tell()
+        self.proc.stdin.write(json.dumps({"script": script, "argv": [str(a) for a in argv]}) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+        self.log.seek(start)
+        stderr = self.log.read()[-3000:]
+        assert line, f"the JAX worker died or passed {timeout} s:\n{stderr}"
+        reply = json.loads(line)
+        if reply["tensorflow"]:
+            self.proc.wait(timeout=60)
+            self.proc = None
+        assert reply["ok"], reply["error"][-3000:] + "\n--- stderr ---\n" + stderr
+        return reply["stdout"]
+
+
+_JAX_WORKER = _JaxWorker()
+atexit.register(_JAX_WORKER.stop)
+
+
+def run_in_jax_worker(script: str, argv: tuple | list = (), timeout: float = 600) -> str:
+    """Runs `script` under KERAS_BACKEND=jax (CPU) as `python -c script *argv` would, in the shared worker;
+    returns what it printed (a failure shows its traceback and stderr)."""
+    return _JAX_WORKER.run(script, list(argv), timeout)
+
+
 def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray]:
-    """Runs `script` under KERAS_BACKEND=jax (CPU) in a subprocess as `python -c script IN.npz OUT.npz`
+    """Runs `script` under KERAS_BACKEND=jax (CPU) in the JAX worker as `python -c script IN.npz OUT.npz`
     with `arrays` saved to IN.npz; returns the arrays it saved to OUT.npz (a failure shows its stderr)."""
     src, out = os.path.join(str(tmp_path), "jax_in.npz"), os.path.join(str(tmp_path), "jax_out.npz")
     np.savez(src, **arrays)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
-    proc = subprocess.run([sys.executable, "-c", script, src, out], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_jax_worker(script, [src, out], timeout=180)
     with np.load(out) as got:
         return {k: got[k] for k in got.files}
 
@@ -167,7 +225,7 @@ def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray
 def check_jax_parity(
     model: keras.Model, tmp_path, inputs: np.ndarray, atol: float = 1e-4, without_tensorflow: bool = True
 ) -> float:
-    """The same config and weights under KERAS_BACKEND=jax (a subprocess) give the same outputs.
+    """The same config and weights under KERAS_BACKEND=jax (the JAX worker) give the same outputs.
 
     without_tensorflow: also assert the model's module imports no TensorFlow (GPU numbers are taken on
     a machine without it). Returns the max |difference|.
@@ -180,9 +238,7 @@ def check_jax_parity(
     np.save(files[2], inputs)
     cls = type(model)
     script = textwrap.dedent(_JAX_SCRIPT.format(module=cls.__module__, cls=cls.__name__, no_tf=without_tensorflow))
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
-    proc = subprocess.run([sys.executable, "-c", script, *files], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_jax_worker(script, files, timeout=600)
     with np.load(files[3]) as data:
         got = [data[f"arr_{i}"] for i in range(len(data.files))]
     return assert_outputs_close(got, outputs_of(model, inputs), atol, "TF vs JAX")

@@ -5,10 +5,6 @@ Chamfer loss against cKDTree, exact on a permuted copy; the budget's end still g
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -101,12 +97,10 @@ def test_auction_under_jax(tmp_path):
     a, b = _sets()
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)
-    out = subprocess.run(
-        [sys.executable, "-c", _JAX_CHECKS, str(tmp_path / "a.npy"), str(tmp_path / "b.npy")],
-        env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    perm_line, chamfer_line = out.stdout.strip().splitlines()[-2:]
+    from tests import helpers
+
+    printed = helpers.run_in_jax_worker(_JAX_CHECKS, [tmp_path / "a.npy", tmp_path / "b.npy"], timeout=300)
+    perm_line, chamfer_line = printed.strip().splitlines()[-2:]
     _check_near_hungarian(a, b, np.array(perm_line.split(), int).reshape(2, 256))
     for k, value in enumerate(map(float, chamfer_line.split())):  # the Chamfer loss under JAX, chunked
         want = cKDTree(b[k]).query(a[k])[0].mean() + cKDTree(a[k]).query(b[k])[0].mean()

@@ -1,8 +1,5 @@
 """Corner pooling equals a numpy reverse cumulative max exactly (spec check 1), on TF and JAX."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -62,7 +59,6 @@ print("OK")
 def test_jax_backend_exact():
     import jax  # noqa: F401  required (pyproject extra "jax"): a missing install fails, never skips
 
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    out = subprocess.run([sys.executable, "-c", _JAX_SCRIPT], env=env, cwd=root, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]
+    from tests import helpers
+
+    assert "OK" in helpers.run_in_jax_worker(_JAX_SCRIPT, timeout=120)

@@ -231,9 +231,6 @@ assert "tensorflow" not in sys.modules
 def test_jax_matches_tf(tmp_path):
     """The op (stride 1 and 2, samples outside the image) and the layer give TF's numbers under JAX."""
     import json
-    import os
-    import subprocess
-    import sys
 
     from tests import helpers
 
@@ -251,17 +248,8 @@ def test_jax_matches_tf(tmp_path):
     data.update({f"w{i}": w for i, w in enumerate(layer.get_weights())})
     want["layer"] = np.asarray(layer(data["lx"]))
     np.savez(tmp_path / "in.npz", **data)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": helpers.REPO}
-    cmd = [
-        sys.executable,
-        "-c",
-        _JAX_SCRIPT,
-        str(tmp_path / "in.npz"),
-        json.dumps(layer.get_config()),
-        str(tmp_path / "out.npz"),
-    ]
-    proc = subprocess.run(cmd, cwd=helpers.REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    argv = [str(tmp_path / "in.npz"), json.dumps(layer.get_config()), str(tmp_path / "out.npz")]
+    helpers.run_in_jax_worker(_JAX_SCRIPT, argv, timeout=300)
     with np.load(tmp_path / "out.npz") as got:
         for key, value in want.items():
             assert np.max(np.abs(got[key] - value)) < 1e-5, key

@@ -1,9 +1,6 @@
 """official/ops/mesh_ops.py against trimesh (face / vertex normals) and a scipy.sparse graph Laplacian built
 from trimesh's edges_unique; plus the one JAX-backend run shared with official/ops/rotations.py."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -203,8 +200,6 @@ def test_jax_backend_rotations_and_mesh_ops():
     jitted graph (one XLA compile, not one per function) checked against scipy / trimesh, and jitted gradients."""
     import jax  # noqa: F401  required (pyproject extra "jax"): a missing install fails, never skips
 
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    out = subprocess.run([sys.executable, "-c", _JAX_SCRIPT], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]
+    from tests import helpers
+
+    assert "OK" in helpers.run_in_jax_worker(_JAX_SCRIPT, timeout=120)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -308,12 +305,7 @@ def test_tiny_jax_parity(tiny, tmp_path):
         json.dump(model.get_config(), f)
     model.save_weights(files[1])
     np.save(files[2], x)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": helpers.REPO}
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_JAX_SCRIPT), *files],
-        cwd=helpers.REPO, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    helpers.run_in_jax_worker(textwrap.dedent(_JAX_SCRIPT), files, timeout=600)
     with np.load(files[3]) as data:
         got = [data[f"arr_{i}"] for i in range(len(data.files))]
     expected = helpers.outputs_of(model, x)

@@ -42,7 +42,8 @@ def randomise(model: keras.Model, seed: int) -> None:
 
 # Each conversion (SavedModel + TFLite converter) takes 20-50 s on 2 shared cores: all marked slow.
 @pytest.mark.slow
-# d = 1 (full shortcut) and d = 3 (an uneven partial split); d = 2 is converted by the float16 test.
+# d = 1 (full shortcut) and d = 3 (an uneven partial split, also converted with float16 weights); the
+# default d = 2 is converted by the int8 test below.
 @pytest.mark.parametrize("divisor", [1, 3])
 def test_tflite_float_round_trip_and_op_list(divisor):
     model = MobileNeXt(width=0.35, identity_divisor=divisor, classes=10, input_shape=(32, 32, 3))
@@ -58,15 +59,11 @@ def test_tflite_float_round_trip_and_op_list(divisor):
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "FULLY_CONNECTED"} <= ops
     if divisor > 1:  # the partial shortcut is a slice + add + concat, not a full-width add
         assert ops >= PARTIAL_IDENTITY_OPS
+        _check_float16_weights(model, x, ref, flat)
 
 
-@pytest.mark.slow
-def test_tflite_float16_weights_round_trip():
-    model = MobileNeXt(width=0.35, identity_divisor=2, classes=10, input_shape=(32, 32, 3))
-    randomise(model, seed=7)
-    x = np.random.default_rng(1).normal(size=(4, 32, 32, 3)).astype("float32")
-    ref = np.asarray(model(x, training=False))
-    flat32, flat16 = convert_tflite(model, "none"), convert_tflite(model, "float16")
+def _check_float16_weights(model, x, ref, flat32):
+    flat16 = convert_tflite(model, "float16")
     assert len(flat16) < 0.6 * len(flat32)  # weights stored as float16
     got = run_tflite(flat16, x)
     # float16 weights: relative error of order 1e-3 on logits of order 1

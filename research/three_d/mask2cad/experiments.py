@@ -69,8 +69,8 @@ SMALL_STEPS = 300
 
 @register_experiment("mask2cad_small_pix3d")
 def mask2cad_small_pix3d() -> ExperimentConfig:
-    """Small Mask2CAD (CPN DLA tiny, 64 px) on the rendered primitives: ~5 CPU minutes (model card: 349-405 s
-    measured on 2 shared cores)."""
+    """Small Mask2CAD (CPN DLA tiny, 64 px) on the rendered primitives: 175 s of CPU time for training + the
+    final evaluation (model card; walls of 349-1,137 s measured on 2 heavily shared cores)."""
     return ExperimentConfig(
         task=Mask2CADTaskConfig(num_classes=2, categories=("chair", "desk"), views_per_model=8, mesh_samples=2000),
         model=model_config("mask2cad_small", cpn_num_samples=96, cpn_roi_sampling_ratio=1),

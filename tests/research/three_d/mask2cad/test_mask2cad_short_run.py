@@ -2,8 +2,9 @@
 `run_experiment` (tools.train's trainer) on the tiny variant (CPN's loss + mask + Mask2CAD terms, one
 `fit`), the task's evaluation, and the SavedModel of the full inference path (tools.export's exporter:
 verified against Keras) scored through its signatures (tools.evaluate --saved_model) to the same metrics.
-jit_compile is off here: XLA-compiling CPN's whole training step took ~5 min on the 2 CPU cores; the
-XLA step is checked on the Mask2CAD part in test_mask2cad_network.py.
+jit_compile is off here: XLA-compiling the whole training step of mask2cad_tiny at 64 px took 51 s of CPU
+(benchmarks/mask2cad_xla_whole_step.py, model card); the XLA step is checked on the Mask2CAD part in
+test_mask2cad_network.py.
 
 Bars: the run fits 32 training images (evaluated on the same split, GT boxes for the heads); retrieval
 top-1 and rotation accuracy must beat chance by a margin (0.5 with the category given; for 4 bins 90 deg

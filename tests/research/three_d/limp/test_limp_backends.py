@@ -1,4 +1,7 @@
-"""LIMP under KERAS_BACKEND=jax (one subprocess): the tiny VAE's forward pass and the heat geodesics match TF."""
+"""LIMP under KERAS_BACKEND=jax (one subprocess): the tiny VAE's forward pass and the heat geodesics match TF.
+
+The subprocess runs each function under one jax.jit (one compile each: eager JAX compiles every primitive on first
+use, ~5 s more CPU here)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from tests import helpers
 _SCRIPT = """
 import json, sys
 import numpy as np
+import jax
 import keras
 assert keras.backend.backend() == "jax"
 from research.three_d.limp.model import Limp
@@ -26,9 +30,10 @@ from research.three_d.limp import losses
 data = np.load(sys.argv[1])
 model = Limp.from_config(json.loads(str(data["config"])))
 model.load_weights(str(data["weights"]))
-rec, mu, logvar = model(data["points"], training=False)
-d = heat_geodesics(data["vertices"], data["faces"])
-metric = losses.reconstruction_metric_loss(data["points"], rec)
+faces = data["faces"]
+rec, mu, logvar = jax.jit(lambda p: model(p, training=False))(data["points"])
+d = jax.jit(lambda v: heat_geodesics(v, faces))(data["vertices"])
+metric = jax.jit(losses.reconstruction_metric_loss)(data["points"], rec)
 np.savez(sys.argv[2], rec=np.asarray(rec), mu=np.asarray(mu), geo=np.asarray(d), metric=np.asarray(metric))
 assert "tensorflow" not in sys.modules, "LIMP's model / loss / op modules imported tensorflow"
 """

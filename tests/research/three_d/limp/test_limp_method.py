@@ -1,6 +1,7 @@
 """The `limp` training method's loss terms (research/three_d/limp/method.py) against a term-by-term reference
-built from the network's halves, numpy distances and the heat geodesics: which pair feeds which term, which
-latent block is mixed, which end metric is the target, and train_FAUST.py's total (all stages active)."""
+built from the network's halves, numpy distances and the heat geodesics: which reconstruction is scored against
+which input shape, which pair feeds which term, which latent block is mixed, which end metric is the target, and
+train_FAUST.py's total (all stages active)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,14 @@ def test_step_terms_match_a_term_by_term_reference():
     keras.utils.set_random_seed(0)
     net = registry.create_model("limp_tiny", num_points=14)
     helpers.randomise_weights(net, 3)
+    latent = net.encoder.get_layer("latent")  # logvar bias -40: sigma ~ 2e-9, so the sampled z is mu to float32
+    kernel, bias = latent.get_weights()
+    latent.set_weights([kernel, np.concatenate([bias[: bias.size // 2], np.full(bias.size // 2, -40.0, np.float32)])])
     cfg = LimpTrainingConfig(kl_weight=0.5, steps_per_iteration=1, stage_starts=(-3, -2, -1), heat_t=0.0)
     trainer = LimpVaeTrainer(net, faces, shapes, dg, cfg)
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))  # iteration 0 > all starts: stage 4 weights
-    inputs = {"points": shapes[:2], "interp_pair": np.array([[0, 3]], np.int32),
+    # the batch holds both subjects, so a reconstruction scored against another input's shape shows
+    inputs = {"points": shapes[[0, 3, 1, 2]], "interp_pair": np.array([[0, 3]], np.int32),
               "intra_pair": np.array([[2, 3]], np.int32), "inter_pair": np.array([[1, 2]], np.int32),
               "alphas": np.array([[0.3, 0.6, 0.8]], np.float32)}
     got = {k: float(v) for k, v in trainer.step_losses(inputs).items()}
@@ -58,3 +63,14 @@ def test_step_terms_match_a_term_by_term_reference():
     assert got["inter"] == pytest.approx(1.0 * geo_a, rel=2e-4)
     assert got["loss"] == pytest.approx(got["rec"] + 0.1 * got["interp"] + 10 * (got["intra"] + got["inter"]), rel=1e-5)
     assert got["rec"] > 0.5 * got["kl"] > 0
+
+    # reconstruction: each input against its own decoded code (BN in training mode, as the step runs it)
+    points = inputs["points"]
+    mu_b, logvar_b = (np.asarray(t, np.float64) for t in net.encoder(points, training=True))
+    rec = np.asarray(net.decoder(mu_b.astype(np.float32), training=False), np.float64)
+    metric = np.mean([np.mean((cdist(x, x) ** 2 - cdist(r, r) ** 2) ** 2) for x, r in zip(points, rec, strict=True)])
+    kl = 0.5 * np.mean(np.exp(logvar_b) + mu_b**2 - 1.0 - logvar_b)
+    assert got["kl"] == pytest.approx(kl, rel=1e-5)
+    assert got["rec"] == pytest.approx(metric + 0.5 * kl, rel=1e-4)
+    crossed = np.mean([np.mean((cdist(x, x) ** 2 - cdist(r, r) ** 2) ** 2) for x, r in zip(points, rec[::-1], strict=True)])
+    assert abs(crossed - metric) > 1e-3 * (got["rec"] - 0.5 * got["kl"]), "the reference cannot tell a reversed batch"

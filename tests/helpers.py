@@ -217,7 +217,7 @@ def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray
     with `arrays` saved to IN.npz; returns the arrays it saved to OUT.npz (a failure shows its stderr)."""
     src, out = os.path.join(str(tmp_path), "jax_in.npz"), os.path.join(str(tmp_path), "jax_out.npz")
     np.savez(src, **arrays)
-    run_in_jax_worker(script, [src, out], timeout=180)
+    run_in_jax_worker(script, [src, out], timeout=600)
     with np.load(out) as got:
         return {k: got[k] for k in got.files}
 

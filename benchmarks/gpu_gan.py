@@ -202,6 +202,13 @@ def tsit_official(args) -> dict:
         opt = TrainOptions().parse()
     finally:
         sys.argv = saved
+    adam = torch.optim.Adam
+
+    class FloatBetasAdam(adam):  # TTUR's betas (0, 0.9): torch >= 2 rejects an int beta next to a float
+        def __init__(self, params, betas=(0.9, 0.999), **kwargs):
+            super().__init__(params, betas=tuple(float(b) for b in betas), **kwargs)
+
+    torch.optim.Adam = FloatBetasAdam
     torch.backends.cudnn.benchmark = True  # the official train.py leaves it at the default; stated in the JSON
     trainer = Pix2PixTrainer(opt)
     gen = torch.Generator().manual_seed(0)
@@ -230,7 +237,8 @@ def tsit_official(args) -> dict:
               "cudnn_benchmark": True, "options": " ".join(argv[1:]),
               "generator_parameters": count(model.netG), "discriminator_parameters": count(model.netD),
               "stand_ins": ["SynchronizedBatchNorm2d -> BatchNorm2d", "DataParallelWithCallback -> DataParallel",
-                            "VGG-19 random weights", *stand_ins],
+                            "VGG-19 random weights",
+                            "Adam betas (0, 0.9) passed as floats", *stand_ins],
               "float32": {**figures, "losses_last": losses}}
     print(f"  tsit_official_pytorch: {size}x{size} batch {batch}: {figures['steps_per_s']:.2f} steps/s, "
           f"{figures['images_per_s']:.1f} img/s", flush=True)

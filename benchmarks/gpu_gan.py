@@ -138,7 +138,7 @@ def bench_model(name: str, args) -> dict:
         step = trainer.jit(donate=True)
         holder = {"state": state}
 
-        def one():
+        def one(holder=holder, step=step, batch=batch):
             holder["state"], logs = step(holder["state"], batch)
             return logs
 
@@ -153,7 +153,6 @@ def bench_model(name: str, args) -> dict:
         result[precision] = figures
         print(f"  {name} {precision}: {info['resolution']} batch {info['batch']}: {figures['steps_per_s']:.2f} steps/s, "
               f"{figures['images_per_s']:.1f} img/s (compile {figures['first_call_s']:.0f} s)", flush=True)
-        del holder, state, step, trainer, objective
     return result
 
 

@@ -92,7 +92,8 @@ class JaxAdversarialStep:
 
     def _scoped(self, fn, g, d, other):
         """fn() with the objective's variables read from (g, d, other); returns (fn(), updated other)."""
-        mapping = [*zip(self.g_vars, g), *zip(self.d_vars, d), *zip(self.other_vars, other)]
+        mapping = [*zip(self.g_vars, g, strict=True), *zip(self.d_vars, d, strict=True),
+                   *zip(self.other_vars, other, strict=True)]
         with keras.StatelessScope(state_mapping=mapping) as scope:
             out = fn()
         return out, [scope.get_current_value(v) for v in self.other_vars]

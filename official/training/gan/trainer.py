@@ -22,7 +22,7 @@ class, and the JAX step (jax_step.py) imports them on machines without TensorFlo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 from keras import ops
@@ -31,6 +31,9 @@ from official.core import optimization
 from official.core.config import OptimizerConfig
 from official.training.gan import ema
 from official.training.gan.config import GANConfig
+
+if TYPE_CHECKING:
+    from official.training.gan.image_pool import ImageHistory
 
 
 def scale_for_replicas(loss):

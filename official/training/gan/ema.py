@@ -9,7 +9,6 @@ every replica's copy receives the same value (as Keras' optimizers update their 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 
 def make_average(network: keras.Model) -> keras.Model:
@@ -27,6 +26,8 @@ def _tf_variable(v):
 def update_average(average: keras.Model, network: keras.Model, decay) -> None:
     """average <- decay * average + (1 - decay) * network for trainable weights; copied for the rest
     (BatchNorm statistics, spectral-norm vectors)."""
+    import tensorflow as tf  # here, not at import: the objectives import this module under JAX too
+
     pairs = list(zip(average.weights, network.weights, strict=True))
 
     def moving(a, v, d):

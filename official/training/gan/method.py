@@ -1,11 +1,13 @@
-"""`training.method: gan`: wraps the task's generator in the objective named by `training.objective`."""
+"""`training.method: gan`: wraps the task's generator in the objective named by `training.objective`.
+
+TensorFlow is imported inside the methods that run under tf.distribute: the objectives import
+`register_objective` from here, also under JAX on machines without TensorFlow (jax_step.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import keras
-import tensorflow as tf
 
 from official.core.config import ConfigError
 from official.core.registry import register_training_method
@@ -43,6 +45,8 @@ class AdversarialMethod(TrainingMethod):
     config_cls = GANConfig
 
     def wrap(self, model: keras.Model) -> keras.Model:
+        import tensorflow as tf
+
         from official.core.trainer import plan_run  # the trainer imports the methods
 
         cfg: GANConfig = self.config.training
@@ -55,6 +59,8 @@ class AdversarialMethod(TrainingMethod):
 
     def callbacks(self, model: keras.Model) -> list:
         """A grid of translated eval images every `sample_every_n_steps` steps (chief only)."""
+        import tensorflow as tf
+
         cfg: GANConfig = self.config.training
         model_dir = getattr(self, "model_dir", "")
         if cfg.sample_every_n_steps <= 0 or not model_dir:

@@ -15,25 +15,31 @@ the same for all of them:
   model; the live generator, the other networks, the discriminators' optimizer and the histories are
   the method's checkpoint extras, so a resumed run continues exactly;
 - one Mean metric per loss term, logged by the trainer's ScalarLogger.
+
+TensorFlow is imported where the TF step needs it, not at module level: the objectives subclass this
+class, and the JAX step (jax_step.py) imports them on machines without TensorFlow (the GPU benchmarks).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from official.core import optimization
 from official.core.config import OptimizerConfig
 from official.training.gan import ema
 from official.training.gan.config import GANConfig
-from official.training.gan.image_pool import ImageHistory
+
+if TYPE_CHECKING:
+    from official.training.gan.image_pool import ImageHistory
 
 
 def scale_for_replicas(loss):
     """loss / replicas: the optimizers all-reduce (sum) gradients over replicas."""
+    import tensorflow as tf
+
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss if replicas == 1 else loss * (1.0 / replicas)
 
@@ -84,6 +90,8 @@ class AdversarialTrainer(keras.Model):
     # ---- shared machinery ----------------------------------------------------------------------
     def add_history(self, name: str) -> None:
         if self.gan_config.pool_size > 0:
+            from official.training.gan.image_pool import ImageHistory  # a tf.Module
+
             self.histories[name] = ImageHistory(self.gan_config.pool_size, self.image_shape,
                                                 seed=self.seed + len(self.histories), name=f"history_{name}")
 
@@ -145,6 +153,8 @@ class AdversarialTrainer(keras.Model):
         return self.network(inputs["a"] if isinstance(inputs, dict) else inputs, training=training)
 
     def train_step(self, data):
+        import tensorflow as tf
+
         batch = data[0] if isinstance(data, tuple) else data
         step = self.optimizer.iterations
         g_vars = self.generator_variables

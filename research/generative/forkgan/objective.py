@@ -26,7 +26,7 @@ paper's per-image loss; at 8 GPUs x 1 image it averages 8 codes before the BCE (
 
 from __future__ import annotations
 
-import tensorflow as tf
+import keras
 from keras import ops
 
 import research.generative.forkgan  # noqa: F401  (variants, experiments)
@@ -60,9 +60,12 @@ def domain_bce(logits, label):
 
 def global_batch_mean(logits):
     """(B, 1, 1, 2) per-image logits -> (1, 1, 1, 2) mean over the global batch (all replicas)."""
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        logits = context.all_gather(logits, axis=0)
+    if keras.backend.backend() == "tensorflow":  # tf.distribute; TF is imported here so JAX machines need none
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            logits = context.all_gather(logits, axis=0)
     return ops.mean(logits, axis=0, keepdims=True)
 
 

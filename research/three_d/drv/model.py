@@ -4,7 +4,10 @@ The volume (R, R, R, 8) holds alpha logit, normal (3), albedo logits (3), roughn
 - decoder=False: the volume is one trainable variable (the card's "direct-variable" ablation; our tests).
 - decoder=True: the paper's deep prior (spec card "Representation", sizes unverified): a learned 512-d code ->
   Dense to base^3 x C0 -> Conv3DTranspose(k=4, stride 2) + LeakyReLU(0.2) per stage (doubling: 4^3 -> R^3)
-  -> a 3x3x3 Conv3D to the 8 channels. The Neural Volumes warp field is not implemented (README).
+  -> a 3x3x3 Conv3D to the 8 channels. warp=True adds the Neural Volumes warp field (warp.py): the same
+  code decodes K affine warps and a low-resolution weight volume; the template is read at W(x).
+Priors (priors.py, off unless their weight > 0; any variant): the beta prior on each training ray's
+accumulated opacity and the normal / opacity-gradient consistency, added to the loss with `add_loss`.
 The light intensity I is one learned scalar (log-parameterised), as the card allows for unknown flash power.
 Inputs of `call`: {"origins", "directions", "light"} (B, N, 3) rays -> rgb (B, N, 3), linear radiance.
 `render_image(camera (B, 16), light (B, 3))` renders whole images; camera = [R_w2c row-major (9), t (3),
@@ -19,7 +22,8 @@ import keras
 from keras import layers, ops
 
 from official.core.base_model import ZooSubclassModel
-from research.three_d.drv import render
+from research.three_d.drv import priors, render
+from research.three_d.drv.warp import WarpDecoder, mixture_warp
 
 # Initial raw values per channel (unverified, ours): nearly empty space (alpha logit -4: softplus = 0.018
 # optical depth per voxel), albedo and roughness 0.5; normals random unit vectors.
@@ -46,6 +50,11 @@ class DRV(ZooSubclassModel):
         light_intensity: float = 12.0,  # initial point-light intensity I
         specular: bool = True,  # GGX lobe on (False: Lambertian only)
         seed: int = 0,  # initial volume noise
+        warp: bool = False,  # decoder only: Neural Volumes' mixture-of-affines warp field (warp.py)
+        warp_affines: int = 16,  # K affine warps (Neural Volumes' count; unverified for DRV)
+        warp_channels: tuple[int, ...] = (64, 32, 16),  # weight-volume decoder widths: base_resolution * 2^len side
+        opacity_prior_weight: float = 0.0,  # beta prior on training rays' accumulated opacity (0: off)
+        normal_prior_weight: float = 0.0,  # normal vs -grad(opacity) consistency on the template volume (0: off)
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -56,6 +65,10 @@ class DRV(ZooSubclassModel):
         self.image_size = image_size
         self.box_min, self.box_max = float(box_min), float(box_max)
         self.specular = specular
+        self.opacity_prior_weight, self.normal_prior_weight = float(opacity_prior_weight), float(normal_prior_weight)
+        if warp and not decoder:
+            raise ValueError("DRV: warp=True needs decoder=True (the warp is decoded from the code)")
+        self.warp = None
         self.log_intensity = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(math.log(light_intensity)), name="log_intensity")
         if decoder:
@@ -69,7 +82,9 @@ class DRV(ZooSubclassModel):
             self.fc = layers.Dense(base_resolution**3 * decoder_channels[0], name="fc")
             self.ups = [layers.Conv3DTranspose(c, 4, strides=2, padding="same", name=f"up{i}")
                         for i, c in enumerate(decoder_channels)]
-            self.out = layers.Conv3D(render.CHANNELS, 3, padding="same", name="out")
+            # bias = INIT_MEAN: the decoded volume starts nearly empty, as the direct one (ours)
+            self.out = layers.Conv3D(render.CHANNELS, 3, padding="same", name="out",
+                                     bias_initializer=keras.initializers.Constant(INIT_MEAN))
             self._tracked = ("ups",)
             self.fc.build((1, code_dim))
             shape = (1, base_resolution, base_resolution, base_resolution, decoder_channels[0])
@@ -77,6 +92,9 @@ class DRV(ZooSubclassModel):
                 up.build(shape)
                 shape = (1, shape[1] * 2, shape[2] * 2, shape[3] * 2, up.filters)
             self.out.build(shape)
+            if warp:
+                self.warp = WarpDecoder(code_dim, warp_affines, base_resolution, warp_channels, name="warp")
+                self.warp.build()
         else:
             mean, std = INIT_MEAN, INIT_STD
 
@@ -98,6 +116,18 @@ class DRV(ZooSubclassModel):
             x = ops.leaky_relu(up(x), 0.2)
         return self.out(x)[0]
 
+    def fields(self):
+        """The raw template volume and the warp (None, or world points -> template points) of this step."""
+        volume = self.raw_volume()
+        if self.warp is None:
+            return volume, None
+        rotation, scale, translation, weights = self.warp(self.code)
+
+        def warp(points):
+            return mixture_warp(points, rotation, scale, translation, weights, self.box_min, self.box_max)
+
+        return volume, warp
+
     def example_inputs(self, batch: int = 1, rays: int = 64):
         """Rays from a camera 3 units away towards the scene, light at the camera (the registry sweep's input)."""
         import numpy as np
@@ -111,15 +141,26 @@ class DRV(ZooSubclassModel):
     def intensity(self):
         return ops.exp(self.log_intensity)
 
-    def call(self, inputs, collocated: bool | None = True):
+    def call(self, inputs, collocated: bool | None = True, training: bool = False):
         origins, directions, light = inputs["origins"], inputs["directions"], inputs["light"]
         if len(light.shape) == len(origins.shape) - 1:  # one light per batch element
             light = ops.broadcast_to(ops.expand_dims(light, -2), ops.shape(origins))
-        rgb, _ = render.render_rays(
-            self.raw_volume(), origins, directions, light, self.intensity(), box_min=self.box_min,
+        volume, warp = self.fields()
+        rgb, weights = render.render_rays(
+            volume, origins, directions, light, self.intensity(), box_min=self.box_min,
             box_max=self.box_max, num_samples=self.num_samples, specular=self.specular, collocated=collocated,
-            num_light_samples=self.num_light_samples)
+            num_light_samples=self.num_light_samples, warp=warp)
+        if training:
+            self.add_prior_losses(volume, weights)
         return rgb
+
+    def add_prior_losses(self, volume, weights):
+        """The weighted priors of one training step (Keras adds `model.losses` to the compiled L2)."""
+        if self.opacity_prior_weight > 0:
+            self.add_loss(self.opacity_prior_weight * priors.beta_prior(ops.sum(weights, axis=-1)))
+        if self.normal_prior_weight > 0:
+            voxel = (self.box_max - self.box_min) / (self.resolution - 1)
+            self.add_loss(self.normal_prior_weight * priors.normal_consistency(volume, voxel))
 
     def render_image(self, camera, light, collocated: bool | None = None):
         """camera (B, 16) [R (9), t (3), fx, fy, cx, cy], light (B, 3) world -> (B, S, S, 3) linear images.

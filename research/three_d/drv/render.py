@@ -175,11 +175,13 @@ def activate(raw):
     )
 
 
-def light_transmittance(volume, points, light_position, box_min, box_max, num_light_samples: int, start_offset):
+def light_transmittance(volume, points, light_position, box_min, box_max, num_light_samples: int, start_offset,
+                        warp=None):
     """T_l for non-collocated lights: a second march from each sample towards the light (O(S * S_l) lookups).
 
     points (..., S, 3); light_position broadcastable to points. The march starts `start_offset` (world
     units, ~1.5 voxels) from the sample so the surface does not shadow itself (unverified choice).
+    warp: None or world points -> template points (the decoder's warp field; lookups at warp(points)).
     """
     voxel = (box_max - box_min) / (volume.shape[0] - 1)
     to_light = light_position - points
@@ -191,7 +193,7 @@ def light_transmittance(volume, points, light_position, box_min, box_max, num_li
     t_near, t_far, _ = ray_box_intersect(start, w, box_min, box_max)
     t_end = ops.maximum(ops.minimum(t_far, dist[..., 0] - start_offset), t_near)
     lpts, _, ldelta = sample_along_rays(start, w, t_near, t_end, num_light_samples)
-    raw = trilinear_sample(volume[..., :1], lpts, box_min, box_max)[..., 0]
+    raw = trilinear_sample(volume[..., :1], lpts if warp is None else warp(lpts), box_min, box_max)[..., 0]
     tau = optical_depth(raw, ldelta, voxel)
     return ops.exp(-ops.sum(tau, axis=-1))
 
@@ -211,6 +213,7 @@ def render_rays(
     collocated: bool | None = True,
     num_light_samples: int = 16,
     light_offset_voxels: float = 1.5,
+    warp=None,
 ):
     """Colours of rays through a raw (R, R, R, 8) volume lit by a point light.
 
@@ -218,6 +221,8 @@ def render_rays(
     collocated=True uses T_l = T (light at the camera centre: the capture setting, no extra march); False
     marches shadow rays; None marches them and keeps T_l = T on rays whose light is within COLLOCATED_TOL of
     their origin (one graph for both kinds of request: the serving signature).
+    warp: None, or a callable world points (..., 3) -> template points (..., 3) at which the volume is read
+    (warp.mixture_warp); ray sampling, step lengths and shading positions stay in the world frame.
     Returns rgb (..., 3) and the compositing weights (..., S).
     """
     volume = ops.convert_to_tensor(volume)
@@ -228,7 +233,7 @@ def render_rays(
     voxel = (box_max - box_min) / (volume.shape[0] - 1)
     t_near, t_far, _ = ray_box_intersect(origins, directions, box_min, box_max)
     points, _, delta = sample_along_rays(origins, directions, t_near, t_far, num_samples)
-    raw = trilinear_sample(volume, points, box_min, box_max)
+    raw = trilinear_sample(volume, points if warp is None else warp(points), box_min, box_max)
     alpha_logit, normal, albedo, roughness = activate(raw)
     tau = optical_depth(alpha_logit, delta, voxel)
     light = ops.expand_dims(light_position, -2)
@@ -238,7 +243,7 @@ def render_rays(
     t_light = None
     if collocated is not True:
         t_light = light_transmittance(
-            volume, points, light, box_min, box_max, num_light_samples, light_offset_voxels * voxel
+            volume, points, light, box_min, box_max, num_light_samples, light_offset_voxels * voxel, warp
         )
         if collocated is None:
             offset = light_position - origins

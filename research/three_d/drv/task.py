@@ -1,7 +1,8 @@
 """The `reflectance_volume` Task: per-scene DRV optimisation on a COLMAP-text flash capture.
 
 Training: random ray batches of the collocated training views (research/three_d/drv/data.py), L2 on
-linear RGB (spec card "Loss"; no opacity / normal priors), PSNR of the rays as the compiled metric.
+linear RGB (spec card "Loss"; the model adds its opacity / normal priors, priors.py, when their weights are > 0),
+PSNR of the rays as the compiled metric.
 `evaluate` renders every view of the eval split whole (collocated views with T_l = T, others with shadow
 rays marched to their light: the serving signature's render) and reports PSNR / SSIM (official/evaluation/image_quality.py, equal to
 scikit-image's) over the collocated views (`psnr`, `ssim`) and the novel-light views (`novel_light_*`).

@@ -54,7 +54,7 @@ def sizer_experiment(model: str, data: SizerDataConfig, trainer: TrainerConfig, 
         eval_data=eval_data or SizerDataConfig(**{k: getattr(data, k) for k in ("path", "body_model", "garment_mesh")}),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
-        export=ExportConfig(formats=("saved_model",), verify_examples=4, atol=1e-4),
+        export=ExportConfig(formats=("saved_model", "tflite"), verify_examples=4, atol=1e-4),
     )
 
 

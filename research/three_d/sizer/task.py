@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -240,5 +241,11 @@ class SizerTask(Task):
         want = model(x, training=False)
         return [("serving_default", x, {k: np.asarray(want[k]) for k in ("garment", "offsets")})]
 
-    def verification_inputs(self, num_examples: int, image_size: int):
-        return self._examples(max(min(num_examples, 4), 1), 123)
+    def export_body(self, model) -> keras.Model:
+        """TFLite: the pipeline over one packed input row (export.packed_body), garment out."""
+        return sizer_export.packed_body(model)
+
+    def verification_inputs(self, num_examples: int, image_size: int) -> np.ndarray:
+        """Packed rows (export.pack_inputs) of eval pairs (or plausible random inputs) for the TFLite check."""
+        x = self._examples(max(min(num_examples, 4), 1), 123)
+        return sizer_export.pack_inputs(x, self._num_vertices(), self._num_betas())

@@ -16,7 +16,8 @@ from tests import helpers
 
 
 @pytest.mark.parametrize("name,count", [("drv_tiny", 16**3 * 8 + 1), ("drv_direct32", 262_145),
-                                        ("drv_direct128", 16_777_217), ("drv_decoder128", 15_389_049)])
+                                        ("drv_direct128", 16_777_217), ("drv_decoder128", 18_005_401),
+                                        ("drv_decoder32", 283_945)])
 def test_variant_parameter_counts(name, count):
     assert create_model(name).trainable_parameter_count == count
 

@@ -2,7 +2,8 @@
 code's .npz layout, tools.train's run_experiment on `sizernet_tiny_synthetic` with jit_compile=True (the
 run is also item 9's XLA training step: SizerNet + SMPL+G skinning + Chamfer in one XLA program), the task's
 evaluation (tools.evaluate's path: vertex error in mm) and tools.export's path (restore the checkpoint,
-SavedModel with serving_default, verified against Keras, scored again through the SavedModel).
+SavedModel with serving_default, verified against Keras, scored again through the SavedModel; the TFLite
+artifact of the packed-input body, verified against Keras through LiteRT).
 
 Shortened spec-card checks 5-6 (2 subjects x 9 pairs, 30 steps): the trained garment must be within
 3 mm of the targets (untrained: > 8 mm, the offsets start near 0, i.e. on the skin) and S -> XL must
@@ -19,6 +20,7 @@ import tensorflow as tf
 from official.core import config as config_lib
 from official.core import export, trainer
 from official.core.task import build_task
+from research.three_d.sizer.export import pack_inputs
 from tools.make_sizer import write_sizer
 
 STEPS = 30
@@ -71,3 +73,11 @@ def test_export_round_trip_matches_keras(run):
     np.testing.assert_allclose(served["v2v_mm"], results["eval"]["v2v_mm"], rtol=1e-4)
     logs = export.read_warmup_requests(os.path.join(path, "assets.extra", "tf_serving_warmup_requests"))
     assert len(logs) == cfg.export.warmup_requests and set(logs[0].predict_log.request.inputs) == set(x)
+    # TFLite (spec card check 7): the packed-row artifact through LiteRT equals Keras' posed garment on real pairs.
+    tflite_path, tflite_report = done["tflite"]
+    assert os.path.isfile(tflite_path) and tflite_report["max_abs_diff"] <= 1e-5, tflite_report
+    assert not [op for op in tflite_report["ops"] if op.startswith("Flex") or op == "CUSTOM"], tflite_report["ops"]
+    with open(tflite_path, "rb") as f:
+        lite = export.run_tflite(f.read(), pack_inputs(x, 192))
+    assert lite.shape == (3, 192, 3)
+    np.testing.assert_allclose(lite, np.asarray(want["garment"]), atol=1e-5)

@@ -24,8 +24,8 @@ from research.generative.forkgan.networks import ForkGenerator
 from tools.make_domains import write
 
 STEPS = 40
-KID_BAR = 0.25  # KID ratio measured 0.035 after 60 XLA steps; identity gives 1
-CYCLE_BAR = 0.5
+KID_BAR = 0.25  # measured after 40 steps: KID 0.106 vs 2.729 untranslated (ratio 0.039); identity gives 1
+CYCLE_BAR = 0.5  # measured: cycle L1 0.215 vs 0.797 for an untrained pair (ratio 0.27)
 
 
 @pytest.fixture(scope="module")

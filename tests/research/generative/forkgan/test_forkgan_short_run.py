@@ -39,6 +39,7 @@ def _config(path):
     cfg = forkgan_tiny_night_day()
     cfg.train_data = dataclasses.replace(cfg.train_data, path=path)
     cfg.eval_data = dataclasses.replace(cfg.eval_data, path=path)
+    cfg.training.objective_args = {**cfg.training.objective_args, "n_d": 1, "d_levels": 2}
     cfg.training.sample_every_n_steps = 0
     cfg.trainer.epochs, cfg.trainer.steps_per_epoch, cfg.trainer.steps_per_loop = 1, STEPS, STEPS
     cfg.trainer.lr_schedule.warmup_epochs = 0.7

@@ -3,9 +3,10 @@
 clean-sketch cycle L1 |G_B(G_A(a)) - a| below the card's 0.05 (the untrained pair is far above; a
 generator that ignores its input cannot get there); G_A's outputs move to the photos' gray level; 1-channel
 sample grids are written; tools.export writes a SavedModel whose float and uint8 signatures match Keras
-(1e-5 / one level) and a TFLite float16 G_A (here at 64 px; 256 px in the card) verified against Keras;
+(1e-5 / one level) and a TFLite float16 G_A (here at 32 px; 256 px in the card) verified against Keras;
 the two-stage SavedModel (G_A + colouriser) round-trips to 1e-5. The run compiles its step with XLA
-(runtime.jit_compile; the history pool is off here: it doubles the compile time and is not needed to overfit)."""
+(runtime.jit_compile; METHOD_CONTRACT item 9): one compile serves both checks, cheaper than a graph-mode run
+plus a separate XLA step (measured: 38 s vs ~58 s of CPU). The history pool is off: not needed to overfit."""
 
 import os
 
@@ -22,7 +23,8 @@ from research.generative.sketch2photo.export import export_pipeline
 from research.generative.sketch2photo.fixture import write_fixture
 from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
 
-STEPS = 150  # at Adam 2e-3 (10x the recipe's rate), no crop or flip: an overfit check, not the recipe
+STEPS = 100  # at Adam 2e-3 (10x the recipe's rate), no crop or flip: an overfit check, not the recipe
+CYCLE_BAR = 0.05  # the card's overfit bar
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,9 @@ def test_cycle_overfits_and_translations_move_to_photos(run):
     g_a, g_b = model.network, model.generators["b"]
     trained = _cycle(g_a, g_b, a)
     fresh = Sketch2PhotoGenerator(filters=8, blocks=2, image_size=(32, 32))
-    assert trained < 0.05 < _cycle(fresh, Sketch2PhotoGenerator(filters=8, blocks=2, image_size=(32, 32), attention=""), a), trained
+    untrained = _cycle(fresh, Sketch2PhotoGenerator(filters=8, blocks=2, image_size=(32, 32), attention=""), a)
+    print(f"clean cycle L1: trained {trained:.4f}, untrained {untrained:.4f}")
+    assert trained < CYCLE_BAR and trained < 0.25 * untrained, (trained, untrained)
     fake = np.asarray(g_a(a, training=False))
     assert abs(fake.mean() - b.mean()) < 0.5 * abs(a.mean() - b.mean())
     assert results["eval"]["images"] == 2 and results["eval"]["input_change_l1"] > 0.05
@@ -84,15 +88,10 @@ def test_export_saved_model_and_tflite(run, tmp_path):
     got8 = loaded.signatures["translate_uint8"](image=tf.constant(x8))["image"].numpy()
     want8 = np.clip(np.round((np.asarray(network(x8 / 127.5 - 1.0, training=False)) + 1) * 127.5), 0, 255)
     assert got8.dtype == np.uint8 and got8.shape == (2, 32, 32, 1) and np.abs(got8.astype(np.float32) - want8).max() <= 1
-    big = config_lib.resolve("sketch2photo_tiny_domains", [], f"train_data.path={data},eval_data.path={data},"
-                             "model.image_size=[64,64],eval_data.crop_size=[64,64]")
-    g64 = Sketch2PhotoGenerator(filters=8, blocks=2, image_size=(64, 64))
-    g64.set_weights(network.get_weights())
-    tfl, tfl_report = export.export_tflite(g64, s2p_task.Sketch2PhotoTask(big), str(tmp_path / "export"), "s2p",
-                                           big.export, 0, "float16")
+    tfl, tfl_report = export.export_tflite(network, task, str(tmp_path / "export"), "s2p", cfg.export, 0, "float16")
     assert os.path.getsize(tfl) > 0 and tfl_report["max_abs_diff"] <= 1e-2
     interp = tf.lite.Interpreter(model_path=tfl)
-    assert tuple(interp.get_input_details()[0]["shape"][1:]) == (64, 64, 1)
+    assert tuple(interp.get_input_details()[0]["shape"][1:]) == (32, 32, 1)
 
 
 def test_two_stage_saved_model_round_trip(tmp_path):
@@ -100,3 +99,4 @@ def test_two_stage_saved_model_round_trip(tmp_path):
     g_a = Sketch2PhotoGenerator(filters=4, blocks=1, image_size=(16, 16))
     colorizer = Colorizer(image_size=(16, 16), blocks=1)
     assert export_pipeline(g_a, colorizer, str(tmp_path / "pipeline")) <= 1e-5
+

@@ -5,4 +5,4 @@ objective and the task (tf.data, tf.GradientTape, export) register from official
 `research.generative.daae.task`.
 """
 
-from research.generative.daae import variants  # noqa: F401  (registration)
+from research.generative.daae import experiments, variants  # noqa: F401  (registration)

@@ -69,11 +69,11 @@ SMALL_STEPS = 600
 
 @register_experiment("daae_tiny_faces")
 def daae_tiny_faces() -> ExperimentConfig:
-    trainer = introvae_trainer(1, 16, steps_per_epoch=SMALL_STEPS, base_lr=1e-3)
+    trainer = introvae_trainer(1, 16, steps_per_epoch=SMALL_STEPS, base_lr=2e-3)
     trainer.steps_per_loop = SMALL_STEPS // 3
     trainer.log_every_n_steps = 50
     cfg = face_experiment("daae_tiny", "cacd", "faces", "", 32, trainer,
-                          {"weight_rec": 0.5, "weight_kl": 1.0, "weight_neg": 0.5, "margin": 20.0, "identities": 20},
+                          {"weight_rec": 0.05, "weight_kl": 1.0, "weight_neg": 0.5, "margin": 10.0, "identities": 20},
                           RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
     cfg.task.target_ages = (10.0, 40.0, 70.0)
     return cfg

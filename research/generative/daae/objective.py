@@ -11,7 +11,11 @@ is the batch's ages rolled by one (so sampled ages follow the data's age distrib
   is not updated) + w_kl * (mean KL(E(x)) + 0.5 w_neg (relu(m_f - mean KL_f(E(x_r))) + relu(m_f - mean KL_f(E(x_p)))))
   + w_id * cross-entropy of the identity head (examples with identity -1 are left out).
 KLs are per factor (identity, age against N(age / age_unit, I), extra); the margin m is split over the factors
-in proportion to their dimensions (our reading of "disentangled adversarial learning"). The age consistency of
+in proportion to their dimensions (our reading of "disentangled adversarial learning").
+BatchNorm moving statistics are those of real data only: the encoder's passes over x_r / x_p and the decoder's
+pass over prior draws use batch statistics but restore the moving ones afterwards (IntroVAE never leaves
+train mode; the exported network runs in inference mode, where fake statistics cost a 10x larger
+reconstruction error in our small run). The age consistency of
 generated faces is the age factor of KL(E(x_p)) against the sampled age. IntroVAE updates the encoder first;
 the shared step runs the generator first (reconstructed order, recorded in the card).
 """
@@ -19,6 +23,7 @@ the shared step runs the generator first (reconstructed order, recorded in the c
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from official.losses import introspective as intro
@@ -60,6 +65,22 @@ class DAAEObjective(AdversarialTrainer):
         return list(self.network.encoder.trainable_variables) + heads
 
     # ---- pieces --------------------------------------------------------------------------------
+    @staticmethod
+    def _keeping_statistics(net: keras.Model, fn):
+        """fn() with `net`'s BatchNorm moving statistics restored afterwards (batch statistics still used)."""
+        stats = [v for v in net.non_trainable_variables if "moving_" in v.path]
+        saved = [ops.copy(v.value) for v in stats]
+        out = fn()
+        with tf.control_dependencies(tf.nest.flatten(out)):
+            for v, value in zip(stats, saved, strict=True):
+                v.assign(value)
+        return out
+
+    def _encode_fake(self, images, training: bool):
+        if not training:
+            return self.network.encoder(images, training=False)
+        return self._keeping_statistics(self.network.encoder, lambda: self.network.encoder(images, training=True))
+
     def _training(self, training: bool) -> bool:
         return bool(training) and not self._evaluating
 
@@ -79,7 +100,9 @@ class DAAEObjective(AdversarialTrainer):
         sample_ages = ops.roll(ops.cast(ages, "float32"), 1, axis=0)
         z = {f: keras.random.normal(ops.shape(like[f"mu_{f}"]), seed=self.noise) for f in FACTORS}
         z["age"] = z["age"] + age_code(sample_ages, self.age_unit)
-        return self._decode(z, training), sample_ages
+        if not training:
+            return self._decode(z, False), sample_ages
+        return self._keeping_statistics(self.network.decoder, lambda: self._decode(z, True)), sample_ages
 
     # ---- the two players -----------------------------------------------------------------------
     def generator_losses(self, batch, training):
@@ -87,8 +110,8 @@ class DAAEObjective(AdversarialTrainer):
         x, ages = batch["image"], batch["age"]
         posterior, reconstruction = self._reconstruct(x, training)
         sample, sample_ages = self._prior_sample(ages, posterior, training)
-        kl_rec = factor_kls(self.network.encoder(reconstruction, training=training), ages, self.age_unit)
-        kl_sample = factor_kls(self.network.encoder(sample, training=training), sample_ages, self.age_unit)
+        kl_rec = factor_kls(self._encode_fake(reconstruction, training), ages, self.age_unit)
+        kl_sample = factor_kls(self._encode_fake(sample, training), sample_ages, self.age_unit)
         terms = {"reconstruction": self.weight_rec * intro.reconstruction_sse(reconstruction, x),
                  "kl_reconstruction": 0.5 * self.weight_kl * ops.sum(ops.mean(kl_rec, axis=0)),
                  "kl_sample": 0.5 * self.weight_kl * ops.sum(ops.mean(kl_sample, axis=0))}
@@ -99,9 +122,8 @@ class DAAEObjective(AdversarialTrainer):
         x, ages = batch["image"], batch["age"]
         posterior, reconstruction = self._reconstruct(x, training)
         kl_real = factor_kls(posterior, ages, self.age_unit)
-        kl_rec = factor_kls(self.network.encoder(fakes["reconstruction"], training=training), ages, self.age_unit)
-        kl_sample = factor_kls(self.network.encoder(fakes["sample"], training=training), fakes["sample_age"],
-                               self.age_unit)
+        kl_rec = factor_kls(self._encode_fake(fakes["reconstruction"], training), ages, self.age_unit)
+        kl_sample = factor_kls(self._encode_fake(fakes["sample"], training), fakes["sample_age"], self.age_unit)
         encoder = self.weight_kl * intro.introspective_encoder_loss(kl_real, kl_rec, kl_sample, self.margins,
                                                                     self.weight_neg)
         real = self.weight_kl * ops.mean(kl_real, axis=0)

@@ -14,8 +14,8 @@ KLs are per factor (identity, age against N(age / age_unit, I), extra); the marg
 in proportion to their dimensions (our reading of "disentangled adversarial learning").
 BatchNorm moving statistics are those of real data only: the encoder's passes over x_r / x_p and the decoder's
 pass over prior draws use batch statistics but restore the moving ones afterwards (IntroVAE never leaves
-train mode; the exported network runs in inference mode, where fake statistics cost a 10x larger
-reconstruction error in our small run). The age consistency of
+train mode; the exported network runs in inference mode, and its statistics should be the real faces'.
+The effect on our small run was not measured). The age consistency of
 generated faces is the age factor of KL(E(x_p)) against the sampled age. IntroVAE updates the encoder first;
 the shared step runs the generator first (reconstructed order, recorded in the card).
 """

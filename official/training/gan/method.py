@@ -53,7 +53,8 @@ class AdversarialMethod(TrainingMethod):
         objective = get_objective(cfg.objective)
         plan = plan_run(self.config, self.task, tf.distribute.get_strategy().num_replicas_in_sync)
         schedule_args = dict(steps_per_epoch=plan.steps_per_epoch, total_steps=plan.total_steps, lr_scale=plan.lr_scale)
-        crop = tuple(self.config.train_data.crop_size)
+        data = self.config.train_data  # translation data has a crop; square-image data (faces) an image_size
+        crop = tuple(data.crop_size) if hasattr(data, "crop_size") else (data.image_size, data.image_size)
         return objective(model, cfg, self.config.trainer, schedule_args, (*crop, 3), seed=self.config.runtime.seed,
                          **cfg.objective_args)
 

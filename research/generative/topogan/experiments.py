@@ -64,7 +64,7 @@ def topogan_dcgan64_isbi() -> ExperimentConfig:
 # generator (8 filters, z 32), a 16-filter critic, batch 16, n_critic 5 as in the recipe. The topological
 # weight is raised from 0.0005 (whose scale is set by batch 128 and long training) to 0.01 so that the term
 # acts within a few hundred steps; `_notopo` is the same GAN without the topological loss.
-SMALL_STEPS = 400
+SMALL_STEPS = 1000
 SMALL_WEIGHT = 0.01
 
 

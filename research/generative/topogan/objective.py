@@ -75,7 +75,15 @@ class TopoGANObjective(AdversarialTrainer):
         fake = self.network(batch["z"], training=training)
         terms = {"adversarial": -ops.mean(self.discriminators["critic"](fake, training=training))}
         if self.topology_weight > 0:
-            terms["topology"] = self.topology_weight * topological_loss(fake, self.topology_targets(fake, batch))
+            def topology():
+                return self.topology_weight * topological_loss(fake, self.topology_targets(fake, batch))
+
+            every = int(self.gan_config.generator_every)
+            if training and every > 1:  # the host persistence runs only on the steps that update the generator
+                terms["topology"] = tf.cond(tf.equal(self.d_optimizer.iterations % every, 0), topology,
+                                            lambda: tf.zeros((), fake.dtype))
+            else:
+                terms["topology"] = topology()
         else:
             terms["topology"] = ops.zeros(())
         return terms, {"image": fake}

@@ -30,7 +30,8 @@ def topogan_experiment(model: str, path: str, trainer: TrainerConfig, training: 
         train_data=TopologyDataConfig(path=path, split="train"),
         eval_data=TopologyDataConfig(path=path, split="test"),
         trainer=trainer,
-        runtime=runtime or RuntimeConfig(),
+        # the topological targets come from a host routine (tf.numpy_function), which XLA cannot compile
+        runtime=runtime or RuntimeConfig(jit_compile=False),
         export=ExportConfig(formats=("saved_model",), verify_examples=2),
         training=training,
     )

@@ -64,7 +64,7 @@ def wasserstein_matching(x, y, order: float = 1.0, internal_p: float = np.inf) -
     matching, total = [], 0.0
     ox, oy = np.argsort(xe, kind="stable"), np.argsort(ye, kind="stable")  # 1D optimal: sorted to sorted
     total += float(np.sum(np.abs(xe[ox] - ye[oy]) ** order))
-    matching += [(int(xei[a]), int(yei[b])) for a, b in zip(ox, oy)]
+    matching += [(int(xei[a]), int(yei[b])) for a, b in zip(ox, oy, strict=False)]
     cost, _, _ = _augmented_cost(xf, yf, internal_p)
     if cost.size:
         powered = cost ** order
@@ -73,7 +73,7 @@ def wasserstein_matching(x, y, order: float = 1.0, internal_p: float = np.inf) -
         powered[np.isinf(powered)] = (finite.max() + 1.0) * (len(powered) + 1)
         rows, cols = linear_sum_assignment(powered)
         n, m = len(xf), len(yf)
-        for r, c in zip(rows, cols):
+        for r, c in zip(rows, cols, strict=False):
             if r < n or c < m:
                 matching.append((int(xi[r]) if r < n else -1, int(yi[c]) if c < m else -1))
         total += float(powered[rows, cols].sum())

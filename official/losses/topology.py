@@ -15,7 +15,11 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from official.evaluation.diagram_distance import optimal_transport_plan, wasserstein_distance, wasserstein_matching
+from official.evaluation.diagram_distance import (
+    optimal_transport_plan,
+    wasserstein_distance,
+    wasserstein_matching,
+)
 from official.ops.cubical_persistence import Diagram, cubical_persistence
 
 

@@ -1,4 +1,4 @@
-"""TopoGAN's base networks: the DCGAN generator and WGAN-GP critic of the official Archpool entries 2 and 3
+"""TopoGAN's base networks (Wang et al., ECCV 2020): DCGAN generator and WGAN-GP critic, Archpool entries 2, 3
 (grayscale, 64x64; spec "Method"). All convolutions without bias, weights N(0, 0.02), BatchNorm gamma
 N(1, 0.02) (the official weights_init); torch's padding 1 at stride 2 and kernel 4 is Keras' symmetric
 "same" for the transposed convolutions and an explicit ZeroPadding2D(1) for the critic.

@@ -38,7 +38,7 @@ def gradient_penalty(critic, real, fake, alpha):
 
 def host_targets(images, diagrams, counts, dimension: int, max_points: int):
     """numpy side of the loss: references are the batch's diagrams cut to their counts."""
-    references = [d[: int(c)] for d, c in zip(np.asarray(diagrams), np.asarray(counts))]
+    references = [d[: int(c)] for d, c in zip(np.asarray(diagrams), np.asarray(counts), strict=False)]
     out = topology_targets(np.asarray(images), references, dimension, max_points)
     return tuple(out[k] for k in _TARGET_KEYS)
 
@@ -69,7 +69,7 @@ class TopoGANObjective(AdversarialTrainer):
             [tf.stop_gradient(fake), batch["diagram"], batch["diagram_count"]],
             [tf.int32, tf.int32, tf.float32, tf.float32, tf.float32], stateful=False)
         batch_size = tf.shape(fake)[0]
-        return {k: tf.reshape(v, [batch_size, self.max_points]) for k, v in zip(_TARGET_KEYS, outs)}
+        return {k: tf.reshape(v, [batch_size, self.max_points]) for k, v in zip(_TARGET_KEYS, outs, strict=False)}
 
     def generator_losses(self, batch, training):
         fake = self.network(batch["z"], training=training)

@@ -58,12 +58,12 @@ def test_gradient_equals_finite_differences(case):
 def test_a_gradient_step_moves_the_diagram_towards_its_target(case):
     images, references, targets = case
     before = [wasserstein_distance(d.points, references[r], 2.0, 2.0)
-              for d, r in zip(generated_diagrams(images, 1, 32), targets["reference"])]
+              for d, r in zip(generated_diagrams(images, 1, 32), targets["reference"], strict=False)]
     _, grad = _loss_and_grad(images, targets)
     moved = images - 0.05 * grad
     after = [wasserstein_distance(d.points, references[r], 2.0, 2.0)
-             for d, r in zip(generated_diagrams(moved, 1, 32), targets["reference"])]
-    assert all(a < b for a, b in zip(after, before)), (before, after)
+             for d, r in zip(generated_diagrams(moved, 1, 32), targets["reference"], strict=False)]
+    assert all(a < b for a, b in zip(after, before, strict=False)), (before, after)
 
 
 def test_assignment_recovers_permuted_references_and_zero_loss():

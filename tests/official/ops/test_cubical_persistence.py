@@ -59,9 +59,9 @@ def test_values_and_critical_pixels_equal_tcripser():
             expected = sorted(
                 (b, np.inf if e else d, int(r0 * width + c0), -1 if e else int(r1 * width + c1))
                 for b, d, r0, c0, r1, c1, e in zip(rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 6],
-                                                   rows[:, 7], essential))
+                                                   rows[:, 7], essential, strict=False))
             got = sorted(zip(ours[dim].birth, ours[dim].death, ours[dim].birth_pixel.tolist(),
-                             ours[dim].death_pixel.tolist()))
+                             ours[dim].death_pixel.tolist(), strict=False))
             assert got == expected, f"{shape} dim {dim}"
 
 

@@ -25,7 +25,7 @@ def _distance_and_loss(g, z, references):
     targets = topology_targets(images, references, 1, 32)
     diagrams = generated_diagrams(images, 1, 32)
     distance = np.mean([wasserstein_distance(d.points, references[r], 2.0, 2.0)
-                        for d, r in zip(diagrams, targets["reference"])])
+                        for d, r in zip(diagrams, targets["reference"], strict=False)])
     return distance, float(topological_loss(images, targets))
 
 
@@ -40,7 +40,7 @@ def test_topological_loss_alone_moves_generated_diagrams_to_the_references():
         with tf.GradientTape() as tape:
             images = g(z, training=False)
             loss = topological_loss(images, topology_targets(images.numpy(), references, 1, 32))
-        optimizer.apply_gradients(zip(tape.gradient(loss, g.trainable_variables), g.trainable_variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, g.trainable_variables), g.trainable_variables, strict=False))
     distance, loss = _distance_and_loss(g, z, references)
     # measured: distance 1.40 -> 1.25, loss 2.00 -> 1.57 (a flipped sign or a wrong gather moves away)
     assert distance < 0.95 * distance0 and loss < 0.85 * loss0, (distance0, distance, loss0, loss)

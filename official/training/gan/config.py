@@ -22,4 +22,7 @@ class GANConfig(TrainingMethodConfig):
     pool_size: int = 0  # > 0: discriminators see fakes from a history of this many images (CycleGAN: 50)
     sample_every_n_steps: int = 0  # > 0: a grid of translated eval images to TensorBoard (MODEL_DIR/samples)
     sample_count: int = 4  # images in that grid
+    # > 1: the generators step only on every N-th step (WGAN-GP's n_critic, TopoGAN 5); the discriminators step
+    # on every step, and the N-th is counted by their optimizer's iterations (step % N == 0 steps G)
+    generator_every: int = 1
     objective_args: dict = dataclasses.field(default_factory=dict)  # loss weights etc. of the objective

@@ -162,7 +162,17 @@ class AdversarialTrainer(keras.Model):
             g_terms, fakes = self.generator_losses(batch, training=True)
             g_total = ops.sum(ops.stack([ops.cast(v, "float32") for v in g_terms.values()]))
             g_scaled = self.optimizer.scale_loss(scale_for_replicas(g_total))
-        self.optimizer.apply_gradients(zip(tape.gradient(g_scaled, g_vars), g_vars, strict=True))
+        g_grads = tape.gradient(g_scaled, g_vars)
+        every = int(self.gan_config.generator_every)
+        if every > 1:  # n_critic: the generators step when the discriminators' step count is a multiple of N
+
+            def step_generators():
+                self.optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
+                return tf.constant(True)
+
+            tf.cond(tf.equal(self.d_optimizer.iterations % every, 0), step_generators, lambda: tf.constant(False))
+        else:
+            self.optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
         fakes = tf.nest.map_structure(tf.stop_gradient, fakes)
         d_vars = self.discriminator_variables
         with tf.GradientTape() as tape:

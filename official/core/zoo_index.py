@@ -42,6 +42,7 @@ PACKAGES: tuple[str, ...] = (
     "research.reid.isp.task",
     "research.reid.isp.method",
     "research.generative.sketch2photo.task",
+    "research.generative.ndn.task",
     "research.three_d.conv_onet",
     "research.three_d.conv_onet.task",
     "official.tasks.point_classification",

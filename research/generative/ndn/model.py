@@ -196,7 +196,9 @@ class NeuralDesignNetwork(keras.Model):
         cats = cats * ops.cast(ops.concatenate([ops.ones((batch, 1)), m], axis=1), "int32")
         return cats, ops.concatenate([ops.ones((batch, 1)), m], axis=1)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
+        if "loc_full" in inputs:  # a training batch (fit): the teacher-forced pass of all three modules
+            return self.train_forward(inputs)
         cats, node_mask = self.graph_nodes(inputs["categories"], inputs["mask"])
         loc, size = ops.cast(inputs["loc_relations"], "int32"), ops.cast(inputs["size_relations"], "int32")
         loc_logits, size_logits = self.relation(cats, node_mask, loc, size, inputs["z_relation"])
@@ -227,6 +229,17 @@ class NeuralDesignNetwork(keras.Model):
         return {"loc_logits": loc_logits, "size_logits": size_logits, "relation_mu": mu,
                 "relation_logvar": logvar, "generated": gen, "layout_mu": gen_mu, "layout_logvar": gen_logvar,
                 "refined": refined, "node_mask": node_mask}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """NDN's summed losses (research/generative/ndn/losses.py); the terms are tracked as metrics."""
+        from research.generative.ndn.losses import ndn_losses
+
+        terms = ndn_losses(y_pred, x, getattr(self, "kl_weight", 0.01))
+        if not hasattr(self, "_term_trackers"):
+            self._term_trackers = {k: keras.metrics.Mean(name=k) for k in terms if k != "loss"}
+        for k, tracker in self._term_trackers.items():
+            tracker.update_state(terms[k])
+        return terms["loss"]
 
     def get_config(self):
         return {**super().get_config(), "num_categories": self.num_categories, "max_elements": self.max_elements,

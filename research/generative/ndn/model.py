@@ -30,7 +30,10 @@ class _GraphModule(layers.Layer):
         self.node_embed = layers.Embedding(num_categories + 1, dim, name="node_embed")  # 0 = canvas
         self.loc_embed = layers.Embedding(NUM_LOC, dim // 2, name="loc_embed")
         self.size_embed = layers.Embedding(NUM_SIZE, dim - dim // 2, name="size_embed")
-        self.convs = [TripletGraphConv(dim, name=f"gconv_{i}") for i in range(num_layers)]
+        # One attribute per block, not a list: TF checkpoints skip layers held in Keras-wrapped lists.
+        self.num_layers = num_layers
+        for i in range(num_layers):
+            setattr(self, f"gconv_{i}", TripletGraphConv(dim, name=f"gconv_{i}"))
 
     def encode(self, node_cats, node_mask, loc, size, node_extra=None):
         """Runs the GCN stack; node_extra (B, N+1, dim) is added to the category embedding."""
@@ -40,8 +43,8 @@ class _GraphModule(layers.Layer):
         h = h * ops.expand_dims(node_mask, -1)
         e = ops.concatenate([self.loc_embed(loc), self.size_embed(size)], axis=-1)
         pm = pair_mask_from(node_mask)
-        for conv in self.convs:
-            h, e = conv(h, e, pm)
+        for i in range(self.num_layers):
+            h, e = getattr(self, f"gconv_{i}")(h, e, pm)
         return h, e
 
 

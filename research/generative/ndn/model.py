@@ -75,8 +75,11 @@ class RelationPredictor(layers.Layer):
         """Logits (B, N+1, N+1, 6) and (B, N+1, N+1, 4) for every ordered pair."""
         n = node_cats.shape[1]
         extra = ops.repeat(ops.expand_dims(self.from_latent(z), 1), n, axis=1)
-        _, e = self.decoder.encode(node_cats, node_mask, loc, size, node_extra=extra)
-        return self.loc_head(e), self.size_head(e)
+        h, e = self.decoder.encode(node_cats, node_mask, loc, size, node_extra=extra)
+        # Heads see the triplet (h_i, e_ij, h_j) of the last block, so its node update is trained too.
+        pair = ops.concatenate([ops.repeat(ops.expand_dims(h, 2), n, axis=2), e,
+                                ops.repeat(ops.expand_dims(h, 1), n, axis=1)], axis=-1)
+        return self.loc_head(pair), self.size_head(pair)
 
 
 def complete_relations(loc, size, loc_logits, size_logits, node_mask):

@@ -14,7 +14,7 @@ from research.generative.ndn.model import complete_relations, example_inputs
 def _count(c, d, L, z):
     """Hand count: embeddings + L triplet convs (8 d^2 + 6 d each) per graph module, plus heads."""
     gm = (c + 1) * d + 6 * (d // 2) + 4 * (d - d // 2) + L * (8 * d * d + 6 * d)
-    relation = 2 * gm + (d * 2 * z + 2 * z) + (z * d + d) + (d * 6 + 6) + (d * 4 + 4)
+    relation = 2 * gm + (d * 2 * z + 2 * z) + (z * d + d) + (3 * d * 6 + 6) + (3 * d * 4 + 4)
     generator = gm + (5 * d + d) + ((d + 4) * 2 * z + 2 * z) + ((d + z) * d + d) + (d * 4 + 4)
     refiner = gm + (4 * d + d) + (d * 4 + 4)
     return relation + generator + refiner
@@ -26,9 +26,9 @@ def tiny():
 
 
 def test_parameter_counts():
-    assert _count(13, 32, 2, 8) == 73_170 and _count(13, 128, 5, 32) == 2_691_858
-    assert create_model("ndn_tiny").count_params() == 73_170
-    assert create_model("ndn_base").count_params() == 2_691_858
+    assert _count(13, 32, 2, 8) == 73_810 and _count(13, 128, 5, 32) == 2_694_418
+    assert create_model("ndn_tiny").count_params() == 73_810
+    assert create_model("ndn_base").count_params() == 2_694_418
 
 
 def test_shapes_ranges_and_padding(tiny):

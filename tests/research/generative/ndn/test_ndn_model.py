@@ -98,3 +98,33 @@ def test_graph_modules_are_permutation_equivariant(tiny):
     np.testing.assert_allclose(b[2], a[2][:, perm], atol=1e-5)
     assert np.abs(a[2] - boxes).max() > 1e-3  # the refiner actually moves boxes
     assert float(ops.std(a[0])) > 0
+
+
+def test_triplet_conv_matches_a_per_edge_loop():
+    """sg2im's pooling written edge by edge: node i averages s_ij (i subject) and o_ji (i object) over valid pairs."""
+    from research.generative.ndn.layers import TripletGraphConv, pair_mask_from
+
+    rng = np.random.default_rng(7)
+    n, d = 4, 6
+    conv = TripletGraphConv(d, hidden=5)
+    h = rng.normal(size=(1, n, d)).astype("float32")
+    e = rng.normal(size=(1, n, n, d)).astype("float32")
+    node_mask = np.array([[1, 1, 1, 0]], "float32")
+    new_h, new_e = (np.asarray(t) for t in conv(h, e, pair_mask_from(node_mask)))
+    w = [np.asarray(v) for v in conv.weights]  # net1_a k, b, net1_b k, b, net2_a k, b, net2_b k, b
+    relu = lambda x: np.maximum(x, 0)  # noqa: E731
+    msgs = {i: [] for i in range(n)}
+    for i in range(n):
+        for j in range(n):
+            if i == j or not (node_mask[0, i] and node_mask[0, j]):
+                continue
+            t = relu(relu(np.concatenate([h[0, i], e[0, i, j], h[0, j]]) @ w[0] + w[1]) @ w[2] + w[3])
+            msgs[i].append(t[:d])
+            msgs[j].append(t[2 * d:])
+            np.testing.assert_allclose(new_e[0, i, j], t[d:2 * d], atol=1e-5)
+    for i in range(n):
+        if not msgs[i]:
+            np.testing.assert_array_equal(new_h[0, i], 0)
+            continue
+        ref = relu(relu(np.mean(msgs[i], 0) @ w[4] + w[5]) @ w[6] + w[7])
+        np.testing.assert_allclose(new_h[0, i], ref, atol=1e-5)

@@ -128,3 +128,35 @@ def test_triplet_conv_matches_a_per_edge_loop():
             continue
         ref = relu(relu(np.mean(msgs[i], 0) @ w[4] + w[5]) @ w[6] + w[7])
         np.testing.assert_allclose(new_h[0, i], ref, atol=1e-5)
+
+
+def test_losses_match_a_numpy_reference(tiny):
+    from research.generative.ndn.losses import ndn_losses
+    from research.generative.ndn.model import example_batch
+
+    b = example_batch(tiny, 3, seed=2)
+    b["loc_partial"] = np.where(np.random.default_rng(0).uniform(size=b["loc_full"].shape) < 0.5, b["loc_full"], 0)
+    out = {k: np.asarray(v) for k, v in tiny.train_forward(b).items()}
+    got = {k: float(v) for k, v in ndn_losses(out, b, kl_weight=0.5).items()}
+    nm = out["node_mask"]
+    pm = nm[:, :, None] * nm[:, None, :] * (1 - np.eye(nm.shape[1]))[None]
+
+    def ce(logits, labels):
+        logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return -(np.take_along_axis(logp, labels[..., None], -1)[..., 0] * pm).sum() / pm.sum()
+
+    def kl(mu, lv):
+        return 0.5 * (mu ** 2 + np.exp(lv) - lv - 1).sum(-1)
+
+    el = b["mask"]
+    ref = {"relation_loc_ce": ce(out["loc_logits"], b["loc_full"]),
+           "relation_size_ce": ce(out["size_logits"], b["size_full"]),
+           "relation_kl": kl(out["relation_mu"], out["relation_logvar"]).mean(),
+           "layout_l1": (np.abs(out["generated"] - b["boxes"]).mean(-1) * el).sum() / el.sum(),
+           "layout_kl": (kl(out["layout_mu"], out["layout_logvar"]) * el).sum() / el.sum(),
+           "refine_l1": (np.abs(out["refined"] - b["boxes"]).mean(-1) * el).sum() / el.sum()}
+    ref["loss"] = (ref["relation_loc_ce"] + ref["relation_size_ce"] + ref["layout_l1"] + ref["refine_l1"]
+                   + 0.5 * (ref["relation_kl"] + ref["layout_kl"]))
+    for k, v in ref.items():
+        assert got[k] == pytest.approx(v, rel=1e-4), k
+    assert ref["relation_kl"] > 0 and ref["layout_kl"] > 0

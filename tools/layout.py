@@ -42,7 +42,6 @@ def generate(cfg, model, constraints: dict, samples: int):
 
 def main(argv: list[str]) -> None:
     del argv
-    import numpy as np
 
     from official.core import config as config_lib
     from official.core import trainer

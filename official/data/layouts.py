@@ -37,11 +37,11 @@ class LayoutSet:
         m = len(self.boxes)
         boxes = np.zeros((m, max_elements, 4), np.float32)
         labels = np.zeros((m, max_elements), np.int32)
-        for i, (b, l) in enumerate(zip(self.boxes, self.labels)):
-            if len(l) > max_elements:
-                raise LayoutFormatError(f"{self.names[i]}: {len(l)} elements > max_elements={max_elements}")
-            boxes[i, : len(l)], labels[i, : len(l)] = b, l
-        mask = (np.arange(max_elements)[None] < np.array([len(l) for l in self.labels])[:, None]).astype(np.float32)
+        for i, (b, lab) in enumerate(zip(self.boxes, self.labels, strict=True)):
+            if len(lab) > max_elements:
+                raise LayoutFormatError(f"{self.names[i]}: {len(lab)} elements > max_elements={max_elements}")
+            boxes[i, : len(lab)], labels[i, : len(lab)] = b, lab
+        mask = (np.arange(max_elements)[None] < np.array([len(lab) for lab in self.labels])[:, None]).astype(np.float32)
         return {"boxes": boxes, "labels": labels, "mask": mask}
 
 

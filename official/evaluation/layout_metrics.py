@@ -34,8 +34,8 @@ def _batch(boxes, mask):
 def alignment(boxes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Per-layout alignment score; boxes (B, N, 4) or (N, 4), mask (B, N). Lower is better."""
     boxes, mask, squeeze = _batch(boxes, mask)
-    l, t, r, b = np.moveaxis(xywh_to_ltrb(boxes), -1, 0)
-    coords = np.stack([l, boxes[..., 0], r, t, boxes[..., 1], b], axis=1)  # (B, 6, N)
+    left, t, r, b = np.moveaxis(xywh_to_ltrb(boxes), -1, 0)
+    coords = np.stack([left, boxes[..., 0], r, t, boxes[..., 1], b], axis=1)  # (B, 6, N)
     diff = np.abs(coords[..., :, None] - coords[..., None, :])  # (B, 6, N, N)
     n = boxes.shape[1]
     others = mask[:, None, :] & ~np.eye(n, dtype=bool)[None]  # (B, N_i, N_j)
@@ -49,9 +49,9 @@ def alignment(boxes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 def overlap(boxes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Per-layout overlap score; boxes (B, N, 4) or (N, 4), mask (B, N). Lower is better."""
     boxes, mask, squeeze = _batch(boxes, mask)
-    l, t, r, b = np.moveaxis(xywh_to_ltrb(boxes), -1, 0)  # (B, N)
-    area = (r - l) * (b - t)
-    iw = np.minimum(r[:, :, None], r[:, None, :]) - np.maximum(l[:, :, None], l[:, None, :])
+    left, t, r, b = np.moveaxis(xywh_to_ltrb(boxes), -1, 0)  # (B, N)
+    area = (r - left) * (b - t)
+    iw = np.minimum(r[:, :, None], r[:, None, :]) - np.maximum(left[:, :, None], left[:, None, :])
     ih = np.minimum(b[:, :, None], b[:, None, :]) - np.maximum(t[:, :, None], t[:, None, :])
     inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
     n = boxes.shape[1]

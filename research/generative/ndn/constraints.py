@@ -123,7 +123,7 @@ def draw_layouts(layouts, label_names, width: int = 150, height: int = 200, gap:
     for k, (boxes, labels) in enumerate(layouts):
         x0, y0 = gap + k * (width + gap), gap
         draw.rectangle([x0, y0, x0 + width - 1, y0 + height - 1], fill=(255, 255, 255), outline=(0, 0, 0))
-        for (xc, yc, w, h), label in zip(boxes, labels):
+        for (xc, yc, w, h), label in zip(boxes, labels, strict=True):
             colour = PALETTE[(int(label) - 1) % len(PALETTE)]
             box = [x0 + (xc - w / 2) * width, y0 + (yc - h / 2) * height,
                    x0 + (xc + w / 2) * width, y0 + (yc + h / 2) * height]

@@ -7,7 +7,14 @@ labels, up to 32 elements; RICO: 13 labels, 1-9 elements (const_layout's filters
 
 from __future__ import annotations
 
-from official.core.config import ExperimentConfig, ExportConfig, RuntimeConfig, TrainerConfig, constant_adam_trainer, model_config
+from official.core.config import (
+    ExperimentConfig,
+    ExportConfig,
+    RuntimeConfig,
+    TrainerConfig,
+    constant_adam_trainer,
+    model_config,
+)
 from official.core.registry import register_experiment
 from research.generative.ndn.config import LayoutDataConfig, NdnTaskConfig
 

@@ -276,7 +276,7 @@ def example_batch(model: NeuralDesignNetwork, batch: int = 2, seed: int = 0) -> 
     n = model.max_elements
     boxes = np.concatenate([rng.uniform(0.2, 0.8, (batch, n, 2)), rng.uniform(0.05, 0.3, (batch, n, 2))], -1)
     boxes = (boxes * x["mask"][..., None]).astype("float32")
-    rel = [relation_matrices(b, m > 0) for b, m in zip(boxes, x["mask"])]
+    rel = [relation_matrices(b, m > 0) for b, m in zip(boxes, x["mask"], strict=True)]
     loc = np.stack([r[0] for r in rel]).astype("int32")
     size = np.stack([r[1] for r in rel]).astype("int32")
     return {"categories": x["categories"], "mask": x["mask"], "boxes": boxes, "loc_full": loc,

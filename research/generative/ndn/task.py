@@ -69,7 +69,7 @@ class NdnTask(Task):
             packed = layouts.padded(data.max_elements)
             idx = np.sort(splits[data.split])
             packed = {k: v[idx] for k, v in packed.items()}
-            rel = [relation_matrices(b, m > 0) for b, m in zip(packed["boxes"], packed["mask"])]
+            rel = [relation_matrices(b, m > 0) for b, m in zip(packed["boxes"], packed["mask"], strict=True)]
             packed["loc_full"] = np.stack([r[0] for r in rel]).astype(np.int32)
             packed["size_full"] = np.stack([r[1] for r in rel]).astype(np.int32)
             self._cache[key] = packed
@@ -141,9 +141,9 @@ class NdnTask(Task):
                                 for i in range(0, m, batch)])
         mask = x["mask"][:m] > 0
         pairs = [M.constraint_satisfaction(b, k, lo, si) for b, k, lo, si in
-                 zip(boxes, mask, x["loc_relations"][:m], x["size_relations"][:m])]
-        gen_set = [(b[k], c[k]) for b, k, c in zip(boxes, mask, x["categories"][:m])]
-        real_set = [(b[k], c[k]) for b, k, c in zip(real["boxes"][:m], mask, real["labels"][:m])]
+                 zip(boxes, mask, x["loc_relations"][:m], x["size_relations"][:m], strict=True)]
+        gen_set = [(b[k], c[k]) for b, k, c in zip(boxes, mask, x["categories"][:m], strict=True)]
+        real_set = [(b[k], c[k]) for b, k, c in zip(real["boxes"][:m], mask, real["labels"][:m], strict=True)]
         return {"constraint_accuracy": M.constraint_accuracy(pairs),
                 "alignment": float(np.mean(M.alignment(boxes, mask))),
                 "overlap": float(np.mean(M.overlap(boxes, mask))),

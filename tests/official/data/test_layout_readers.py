@@ -1,7 +1,6 @@
 """Magazine XML and RICO JSON readers on hand-written fixtures in the real formats."""
 
 import json
-import os
 
 import numpy as np
 import pytest

@@ -14,7 +14,7 @@ def _ltrb(b):
 
 
 def _alignment_loop(boxes, mask):
-    valid = [b for b, m in zip(boxes, mask) if m]
+    valid = [b for b, m in zip(boxes, mask, strict=True) if m]
     n = len(valid)
     total = 0.0
     for i in range(n):
@@ -34,7 +34,7 @@ def _alignment_loop(boxes, mask):
 
 
 def _overlap_loop(boxes, mask):
-    valid = [b for b, m in zip(boxes, mask) if m]
+    valid = [b for b, m in zip(boxes, mask, strict=True) if m]
     total = 0.0
     for i, bi in enumerate(valid):
         l1, t1, r1, b1 = _ltrb(bi)
@@ -66,8 +66,8 @@ def test_alignment_and_overlap_match_loops_on_random_padded_layouts():
     mask[1] = [1, 1, 1, 0, 0, 0]
     mask[2] = [1, 0, 0, 0, 0, 0]
     align, over = M.alignment(boxes, mask), M.overlap(boxes, mask)
-    np.testing.assert_allclose(align, [_alignment_loop(b, m) for b, m in zip(boxes, mask)], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(over, [_overlap_loop(b, m) for b, m in zip(boxes, mask)], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(align, [_alignment_loop(b, m) for b, m in zip(boxes, mask, strict=True)], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(over, [_overlap_loop(b, m) for b, m in zip(boxes, mask, strict=True)], rtol=1e-9, atol=1e-12)
     assert over[0] == 0.0  # touching, no strictly positive intersection
     assert over[1] == pytest.approx(2.0)  # 3 identical boxes: 6 ordered pairs / 3
     assert align[2] == 0.0 and over[2] == 0.0  # a single element

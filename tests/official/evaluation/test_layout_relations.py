@@ -37,8 +37,8 @@ def test_rules_match_scalar_reference_on_1000_pairs():
     loc = R.location_relation(b1, b2)
     size = R.size_relation(b1, b2)
     can = R.canvas_location_relation(b2)
-    assert loc.tolist() == [_loc_scalar(a, b) for a, b in zip(b1, b2)]
-    assert size.tolist() == [_size_scalar(a, b) for a, b in zip(b1, b2)]
+    assert loc.tolist() == [_loc_scalar(a, b) for a, b in zip(b1, b2, strict=True)]
+    assert size.tolist() == [_size_scalar(a, b) for a, b in zip(b1, b2, strict=True)]
     assert can.tolist() == [_loc_scalar(None, b, canvas=True) for b in b2]
     assert set(loc.tolist()) == {1, 2, 3, 4, 5} and set(size.tolist()) == {1, 2, 3}
 

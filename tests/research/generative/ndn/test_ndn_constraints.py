@@ -8,8 +8,13 @@ import pytest
 
 from official.data.magazine_layouts import LABELS
 from official.evaluation import layout_relations as R
-from research.generative.ndn.constraints import (ConstraintError, above_graph_has_cycle, draw_layouts,
-                                                 load_constraints, parse_constraints)
+from research.generative.ndn.constraints import (
+    ConstraintError,
+    above_graph_has_cycle,
+    draw_layouts,
+    load_constraints,
+    parse_constraints,
+)
 
 SPEC = {"elements": ["headline", "image", "text"],
         "relations": [{"subject": "canvas", "object": 0, "location": "top"},

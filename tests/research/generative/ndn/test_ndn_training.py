@@ -12,7 +12,6 @@ import csv
 import os
 
 import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 

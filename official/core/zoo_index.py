@@ -43,6 +43,7 @@ PACKAGES: tuple[str, ...] = (
     "research.reid.isp.method",
     "research.generative.sketch2photo.task",
     "research.generative.daae.task",
+    "research.generative.ndn.task",
     "research.generative.topogan.task",
     "research.three_d.conv_onet",
     "research.three_d.conv_onet.task",

@@ -247,6 +247,10 @@ class NeuralDesignNetwork(keras.Model):
             tracker.update_state(terms[k])
         return terms["loss"]
 
+    def example_inputs(self, batch: int = 1) -> dict:
+        """Inference inputs for the registry sweep (a subclassed model has no `model.inputs`)."""
+        return example_inputs(self, batch)
+
     def get_config(self):
         return {**super().get_config(), "num_categories": self.num_categories, "max_elements": self.max_elements,
                 "dim": self.dim, "num_layers": self.num_layers, "latent_dim": self.latent_dim}

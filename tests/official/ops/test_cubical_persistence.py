@@ -1,12 +1,11 @@
 """Cubical persistence equals gudhi's CubicalComplex (values and multiplicities) and tcripser's T-construction
 (values and critical pixels) on random images and edge cases; known topology of rings."""
 
+import gudhi  # noqa: E402  required (pyproject dev extra): a missing install fails, never skips
 import numpy as np
 import pytest
 
 from official.ops.cubical_persistence import betti_numbers, cubical_persistence
-
-gudhi = pytest.importorskip("gudhi")
 
 
 def _gudhi_diagrams(image):
@@ -46,7 +45,7 @@ def test_diagrams_equal_gudhi(name, image):
 
 
 def test_values_and_critical_pixels_equal_tcripser():
-    tcripser = pytest.importorskip("tcripser")  # cripser's T-construction (cripser.computePH(top_dim=True) is not)
+    import tcripser  # required (the cripser dev extra ships it); cripser's T-construction (cripser.computePH(top_dim=True) is not)
     rng = np.random.default_rng(3)
     for shape in [(9, 11), (24, 24)]:
         image = rng.random(shape)  # distinct values: the critical pixels are unique

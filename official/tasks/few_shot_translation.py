@@ -26,14 +26,8 @@ from official.tasks.image_translation import ImageTranslationTask, score_transla
 
 @registry.register_task("few_shot_translation")
 class FewShotTranslationTask(ImageTranslationTask):
-    def __init__(self, config):
-        if not isinstance(config.task, FewShotTranslationTaskConfig):
-            raise ConfigError("task: few_shot_translation needs a FewShotTranslationTaskConfig section")
-        for key in ("train_data", "eval_data"):
-            if not isinstance(getattr(config, key), FewShotDataConfig):
-                raise ConfigError(f"{key}: few_shot_translation needs a FewShotDataConfig (path, load_size, crop_size)")
-        super(ImageTranslationTask, self).__init__(config)
-        self.counter = None
+    TASK_NAME, TASK_CONFIG, DATA_CONFIG = "few_shot_translation", FewShotTranslationTaskConfig, FewShotDataConfig
+    DATA_FIELDS = "path, load_size, crop_size"
 
     def num_examples(self, data: FewShotDataConfig) -> int:
         return max(few_shot_images.sizes(data.path).values())

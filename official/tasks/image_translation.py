@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from official.core import registry
 from official.core.config import ConfigError
-from official.core.task import Task
-from official.data import image_decode, unpaired_images
+from official.data import unpaired_images
 from official.evaluation import gan_features, gan_metrics
+from official.tasks.adversarial_task import AdversarialTask
 from official.tasks.image_translation_config import TranslationDataConfig, TranslationTaskConfig
 
 
@@ -48,24 +47,12 @@ def score_translations(t: TranslationTaskConfig, seed: int, fakes: list, reals: 
 
 
 @registry.register_task("image_translation")
-class ImageTranslationTask(Task):
+class ImageTranslationTask(AdversarialTask):
     INPUT_CHANNELS = 3  # channels of domain A images (serving signatures, export examples); subclasses may change it
-
-    def __init__(self, config):
-        super().__init__(config)
-        if not isinstance(config.task, TranslationTaskConfig):
-            raise ConfigError("task: image_translation needs a TranslationTaskConfig section")
-        for key in ("train_data", "eval_data"):
-            if not isinstance(getattr(config, key), TranslationDataConfig):
-                raise ConfigError(f"{key}: image_translation needs a TranslationDataConfig (path, split, crop_size)")
-        self.counter = None
+    TASK_NAME, TASK_CONFIG, DATA_CONFIG = "image_translation", TranslationTaskConfig, TranslationDataConfig
+    DATA_FIELDS = "path, split, crop_size"
 
     # --- data --------------------------------------------------------------------------------
-    def _counter(self) -> image_decode.SkipCounter:
-        if self.counter is None:
-            self.counter = image_decode.SkipCounter()
-        return self.counter
-
     def num_examples(self, data: TranslationDataConfig) -> int:
         return max(unpaired_images.domain_sizes(data.path, data.split, data.source).values())
 
@@ -74,19 +61,6 @@ class ImageTranslationTask(Task):
         return unpaired_images.unpaired_dataset(
             data.path, data.split, training, global_batch_size, data.load_size, data.crop_size,
             data.horizontal_flip, self.config.runtime.seed, self._counter(), input_context, data.source)
-
-    def skipped_examples(self) -> int:
-        return self.counter.count if self.counter is not None else 0
-
-    # --- objective (the GAN training method brings the losses) ---------------------------------
-    def build_losses(self) -> Any:
-        return None
-
-    def compile_model(self, model: keras.Model, optimizer: Any, jit_compile: bool) -> None:
-        if not hasattr(model, "discriminator_variables"):
-            raise ConfigError("training.method: image_translation trains with `gan` (set training.method=gan and "
-                              "training.objective)")
-        model.compile(optimizer=optimizer, jit_compile=jit_compile)
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate(self, model, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:

@@ -22,24 +22,18 @@ import tensorflow as tf
 
 from official.core import registry
 from official.core.config import ConfigError
-from official.core.task import Task
-from official.data import face_ages, image_decode
+from official.data import face_ages
 from official.evaluation import age_metrics
+from official.tasks.adversarial_task import AdversarialTask
 from research.generative.daae import objective  # noqa: F401  (registers the objective)
 from research.generative.daae.losses import age_estimate
 from research.generative.daae.task_config import DAAETaskConfig, FaceAgeDataConfig
 
 
 @registry.register_task("daae_face_aging")
-class FaceAgingTask(Task):
-    def __init__(self, config):
-        super().__init__(config)
-        if not isinstance(config.task, DAAETaskConfig):
-            raise ConfigError("task: daae_face_aging needs a DAAETaskConfig section")
-        for key in ("train_data", "eval_data"):
-            if not isinstance(getattr(config, key), FaceAgeDataConfig):
-                raise ConfigError(f"{key}: daae_face_aging needs a FaceAgeDataConfig (source, path, split)")
-        self.counter = None
+class FaceAgingTask(AdversarialTask):
+    TASK_NAME, TASK_CONFIG, DATA_CONFIG = "daae_face_aging", DAAETaskConfig, FaceAgeDataConfig
+    DATA_FIELDS, OBJECTIVE_HINT = "source, path, split", "training.objective=daae"
 
     # --- data --------------------------------------------------------------------------------
     def _records(self, data: FaceAgeDataConfig) -> face_ages.FaceRecords:
@@ -49,23 +43,8 @@ class FaceAgingTask(Task):
         return len(self._records(data))
 
     def build_inputs(self, data: FaceAgeDataConfig, training: bool, global_batch_size: int, input_context=None):
-        if self.counter is None:
-            self.counter = image_decode.SkipCounter()
         return face_ages.face_dataset(self._records(data), training, global_batch_size, data.image_size,
-                                      data.horizontal_flip, self.config.runtime.seed, self.counter, input_context)
-
-    def skipped_examples(self) -> int:
-        return self.counter.count if self.counter is not None else 0
-
-    # --- objective (the GAN training method brings the losses) ---------------------------------
-    def build_losses(self) -> Any:
-        return None
-
-    def compile_model(self, model: keras.Model, optimizer: Any, jit_compile: bool) -> None:
-        if not hasattr(model, "discriminator_variables"):
-            raise ConfigError("training.method: daae_face_aging trains with `gan` (training.method=gan, "
-                              "training.objective=daae)")
-        model.compile(optimizer=optimizer, jit_compile=jit_compile)
+                                      data.horizontal_flip, self.config.runtime.seed, self._counter(), input_context)
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate(self, model, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:

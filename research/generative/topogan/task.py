@@ -12,42 +12,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from official.core import registry
-from official.core.config import ConfigError
-from official.core.task import Task
-from official.data import image_decode, topology_images
+from official.data import topology_images
 from official.evaluation import gan_features, gan_metrics, topology_metrics
+from official.tasks.adversarial_task import AdversarialTask
 from official.tasks.image_translation import to_uint8
 from research.generative.topogan import objective  # noqa: F401  (registers the objective)
 from research.generative.topogan.task_config import TopologyDataConfig, TopologyTaskConfig
 
 
 @registry.register_task("topology_generation")
-class TopologyGenerationTask(Task):
-    def __init__(self, config):
-        super().__init__(config)
-        if not isinstance(config.task, TopologyTaskConfig):
-            raise ConfigError("task: topology_generation needs a TopologyTaskConfig section")
-        for key in ("train_data", "eval_data"):
-            if not isinstance(getattr(config, key), TopologyDataConfig):
-                raise ConfigError(f"{key}: topology_generation needs a TopologyDataConfig (path, split, crop_size)")
-        self.counter = None
+class TopologyGenerationTask(AdversarialTask):
+    TASK_NAME, TASK_CONFIG, DATA_CONFIG = "topology_generation", TopologyTaskConfig, TopologyDataConfig
+    DATA_FIELDS, OBJECTIVE_HINT = "path, split, crop_size", "training.objective=topogan"
 
     @property
     def latent_dim(self) -> int:
         return int(getattr(self.config.model, "latent_dim", 128))
-
-    def _counter(self) -> image_decode.SkipCounter:
-        if self.counter is None:
-            self.counter = image_decode.SkipCounter()
-        return self.counter
-
-    def skipped_examples(self) -> int:
-        return self.counter.count if self.counter is not None else 0
 
     def num_examples(self, data: TopologyDataConfig) -> int:
         return len(topology_images.read_examples(data.path, data.split, data.max_points)[0])
@@ -71,14 +55,6 @@ class TopologyGenerationTask(Task):
             return {**batch, "z": z}
 
         return ds.enumerate().map(add_noise).prefetch(tf.data.AUTOTUNE)
-
-    def build_losses(self) -> Any:
-        return None
-
-    def compile_model(self, model: keras.Model, optimizer: Any, jit_compile: bool) -> None:
-        if not hasattr(model, "discriminator_variables"):
-            raise ConfigError("training.method: topology_generation trains with `gan` (training.objective=topogan)")
-        model.compile(optimizer=optimizer, jit_compile=jit_compile)
 
     # --- evaluation --------------------------------------------------------------------------
     def eval_noise(self) -> np.ndarray:

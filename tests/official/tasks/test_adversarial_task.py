@@ -10,6 +10,7 @@ import pytest
 
 from official.core import config as config_lib
 from official.core.config import ConfigError
+from official.tasks.adversarial_task import AdversarialTask
 from official.tasks.few_shot_translation import FewShotTranslationTask
 from official.tasks.image_translation import ImageTranslationTask
 
@@ -29,3 +30,11 @@ def test_a_model_without_the_gan_method_is_refused_at_compile():
     plain = keras.Sequential([keras.layers.Dense(1)])
     with pytest.raises(ConfigError, match=r"image_translation trains with `gan` \(set training.method=gan"):
         task.compile_model(plain, "sgd", False)
+
+
+def test_every_gan_task_shares_the_base():
+    from research.generative.daae.task import FaceAgingTask
+    from research.generative.topogan.task import TopologyGenerationTask
+
+    for task in (ImageTranslationTask, FewShotTranslationTask, FaceAgingTask, TopologyGenerationTask):
+        assert issubclass(task, AdversarialTask) and task.TASK_NAME and task.DATA_FIELDS, task

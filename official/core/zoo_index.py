@@ -79,6 +79,7 @@ PACKAGES: tuple[str, ...] = (
     "research.generative.coco_funit.experiments",
     "research.generative.coco_funit.objective",
     "official.tasks.few_shot_translation",
+    "research.video.avvp",
 )
 
 _imported = False

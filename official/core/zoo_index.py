@@ -80,6 +80,7 @@ PACKAGES: tuple[str, ...] = (
     "research.generative.coco_funit.objective",
     "official.tasks.few_shot_translation",
     "research.video.avvp",
+    "research.video.avvp.task",
 )
 
 _imported = False

@@ -73,7 +73,9 @@ class HanNet(ZooModel):
         self.loss_trackers = [keras.metrics.Mean(name=n) for n in han_losses.LOSS_TERMS]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """losses.han_loss against video-level labels y (B, C) (+ any layer losses)."""
+        """losses.han_loss against video-level labels y (B, C) or the eval dict's "label" (+ any layer losses)."""
+        if isinstance(y, dict):
+            y = y["label"]
         a = self.constructor_args
         total, terms = han_losses.han_loss(y, y_pred, a["audio_smoothing"], a["visual_smoothing"])
         for tracker in self.loss_trackers:

@@ -1,4 +1,4 @@
-"""HAN (MMIL_Net of YapengTian/AVVP-ECCV20): per-second audio and visual features -> audio / visual events.
+"""HAN, the MMIL_Net of YapengTian/AVVP-ECCV20 (Tian et al., ECCV 2020): LLP features -> audio / visual events.
 
 Inputs (LLP features, spec card avvp.md "Task"):
     audio (B, T, 128) VGGish, video_2d (B, T * 8, 2048) ResNet-152 at 8 fps, video_3d (B, T, 512) R(2+1)D-18.

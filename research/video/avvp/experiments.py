@@ -44,7 +44,7 @@ def avvp_experiment(model, path: str, trainer: TrainerConfig, runtime: RuntimeCo
         eval_data=LlpDataConfig(path=path, split=eval_split),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
-        export=ExportConfig(formats=("saved_model",), verify_examples=2, atol=1e-4),
+        export=ExportConfig(formats=("saved_model", "tflite"), verify_examples=2, atol=1e-4),
     )
 
 

@@ -72,3 +72,23 @@ class MmilPooling(ZooLayer):
     def compute_output_shape(self, frame_prob_shape, *shapes):
         out = (frame_prob_shape[0], frame_prob_shape[-1])
         return out, out, out
+
+
+@keras.saving.register_keras_serializable(package="eccv20zoo")
+class UnpackFeatures(ZooLayer):
+    """One flat (B, sum of sizes) vector -> the model's feature dict (TFLite bodies take a single input)."""
+
+    def __init__(self, shapes: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.shapes = {k: tuple(v) for k, v in shapes.items()}
+
+    def call(self, packed):
+        out, start = {}, 0
+        for name, shape in self.shapes.items():
+            size = shape[0] * shape[1]
+            out[name] = ops.reshape(packed[:, start:start + size], (-1, *shape))
+            start += size
+        return out
+
+    def compute_output_shape(self, packed_shape):
+        return {k: (packed_shape[0], *v) for k, v in self.shapes.items()}

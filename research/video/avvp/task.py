@@ -23,6 +23,7 @@ from official.core.task import Task
 from official.data import llp
 from official.evaluation import avvp_f1
 from research.video.avvp.config import AvvpTaskConfig, LlpDataConfig
+from research.video.avvp.layers import UnpackFeatures
 
 MODALITIES = ("audio", "video_2d", "video_3d")
 
@@ -103,17 +104,35 @@ class AvvpTask(Task):
 
         return self.score(lambda x: predict({k: x[k] for k in MODALITIES}), dataset, steps)
 
+    def pack(self, inputs) -> np.ndarray:
+        """Feature dict -> the (B, N) packed vector of the TFLite body (export_body)."""
+        return np.concatenate([np.asarray(inputs[m], np.float32).reshape(len(inputs[m]), -1) for m in self.shapes()], 1)
+
+    def unpack(self, packed: np.ndarray) -> dict[str, np.ndarray]:
+        out, start = {}, 0
+        for m, (a, b) in self.shapes().items():
+            out[m] = packed[:, start:start + a * b].reshape(-1, a, b)
+            start += a * b
+        return out
+
+    def split_outputs(self, parsing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, C + T*2*C) body output -> global_prob (B, C), frame_prob (B, T, 2, C)."""
+        c, t = self.config.model.num_classes, self.config.model.num_segments
+        parsing = np.asarray(parsing)
+        return parsing[:, :c], parsing[:, c:].reshape(-1, t, 2, c)
+
     def evaluate_predict_fn(self, predict_fn, dataset, steps=None, tide=False, predictions_out=None):
+        """predict_fn: packed features (B, N) -> (B, C + T*2*C), as the TFLite body and saved_model_predict_fn."""
         self.check_tide(tide)
-        return self.score(lambda x: predict_fn({k: np.asarray(x[k]) for k in MODALITIES}), dataset, steps)
+        return self.score(lambda x: self.split_outputs(predict_fn(self.pack(x))), dataset, steps)
 
     def saved_model_predict_fn(self, loaded):
         serve = loaded.signatures["serving_default"]
 
-        def predict(inputs):
-            out = serve(**{k: tf.constant(v, tf.float32) for k, v in inputs.items()})
+        def predict(packed):
+            out = serve(**{k: tf.constant(v, tf.float32) for k, v in self.unpack(np.asarray(packed)).items()})
             frame = np.stack([out["audio_prob"].numpy(), out["visual_prob"].numpy()], axis=2)
-            return out["global_prob"].numpy(), frame
+            return np.concatenate([out["global_prob"].numpy(), frame.reshape(len(frame), -1)], 1)
 
         return predict
 
@@ -157,3 +176,24 @@ class AvvpTask(Task):
                   "visual_events": np.stack([e[1] for e in events]).astype(np.float32),
                   "av_events": np.stack([e[2] for e in events]).astype(np.float32)}
         return [("serving_default", ex, probs), ("parse", ex, {**probs, **parsed})]
+
+    def export_body(self, model):
+        """TFLite body: features packed into one (B, 10*128 + 80*2048 + 10*512) vector (audio, video_2d, video_3d
+        flattened in that order) -> (B, C + T*2*C) = [global_prob, frame_prob flattened (T, 2, C)]."""
+        shapes = self.shapes()
+        packed = keras.Input((sum(a * b for a, b in shapes.values()),), name="features")
+        out = model(UnpackFeatures(shapes, name="unpack")(packed))
+        flat = keras.layers.Reshape((-1,), name="frame_flat")(out["frame_prob"])
+        return keras.Model(packed, keras.layers.Concatenate(name="parsing")([out["global_prob"], flat]), name="avvp_tflite")
+
+    def quantized_agreement(self, reference, quantized) -> float:
+        """Share of the parsing decisions (probability >= threshold) that a quantised body keeps."""
+        t = self.config.task.threshold
+        return float(np.mean((np.asarray(reference) >= t) == (np.asarray(quantized) >= t)))
+
+    def verification_inputs(self, num_examples: int, image_size: int):
+        return self.pack(self._examples(max(1, min(num_examples, 4))))
+
+    def representative_dataset(self, num_examples: int, image_size: int):
+        for row in self.verification_inputs(num_examples, image_size):
+            yield [row[None]]

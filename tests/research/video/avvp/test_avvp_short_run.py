@@ -2,8 +2,8 @@
 LLP-layout set where every event is audible (--visual_only=0): the audio signature is present only in the
 event's seconds, so the audio segment F1 measures temporal parsing learnt from video-level labels. The run uses
 jit_compile=True: it is also METHOD_CONTRACT item 9's XLA train step. The same trained model is then exported
-(serving_default + parse, verified against Keras by the exporter; the packed-input TFLite body) and both
-artifacts' F1 must equal Keras'.
+(serving_default + parse, verified against Keras by the exporter) and its F1 must equal Keras'. The TFLite
+body's check (about 10 s of CPU) is benchmarks/avvp_export_check.py, recorded in benchmarks/results/.
 The README's measured small runs use the full avvp_tiny_llp_synth schedule (1,000 steps)."""
 
 from __future__ import annotations
@@ -29,19 +29,18 @@ def trained(tmp_path_factory):
                  f"runtime.jit_compile=true,train_data.path={data},eval_data.path={data}")
     cfg = config_lib.resolve("avvp_tiny_llp_synth", params_override=overrides)
     task = build_task(cfg)
-    untrained = task.evaluate(task.build_model(), task.build_inputs(cfg.eval_data, False, 16))
     results, model = run_experiment(cfg, str(tmp / "run"), mode="train_and_eval", return_model=True)
-    return cfg, task, untrained, results, model, tmp
+    return cfg, task, results, model, tmp
 
 
 def test_short_run_parses_audio_events(trained):
-    _, _, untrained, results, _, _ = trained
+    _, _, results, _, _ = trained
     ev = results["eval"]
     assert results["step"] == STEPS and np.isfinite(results["loss"])
     assert {"global_loss", "audio_loss", "visual_loss"} <= set(results), results
     assert ev["videos"] == 16
-    assert ev["segment_audio"] > 70.0, ev  # measured at these settings: see the README
-    assert ev["segment_audio"] > untrained["segment_audio"] + 20, (untrained, ev)
+    # measured at these settings: 80.8 (untrained: 5.5; 60 steps: 64.4; without XLA, other op order: 71.9)
+    assert ev["segment_audio"] > 70.0, ev
     assert ev["event_audio"] > 60.0, ev
 
 
@@ -50,7 +49,7 @@ def test_exported_saved_model_scores_like_keras(trained):
 
     from official.core import export
 
-    cfg, task, _, results, model, tmp = trained
+    cfg, task, results, model, tmp = trained
     path, report = export.export_saved_model(model, task, str(tmp / "exports"), "avvp", cfg.export, 0)
     assert max(report.values()) <= 1e-5, report
     loaded = tf.saved_model.load(path)
@@ -59,18 +58,3 @@ def test_exported_saved_model_scores_like_keras(trained):
     for key, value in results["eval"].items():
         assert metrics[key] == pytest.approx(value, abs=1e-9), key
 
-
-def test_tflite_body_scores_like_keras(trained):
-    """Spec check 8's TFLite half: the packed-input body converts with stock ops, agrees to 1e-4 (the exporter
-    checks it) and scores the same F1 through the interpreter."""
-    from official.core import export
-    from official.core.export_tflite import run_tflite
-
-    cfg, task, _, results, model, tmp = trained
-    path, report = export.export_tflite(model, task, str(tmp / "exports"), "avvp", cfg.export, 0, "none")
-    assert report["max_abs_diff"] <= 1e-4 and "BATCH_MATMUL" in report["ops"], report
-    with open(path, "rb") as f:
-        data = f.read()
-    metrics = task.evaluate_predict_fn(lambda x: run_tflite(data, x), task.build_inputs(cfg.eval_data, False, 16))
-    for key, value in results["eval"].items():
-        assert metrics[key] == pytest.approx(value, abs=1e-6), key

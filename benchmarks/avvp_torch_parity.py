@@ -39,9 +39,9 @@ def main() -> None:
         raise SystemExit(f"--reference={args.reference}: file does not exist (see this script's docstring)")
     import torch
 
+    import research.video.avvp  # noqa: F401  (registration)
     from official.core import registry
     from research.video.avvp import convert
-    import research.video.avvp  # noqa: F401  (registration)
 
     ref = load_module(args.reference, "authors_net_audiovisual")
     torch.manual_seed(0)

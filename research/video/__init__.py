@@ -1,0 +1,1 @@
+"""Video methods of the zoo's research tree: temporal detection, self-supervised video, audio-visual parsing, video object segmentation."""

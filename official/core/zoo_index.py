@@ -79,6 +79,7 @@ PACKAGES: tuple[str, ...] = (
     "research.generative.coco_funit.experiments",
     "research.generative.coco_funit.objective",
     "official.tasks.few_shot_translation",
+    "research.video.ahernet.method",  # + its package (variants, experiments) and task
 )
 
 _imported = False

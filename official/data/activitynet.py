@@ -152,7 +152,7 @@ class ActivityNetVideos:
         return {reason: len(ids) for reason, ids in self.skipped_ids.items()}
 
 
-def _feature_header_width(path: str) -> int:
+def feature_header_width(path: str) -> int:
     with open(path) as f:
         header = f.readline().strip()
     return len(header.split(",")) if header else 0
@@ -219,7 +219,7 @@ def load_videos(
             if not os.path.isfile(path):
                 skip("missing_features", video, f"{path}: no such file")
                 continue
-            width = _feature_header_width(path)
+            width = feature_header_width(path)
             if feature_dim is not None and width != feature_dim:
                 skip("bad_features", video, f"{path}: header has {width} columns, expected {feature_dim}")
                 continue

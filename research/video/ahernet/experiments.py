@@ -68,7 +68,7 @@ def ahernet_small_moving_shapes() -> ExperimentConfig:
 @register_experiment("ahernet_tiny_moving_shapes")
 def ahernet_tiny_moving_shapes() -> ExperimentConfig:
     """Tests: the tiny variant on 16-d features of the same generator."""
-    trainer = constant_adam_trainer(40, 4, 1e-3, 20, log_every_n_steps=10, validation_every_n_loops=0)
+    trainer = constant_adam_trainer(40, 4, 3e-3, 20, log_every_n_steps=10, validation_every_n_loops=0)
     data = dict(SMALL_DATA, feature_dim=16)
     return temporal_experiment("ahernet_tiny", 3, data, trainer,
                                runtime=RuntimeConfig(seed=0, intra_op_threads=1, inter_op_threads=1, jit_compile=False),

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from official.core.base_model import ZooSubclassModel
 from official.ops import temporal_segments as ts
 
 ANCHOR_CHANNELS = (256, 256, 512, 512, 1024, 1024, 2048, 2048)  # aher_net_pool_cls g_conv_a1..a8
@@ -46,7 +47,8 @@ def layer_lengths(temporal_length: int, num_layers: int) -> list[int]:
     return lengths
 
 
-class AherNet(keras.Model):
+@keras.saving.register_keras_serializable(package="eccv20zoo")
+class AherNet(ZooSubclassModel):
     """Untrimmed features (batch, T, D) -> per-anchor proposal logits, offsets, IoU logits and per-position
     transferred class logits (see the module docstring)."""
 
@@ -91,6 +93,9 @@ class AherNet(keras.Model):
         self.context = [[_conv(context_channels, 3, name=f"g_conv_{p}1"), _conv(feature_dim, 3, 2, name=f"g_conv_{p}2")]
                         for p in ("s", "e")]
         self.build((None, temporal_length, feature_dim))
+        # layers kept in lists: named in checkpoints through ZooSubclassModel's `_tracked` (set last)
+        self._tracked = ("stem", "anchor_convs", "classifiers", "proposal", "localisation", "iou", "adversary",
+                         "transfer_w", "transfer_b", "context")
 
     # --- network pieces ---------------------------------------------------------------------------
     def build(self, input_shape):
@@ -218,19 +223,6 @@ class AherNet(keras.Model):
         picked = ts.segment_nms(segs, scores, max_detections, iou_threshold=nms_threshold, classes=classes)
         return {"segments": picked["segments"], "scores": picked["scores"], "classes": picked["classes"],
                 "num_detections": picked["num_detections"]}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_classes=self.num_classes,
-            feature_dim=self.feature_dim,
-            temporal_length=self.temporal_length,
-            stem_channels=self.stem_channels,
-            anchor_channels=self.anchor_channels,
-            anchor_scales=self.anchor_scales,
-            context_channels=self.context_channels,
-        )
-        return config
 
     @property
     def num_anchors(self) -> int:

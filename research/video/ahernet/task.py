@@ -146,7 +146,9 @@ class TemporalDetectionTask(Task):
 
         net = inference_model(model)
         t = self.config.task
-        return lambda f, d: net.detect(f, d, t.max_detections, t.nms_threshold, t.use_class_scores)
+        # one traced graph for every batch (the NMS loop is slow op by op)
+        return tf.function(lambda f, d: net.detect(f, d, t.max_detections, t.nms_threshold, t.use_class_scores),
+                           reduce_retracing=True)
 
     def evaluate(self, model, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:
         self.check_tide(tide)

@@ -47,21 +47,24 @@ def ahernet_k600_activitynet() -> ExperimentConfig:
 
 
 # The CPU small run on `python -m tools.make_video_features --out=data/moving_shapes`: 2 classes of moving
-# shapes, 64-d features, T = 64, moments of 32 steps; 300 steps of 8 at Adam lr 1e-3 (ours: 1e-4 needs ~10x
-# the steps), measured in the card.
+# shapes, 64-d features, T = 64, moments of 32 steps; 800 steps of 8 at Adam lr 1e-3 with a cosine decay (ours:
+# 1e-4 needs ~10x the steps; a constant 1e-3 diverged for a while after ~850 steps), measured in the card.
 SMALL_DATA = dict(path="moving_shapes/activity_net.json", feature_dir="moving_shapes/features", feature_dim=64,
                   temporal_length=64, moment_length=32, moments="moving_shapes/moments.csv",
                   moment_feature_dir="moving_shapes/moment_features", max_segments=4)
-SMALL_STEPS = 300
+SMALL_STEPS = 800
 
 
 @register_experiment("ahernet_small_moving_shapes")
 def ahernet_small_moving_shapes() -> ExperimentConfig:
     trainer = constant_adam_trainer(SMALL_STEPS, 8, 1e-3, 100, log_every_n_steps=25, validation_every_n_loops=0)
+    trainer.lr_schedule.name = "cosine"
     return temporal_experiment(
         "ahernet_small", 2, SMALL_DATA, trainer,
         runtime=RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False),
-        task=dict(nms_threshold=0.5, match_threshold=0.6),
+        # NMS 0.3 (0.5 gave 0.473 average mAP, 0.3/0.2/0.1 0.497, on the validation videos: tuned on them);
+        # positives above IoU 0.6: T = 64 has coarse anchors, few reach the paper's 0.8
+        task=dict(nms_threshold=0.3, match_threshold=0.6),
     )
 
 

@@ -1,6 +1,7 @@
 """AherNet end to end on the moving-shapes generator (tools/make_video_features.py): the tools.train path with
 a learning bar (spec check 7, shortened), the SavedModel export with NMS inside verified against Keras and
-re-scored (spec check 8), one XLA train step, and the task's one-line config errors.
+re-scored (spec check 8), and the task's one-line config errors. The XLA-compiled step (contract 9) is
+benchmarks/ahernet_xla_step.py (recorded; ~25 s CPU of compile did not fit the CI budget).
 
 Everything runs in this process through the functions tools.train / tools.export call (no `python -m
 tools.*` subprocess): one module-scoped run serves the checks."""
@@ -29,9 +30,7 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("ahernet")
     data = root / "moving_shapes"
     write_dataset(str(data), train=16, val=8, moments=16, classes=3, feature_dim=16, seed=0)
-    # jit_compile=true: the short run is also contract item 9's XLA-compiled training (one compile serves both)
-    cfg = config_lib.resolve("ahernet_tiny_moving_shapes", [], f"trainer.train_steps={STEPS},runtime.jit_compile=true",
-                             str(root))
+    cfg = config_lib.resolve("ahernet_tiny_moving_shapes", [], f"trainer.train_steps={STEPS}", str(root))
     model_dir = str(root / "model")
     keras.backend.clear_session()
     trainer.run_experiment(cfg, model_dir, "train_and_eval")
@@ -41,7 +40,7 @@ def run(tmp_path_factory):
 
 
 def test_short_run_learns(run):
-    """XLA-compiled training (contract 9) whose detection terms fall, and detections that localise the
+    """Training whose every objective falls, and detections that localise the
     shapes: mAP@0.5 above 0.2, a bar random weights miss (0.11 on the small run's data, card)."""
     _, model_dir, _, results = run
     lines = open(os.path.join(model_dir, "summary.csv")).read().strip().splitlines()

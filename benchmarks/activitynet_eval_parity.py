@@ -157,7 +157,7 @@ def compare(reference: types.ModuleType, gt: dict, pred: dict, blocked: list[str
         ours = temporal_eval.run(gt_path, pred_path, "validation", blocked_path)
     ref_map = [float(x) for x in ref.mAP]
     our_map = list(ours["mAP"].values())
-    diff = max(abs(a - b) for a, b in zip(ref_map, our_map))
+    diff = max(abs(a - b) for a, b in zip(ref_map, our_map, strict=True))
     diff = max(diff, abs(float(ref.average_mAP) - ours["average_mAP"]))
     return {"official_mAP": ref_map, "ours_mAP": our_map, "official_average_mAP": float(ref.average_mAP),
             "ours_average_mAP": ours["average_mAP"], "max_abs_diff": diff,

@@ -51,11 +51,11 @@ def main() -> int:
             start = time.time()
             logs.append({k: float(v) for k, v in model.train_on_batch(x, y, return_dict=True).items()})
             times.append(time.time() - start)
-        changed = [any(not np.allclose(a, v.numpy()) for a, v in zip(old, g)) for old, g in zip(before, groups)]
+        changed = [any(not np.allclose(a, v.numpy()) for a, v in zip(old, g, strict=True)) for old, g in zip(before, groups, strict=True)]
     ok = all(np.isfinite(list(d.values())).all() for d in logs) and all(changed)
     out = {"experiment": "ahernet_tiny_moving_shapes", "jit_compile": True, "steps": args.steps,
            "seconds_per_step": [round(t, 2) for t in times], "logs": logs,
-           "groups_changed": dict(zip(("discriminator", "generators", "detector"), changed)), "passed": bool(ok),
+           "groups_changed": dict(zip(("discriminator", "generators", "detector"), changed, strict=True)), "passed": bool(ok),
            "note": "first step includes the XLA compile; 2-core CPU shared with other jobs"}
     write_json(out, args.out, indent=1)
     print(f"{'PASS' if ok else 'FAIL'}: {args.steps} XLA steps, losses {[round(d['loss'], 3) for d in logs]}, "

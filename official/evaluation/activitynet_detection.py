@@ -111,7 +111,7 @@ class DetectionResult:
     def as_dict(self) -> dict:
         """{"mAP": {"0.5": .., .., "0.95": ..}, "average_mAP": ..} as fractions (0-1)."""
         keys = [f"{t:.2f}".rstrip("0") for t in self.thresholds]  # "0.5", "0.55", ..., "0.95"
-        return {"mAP": {k: float(v) for k, v in zip(keys, self.mAP)}, "average_mAP": self.average_mAP}
+        return {"mAP": {k: float(v) for k, v in zip(keys, self.mAP, strict=True)}, "average_mAP": self.average_mAP}
 
 
 def evaluate_detection(

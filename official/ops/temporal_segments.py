@@ -100,7 +100,7 @@ def multiscale_anchors(
     if len(layer_lengths) != len(steps):
         raise ValueError(f"multiscale_anchors: {len(layer_lengths)} layer lengths but {len(steps)} steps")
     centers, widths = [], []
-    for length, step in zip(layer_lengths, steps):
+    for length, step in zip(layer_lengths, steps, strict=True):
         c = (np.arange(length, dtype=np.float64) + offset) * step
         w = np.asarray(scales, np.float64) * step
         centers.append(np.repeat(c, len(scales)))

@@ -9,7 +9,13 @@ terms, each term's gradient routed to its variable group (method.py), with beta1
 
 from __future__ import annotations
 
-from official.core.config import ExperimentConfig, ExportConfig, RuntimeConfig, constant_adam_trainer, model_config
+from official.core.config import (
+    ExperimentConfig,
+    ExportConfig,
+    RuntimeConfig,
+    constant_adam_trainer,
+    model_config,
+)
 from official.core.registry import register_experiment
 from research.video.ahernet.config import AherTrainingConfig, TemporalDataConfig, TemporalDetectionTaskConfig
 

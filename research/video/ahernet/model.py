@@ -140,7 +140,7 @@ class AherNet(ZooSubclassModel):
 
     def moment_logits(self, maps) -> object:
         """Moment classifier on every layer: (B, L, K) logits of the average-pooled maps."""
-        return ops.stack([cls(ops.mean(m, axis=1)) for cls, m in zip(self.classifiers, maps)], axis=1)
+        return ops.stack([cls(ops.mean(m, axis=1)) for cls, m in zip(self.classifiers, maps, strict=True)], axis=1)
 
     def heads(self, maps) -> dict:
         """Detection heads over all anchor layers, flattened layer-major / position / anchor."""
@@ -163,7 +163,7 @@ class AherNet(ZooSubclassModel):
     def discriminate(self, maps):
         """Background discriminator logits per anchor (B, A) (the "_adv" heads)."""
         a = len(self.anchor_scales)
-        return ops.concatenate([ops.reshape(d(m), (-1, m.shape[1] * a)) for d, m in zip(self.adversary, maps)], 1)
+        return ops.concatenate([ops.reshape(d(m), (-1, m.shape[1] * a)) for d, m in zip(self.adversary, maps, strict=True)], 1)
 
     def call(self, features, training=None):
         return self.heads(self.feature_maps(features, training))

@@ -129,7 +129,7 @@ class TemporalDetectionTask(Task):
                 results[vid.decode()] = [
                     {"label": classes[int(c)] if int(c) < len(classes) else f"class_{int(c)}", "score": float(s),
                      "segment": [float(seg[0]), float(seg[1])]}
-                    for seg, s, c in zip(out["segments"][b, :n], out["scores"][b, :n], out["classes"][b, :n])]
+                    for seg, s, c in zip(out["segments"][b, :n], out["scores"][b, :n], out["classes"][b, :n], strict=True)]
         return {"version": "VERSION 1.3", "external_data": {}, "results": results}
 
     def score(self, predictions: dict, predictions_out: str | None = None) -> dict[str, Any]:

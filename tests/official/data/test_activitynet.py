@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -81,3 +82,19 @@ def test_one_line_errors_name_file_and_field(tmp_path):
     (tmp_path / "bad.csv").write_text("f0,f1\n1,2\n3,x\n")
     with pytest.raises(anet.ActivityNetFormatError, match="bad.csv: malformed feature rows"):
         anet.read_feature_csv(str(tmp_path / "bad.csv"))
+
+
+def test_moments_csv_counts_bad_rows_and_names_missing_columns(fixture_dir, tmp_path):
+    from official.data import video_moments
+
+    root, _ = fixture_dir
+    csv_path = tmp_path / "moments.csv"
+    video_moments.write_moments_csv(str(csv_path), [("Diving", "good1"), ("Jumping", "good2"), ("Surfing", "good3"),
+                                                    ("Diving", "absent"), ("Diving", "narrow")])
+    moments = video_moments.load_moments(str(csv_path), str(root / "features"), ["Diving", "Jumping"], 2048)
+    assert [os.path.basename(p) for p in moments.paths] == ["good1.csv", "good2.csv"]
+    np.testing.assert_array_equal(moments.labels, [0, 1])
+    assert moments.skipped == {"unknown_label": 1, "missing_features": 1, "bad_features": 1}
+    (tmp_path / "bad.csv").write_text("category,youtube_id\nDiving,good1\n")
+    with pytest.raises(anet.ActivityNetFormatError, match="bad.csv: header lacks column 'label'"):
+        video_moments.load_moments(str(tmp_path / "bad.csv"), str(root / "features"), ["Diving"], 2048)

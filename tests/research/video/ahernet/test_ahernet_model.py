@@ -80,9 +80,9 @@ def test_weight_transfer_identity_elu():
         c.bias.assign(np.full(c.bias.shape, 0.3, "float32"))
     x = rng.normal(size=(2, 64, 16)).astype("float32")
     maps = [np.asarray(m) for m in model.feature_maps(x)]
-    want = np.concatenate([m @ np.asarray(c.kernel) + np.asarray(c.bias) for m, c in zip(maps, model.classifiers)], 1)
+    want = np.concatenate([m @ np.asarray(c.kernel) + np.asarray(c.bias) for m, c in zip(maps, model.classifiers, strict=True)], 1)
     np.testing.assert_allclose(np.asarray(model(x)["class_logits"]), want, rtol=1e-5, atol=1e-5)
-    pooled = np.stack([m.mean(1) @ np.asarray(c.kernel) + np.asarray(c.bias) for m, c in zip(maps, model.classifiers)], 1)
+    pooled = np.stack([m.mean(1) @ np.asarray(c.kernel) + np.asarray(c.bias) for m, c in zip(maps, model.classifiers, strict=True)], 1)
     np.testing.assert_allclose(np.asarray(model.moment_logits(maps)), pooled, rtol=1e-5, atol=1e-5)
 
 

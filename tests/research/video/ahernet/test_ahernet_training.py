@@ -12,14 +12,12 @@ import json
 import os
 
 import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 
 from official.core import config as config_lib
 from official.core import export, trainer
 from official.core.config import ConfigError
-from research.video.ahernet.method import variable_groups
 from tools.make_video_features import write_dataset
 
 STEPS = 40
@@ -45,7 +43,7 @@ def test_short_run_learns(run):
     _, model_dir, _, results = run
     lines = open(os.path.join(model_dir, "summary.csv")).read().strip().splitlines()
     header = lines[0].split(",")
-    rows = [dict(zip(header, row.split(","))) for row in lines[1:]]
+    rows = [dict(zip(header, row.split(","), strict=True)) for row in lines[1:]]
     for term in ("loss", "proposal", "localisation", "iou", "moment", "synthetic"):
         assert float(rows[-1][term]) < float(rows[0][term]), (term, rows)
     metrics = results.get("metrics", results)

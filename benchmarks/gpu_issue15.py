@@ -37,8 +37,8 @@ CASES = {  # name -> (package, registered variant, smoke variant, batch)
 }
 
 
-def build(name: str, smoke: bool):
-    package, variant, tiny, batch = CASES[name]
+def build(name: str, smoke: bool, cases: dict = CASES):
+    package, variant, tiny, batch = cases[name]
     enter_bare(package)
     importlib.import_module(f"{package}.variants")
     from official.core import registry
@@ -54,6 +54,8 @@ def build(name: str, smoke: bool):
         rng = np.random.default_rng(0)
         arrays = [rng.normal(size=(batch, *s.shape[1:])).astype(s.dtype) for s in specs]
         inputs = arrays[0] if len(arrays) == 1 else arrays
+        if isinstance(model.input, dict):  # named inputs (AVVP's three feature streams)
+            inputs = {k: rng.normal(size=(batch, *t.shape[1:])).astype(t.dtype) for k, t in model.input.items()}
     return model, inputs, batch, (tiny if smoke else variant)
 
 
@@ -68,7 +70,7 @@ def bench_model(name: str, args) -> dict:
     result = {"case": name, "device": str(jax.devices()[0])}
     for precision in args.precision_list:
         keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-        model, inputs, batch, variant = build(name, args.smoke)
+        model, inputs, batch, variant = build(name, args.smoke, args.cases)
         keras.config.set_dtype_policy("float32")
         inputs = jax.tree_util.tree_map(jnp.asarray, inputs)
         result.update(model=variant, batch=batch,
@@ -117,28 +119,30 @@ def bench_model(name: str, args) -> dict:
     return result
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--models", default=",".join(CASES), help=f"comma-separated subset of {', '.join(CASES)}")
+def parse_args(argv=None, cases: dict = CASES, out_name: str = "gpu_issue15.json", doc: str = __doc__):
+    """The command line of this script, and of those that time other cases with its step (gpu_issue19.py)."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--models", default=",".join(cases), help=f"comma-separated subset of {', '.join(cases)}")
     p.add_argument("--precisions", default="float32,bfloat16", help="float32 and/or bfloat16 (mixed_bfloat16)")
     p.add_argument("--windows", type=int, default=5, help="timed windows; the median is reported")
     p.add_argument("--steps", type=int, default=10, help="steps per window")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps after the compiling call")
     p.add_argument("--smoke", action="store_true", help="tiny variants, batch 2, 1 window of 1 step")
-    p.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results", "gpu_issue15.json"),
+    p.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results", out_name),
                    help="results JSON (written atomically; not written with --smoke)")
     args = p.parse_args(argv)
     if args.smoke:
         args.windows, args.steps, args.warmup = 1, 1, 0
     args.precision_list = args.precisions.split(",")
-    unknown = set(args.models.split(",")) - set(CASES)
+    args.cases = cases
+    unknown = set(args.models.split(",")) - set(cases)
     if unknown:
-        p.error(f"--models: unknown {sorted(unknown)}; expected any of {', '.join(CASES)}")
+        p.error(f"--models: unknown {sorted(unknown)}; expected any of {', '.join(cases)}")
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def main(argv=None, **command_line) -> int:
+    args = parse_args(argv, **command_line)
     return measure_models(args.models.split(","), bench_model, args)
 
 

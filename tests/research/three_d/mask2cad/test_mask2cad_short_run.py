@@ -20,6 +20,7 @@ the objects (AP^box@0.5)."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -109,3 +110,44 @@ def test_heads_on_cpn_detections_and_given_boxes(run):
     ref = model.heads({"roi_features": np.asarray(roi), "mask_probs": probs.astype(np.float32)})
     np.testing.assert_allclose(np.asarray(given["embedding"]), np.asarray(ref["embedding"]), atol=1e-5)
     np.testing.assert_allclose(np.asarray(given["mask_probs"]), probs, atol=1e-5)
+
+
+def test_xla_training_step_of_the_heads(run):
+    """jit_compile=True training step of the tiny variant's Mask2CAD part (the same layers in this run's model, whose
+    detector alone differs): RoIAlign on a region map, mask head,
+    heads, view encoder over the CAD database, `head_loss_terms`): agrees with the eager step, lowers the
+    loss. On the trained model (its heads move; the tests above read nothing from it afterwards)."""
+    model = run["model"]
+    rng = np.random.default_rng(0)
+    b = 4
+    feats = tf.constant(rng.normal(size=(b, 16, 16, 16)), tf.float32)  # CPN's stride-4 region map of 64 px
+    x = {"boxes": tf.constant([[[8, 10, 40, 50]]] * b, tf.float32), "valid": tf.ones((b, 1), tf.bool),
+         "gt_masks": tf.constant(np.pad(np.ones((b, 30, 20, 1)), ((0, 0), (15, 19), (12, 32), (0, 0))), tf.float32)}
+    view_models, view_cats = np.asarray(model.view_models), np.asarray(model.view_categories)
+    ids = np.array([0, 1, 2, 3])
+    classes = tf.constant([[view_cats[np.flatnonzero(view_models == m)[0]]] for m in ids], tf.int32)
+    y = {"model_id": tf.constant(ids[:, None]), "rotation_bin": tf.constant([[1], [2], [3], [0]]),
+         "rotation_delta": tf.constant([[[1.0, 0.05, 0.0, 0.0]]] * b), "centre_offset": tf.constant([[[0.1, -0.1]]] * b)}
+    parts = (model.mask_head, model.heads, model.view_encoder)
+    variables = [v for p in parts for v in p.trainable_variables]
+    opt = keras.optimizers.SGD(0.05)
+
+    def loss_fn():
+        pred = model.roi_outputs(feats, x["boxes"], classes, training=True)
+        pred["view_embedding"] = model.view_encoder(model.views, training=True)
+        terms = model.head_loss_terms(x, y, pred)
+        return terms["total"] + terms["mask"]
+
+    eager = float(loss_fn())
+
+    @tf.function(jit_compile=True)
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    values = [float(step()) for _ in range(4)]
+    # BN batch statistics under training: eager and XLA compute the same first loss
+    np.testing.assert_allclose(values[0], eager, rtol=1e-4)
+    assert all(b < a for a, b in zip(values, values[1:], strict=False)) and values[-1] < 0.97 * values[0], values

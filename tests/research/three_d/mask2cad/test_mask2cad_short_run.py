@@ -61,7 +61,10 @@ def run(tmp_path_factory):
         task = build_task(cfg)
         cfg.export.verify_examples = 4
         path, report = export.export_saved_model(model, task, str(tmp / "export"), "m2c", cfg.export, 64)
-        yield {"results": results, "model": model, "task": task, "path": path, "report": report}
+        # the CAD table that evaluation and export used vs the trained view encoder's embeddings of the views
+        table_gap = float(np.max(np.abs(np.asarray(model.view_table)
+                                        - np.asarray(model.view_encoder(model.views, training=False)))))
+        yield {"results": results, "model": model, "task": task, "path": path, "report": report, "table_gap": table_gap}
     finally:
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": grappler})
 
@@ -76,6 +79,7 @@ def test_short_run_learns(run):
     assert results["rotation_cls_loss"] < 1.35 and results["embed_loss"] < 1.3, results  # both start at 1.39
     assert ev["retrieval_top1"] >= 0.7 and ev["rotation_accuracy"] >= 0.4 and ev["ap_box50"] >= 0.7, ev
     assert ev["images"] == 32 and 0.0 <= ev["ap_mesh"] <= 1.0 and 0.0 <= ev["ap_box50"] <= 1.0, ev
+    assert run["table_gap"] < 1e-5, run["table_gap"]  # evaluation and export refreshed the CAD table
 
 
 def test_export_round_trip_scores_the_same(run):

@@ -6,12 +6,12 @@ against the Keras model), scored through its signatures (tools.evaluate --saved_
 
 Why the detector is smaller than mask2cad_tiny's: the CPU cost of this file is graph building (tracing the
 training step with its gradient and Adam update, then the two serving graphs), which grows with the number
-of layers, not with widths or image size. `CI_DETECTOR` keeps mask2cad_tiny's heads, widths and 64 px input
-but puts CPN on a one-level hourglass (`detector_overrides`), and Grappler is off for the module (it only
-rewrites graphs for speed; the first call of every function paid it). Both are test settings only: the
-registered variants keep their parameter counts (test_mask2cad_network.py). jit_compile is off here: an XLA
-step of the whole model is measured in benchmarks/mask2cad_xla_whole_step.py, the heads' XLA step is
-test_mask2cad_network.py's.
+of layers, not with widths or image size. `CI_DETECTOR` keeps mask2cad_tiny's heads and widths but puts CPN
+on a one-level hourglass (`detector_overrides`); the images are 32 px (half the CPU per step of 64 px); and
+Grappler is off for the module (it only rewrites graphs for speed; the first call of every function paid
+it). All are test settings only: the registered variants keep their parameter counts
+(test_mask2cad_network.py). jit_compile is off for the run: an XLA step of the whole model is measured in
+benchmarks/mask2cad_xla_whole_step.py; the XLA step of the Mask2CAD part is the last test here.
 
 Bars: the run fits 32 training images (evaluated on the same split, GT boxes for the heads); retrieval
 top-1 and rotation accuracy must beat chance by a margin (0.5 with the category given; for 4 bins 90 deg
@@ -34,6 +34,7 @@ from research.three_d.mask2cad.cpn_attach import Mask2CADOnCPN
 from tools import make_pix3d_primitives
 
 STEPS = 60
+SIZE = 32  # image and network input (mask2cad_tiny: 64): half the CPU per step, same graph
 # CPN on a one-level hourglass (stem + one down/up level, one residual per module), otherwise cpn_dla34tiny
 CI_DETECTOR = {"backbone": "hourglass", "hourglass_dims": [8, 8], "hourglass_modules": [1, 1], "num_stacks": 1,
                "stem_channels": 8, "cnv_dim": 16}
@@ -43,14 +44,15 @@ CI_DETECTOR = {"backbone": "hourglass", "hourglass_dims": [8, 8], "hourglass_mod
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mask2cad_run")
     data = str(tmp / "pix3d")
-    make_pix3d_primitives.write_pix3d_primitives(data, train=32, test=8, size=64, seed=0)
+    make_pix3d_primitives.write_pix3d_primitives(data, train=32, test=8, size=SIZE, seed=0)
     overrides = (
         f"trainer.train_steps={STEPS},trainer.steps_per_loop={STEPS},trainer.global_batch_size=8,"
         f"trainer.lr_schedule.base_lr=3e-3,runtime.jit_compile=false,task.views_per_model=2,task.mesh_samples=300,"
+        f"train_data.image_size={SIZE},eval_data.image_size={SIZE},"
         f"eval_data.split_file={data}/pix3d_s1_train.json,train_data.path={data}/pix3d.json,"
         f"eval_data.path={data}/pix3d.json,train_data.split_file={data}/pix3d_s1_train.json")
     cfg = config_lib.resolve("mask2cad_small_pix3d", params_override=overrides)
-    cfg.model = config_lib.model_config("mask2cad_tiny", cpn_num_samples=32, cpn_roi_sampling_ratio=1,
+    cfg.model = config_lib.model_config("mask2cad_tiny", input_size=SIZE, cpn_num_samples=32, cpn_roi_sampling_ratio=1,
                                         detector_overrides=CI_DETECTOR)
     grappler = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
@@ -60,7 +62,7 @@ def run(tmp_path_factory):
 
         task = build_task(cfg)
         cfg.export.verify_examples = 4
-        path, report = export.export_saved_model(model, task, str(tmp / "export"), "m2c", cfg.export, 64)
+        path, report = export.export_saved_model(model, task, str(tmp / "export"), "m2c", cfg.export, SIZE)
         # the CAD table that evaluation and export used vs the trained view encoder's embeddings of the views
         table_gap = float(np.max(np.abs(np.asarray(model.view_table)
                                         - np.asarray(model.view_encoder(model.views, training=False)))))
@@ -96,15 +98,15 @@ def test_heads_on_cpn_detections_and_given_boxes(run):
     """cpn_attach.Mask2CADOnCPN on the trained model: the detection path gives fixed-size per-RoI outputs on
     CPN's own detections, and the given-box path pools CPN's stride-4 region map at the right scale."""
     model = run["model"]
-    assert model.scale == 16 / 64  # CPN's output grid is input / 4
-    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    assert model.scale == 8 / SIZE  # CPN's output grid is input / 4
+    images = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
     out = Mask2CADOnCPN.call(model, {"images": images})
     assert tuple(out["boxes"].shape) == (2, 4, 4) and tuple(out["valid"].shape) == (2, 4)
     assert tuple(out["embedding"].shape) == (8, 8) and tuple(out["rotation_logits"].shape) == (8, 2, 4)
     det = model.detector.detect(images)
     np.testing.assert_allclose(np.asarray(out["boxes"]), np.asarray(det["boxes"]), atol=1e-5)
     np.testing.assert_array_equal(np.asarray(out["classes"]), np.asarray(det["classes"]).reshape(-1))
-    boxes = np.array([[[0, 0, 64, 64], [10, 20, 30, 50]]] * 2, np.float32)
+    boxes = np.array([[[0, 0, 32, 32], [5, 10, 15, 25]]] * 2, np.float32)
     classes = np.array([[0, 1]] * 2)
     given = Mask2CADOnCPN.call(model, {"images": images, "boxes": boxes, "classes": classes})
     feats = model.detector.body(images)["region_feat0"]  # the region branch of the (only) stack
@@ -124,9 +126,9 @@ def test_xla_training_step_of_the_heads(run):
     model = run["model"]
     rng = np.random.default_rng(0)
     b = 4
-    feats = tf.constant(rng.normal(size=(b, 16, 16, 16)), tf.float32)  # CPN's stride-4 region map of 64 px
-    x = {"boxes": tf.constant([[[8, 10, 40, 50]]] * b, tf.float32), "valid": tf.ones((b, 1), tf.bool),
-         "gt_masks": tf.constant(np.pad(np.ones((b, 30, 20, 1)), ((0, 0), (15, 19), (12, 32), (0, 0))), tf.float32)}
+    feats = tf.constant(rng.normal(size=(b, 8, 8, 16)), tf.float32)  # CPN's stride-4 region map of 32 px
+    x = {"boxes": tf.constant([[[4, 5, 20, 25]]] * b, tf.float32), "valid": tf.ones((b, 1), tf.bool),
+         "gt_masks": tf.constant(np.pad(np.ones((b, 15, 10, 1)), ((0, 0), (7, 10), (6, 16), (0, 0))), tf.float32)}
     view_models, view_cats = np.asarray(model.view_models), np.asarray(model.view_categories)
     ids = np.array([0, 1, 2, 3])
     classes = tf.constant([[view_cats[np.flatnonzero(view_models == m)[0]]] for m in ids], tf.int32)

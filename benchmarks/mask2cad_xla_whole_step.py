@@ -1,7 +1,7 @@
 """CPU cost of compiling Mask2CAD's whole training step (CPN + heads + view encoder) with XLA.
 
 Why: the model card records whether the whole-model jit_compile=True step is cheap enough for CI (it is
-not: the CI test compiles only the Mask2CAD part, tests/research/three_d/mask2cad/test_mask2cad_network.py).
+not: the CI test compiles only the Mask2CAD part, tests/research/three_d/mask2cad/test_mask2cad_short_run.py).
 Prints process CPU time (all threads) and wall time after each phase, and the loss of two XLA steps.
 
     python -m benchmarks.mask2cad_xla_whole_step --out=/tmp/m2c_xla --size=64 --samples=32 --batch=2

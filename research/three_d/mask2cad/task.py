@@ -286,13 +286,18 @@ class Mask2CADTask(Task):
         return self.score(detections, on_boxes, truth)
 
     def evaluate(self, model, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:
+        """The metrics through the serving functions' graphs (`serving_functions`): an export of the same model
+        afterwards reuses these traces instead of tracing CPN again."""
         self.check_tide(tide)
         network = getattr(model, "inference_model", model)
-        network.refresh_view_table()
-        detect = tf.function(lambda x: network.detect_and_retrieve(x["image"], x["image_size"], x["intrinsics"],
-                                                                   x["depth"]))
-        boxes = tf.function(lambda x: network.predict_on_boxes(x["image"], x["boxes"], x["classes"],
-                                                               x["intrinsics"], x["depth"]))
+        fns = self.serving_functions(network, int(network.detector.input_size))
+
+        def detect(x):
+            return fns["serving_default"](x["image"], x["image_size"], x["intrinsics"], x["depth"])
+
+        def boxes(x):
+            return fns["on_boxes"](x["image"], x["boxes"], x["classes"], x["intrinsics"], x["depth"])
+
         return self._run(detect, boxes, dataset, steps)
 
     def evaluate_saved_model(self, loaded, global_batch_size: int, steps=None, tide=False, predictions_out=None):
@@ -311,8 +316,15 @@ class Mask2CADTask(Task):
         return self._run(detect, boxes, dataset, steps)
 
     # --- export ------------------------------------------------------------------------------
-    def serving_signatures(self, model, image_size: int) -> dict:
+    def serving_functions(self, model, image_size: int) -> dict:
+        """serving_default and on_boxes as tf.functions with the serving input signatures, made once per model
+        (after `refresh_view_table`) and kept on it: `evaluate` and an export of the same model (tools.train
+        then an export in one process, the tests) share one trace of each (the SavedModel writer traces them
+        once more in its save context)."""
         model.refresh_view_table()
+        made = model.__dict__.get("_mask2cad_serving_functions", {})
+        if image_size in made:
+            return made[image_size]
         keys = ("boxes", "scores", "classes", "num_detections", "valid", "model_id", "similarity", "quaternion", "translation")
         images = tf.TensorSpec([None, image_size, image_size, 3], tf.float32, name="images")
         k = tf.TensorSpec([None, 3, 3], tf.float32, name="intrinsics")
@@ -326,9 +338,18 @@ class Mask2CADTask(Task):
             out = model.predict_on_boxes(images, boxes, classes, intrinsics, depth)
             return {key: out[key] for key in ("model_id", "similarity", "quaternion", "translation", "centre_uv")}
 
-        return {"serving_default": (detect, [images, tf.TensorSpec([None, 2], tf.float32, name="image_sizes"), k, depth]),
-                "on_boxes": (on_boxes, [images, tf.TensorSpec([None, None, 4], tf.float32, name="boxes"),
-                                        tf.TensorSpec([None, None], tf.int32, name="classes"), k, depth])}
+        specs = {"serving_default": [images, tf.TensorSpec([None, 2], tf.float32, name="image_sizes"), k, depth],
+                 "on_boxes": [images, tf.TensorSpec([None, None, 4], tf.float32, name="boxes"),
+                              tf.TensorSpec([None, None], tf.int32, name="classes"), k, depth]}
+        fns = {name: tf.function(fn, input_signature=specs[name], autograph=False)
+               for name, fn in (("serving_default", detect), ("on_boxes", on_boxes))}
+        # object.__setattr__: a plain attribute, not tracked by Keras / the SavedModel object graph
+        object.__setattr__(model, "_mask2cad_serving_functions", {**made, image_size: fns})
+        return fns
+
+    def serving_signatures(self, model, image_size: int) -> dict:
+        fns = self.serving_functions(model, image_size)
+        return {name: (fn, fn.input_signature) for name, fn in fns.items()}
 
     def _eval_batch(self, n: int) -> dict[str, np.ndarray]:
         x, _ = next(iter(self.build_inputs(self.config.eval_data, False, max(1, min(n, 4)))))

@@ -2,9 +2,9 @@
 
 One module fixture trains once: tools.train's run_experiment on forkgan_tiny_night_day shrunk for CI (gf 8,
 no residual blocks, 16x32 crops of a 24 + 16 image tools.make_domains night_day set; n_d 1, 1-level 1-scale
-Ds (the second scale's bicubic /2 doubled the trace; its XLA gradient has its own test in
-test_forkgan_networks.py); noise and the history of fakes on) for STEPS steps with jit_compile=True, mode train_and_eval. Every test
-reuses it:
+Ds: the second scale's bicubic /2 doubled the trace, and its XLA gradient has its own test in
+test_forkgan_networks.py; noise and the history of fakes on) for STEPS steps with jit_compile=True, mode
+train_and_eval. Every test reuses it:
 - learning (item 5): the run's own evaluation (the task's pixels16 KID, tools.evaluate's path) of the
   translations is far below the untranslated images' (an identity or input-ignoring G misses), and the cycle
   night -> day -> night reconstructs far better than an untrained pair (a constant output misses);
@@ -12,8 +12,8 @@ reuses it:
   discriminator and the classifier (initial weights snapshot when the run builds the model);
 - export (item 7): the restored checkpoint as a SavedModel (both signatures, to 1e-5 of Keras; scored through
   serving_default it gives the run's KID, tools.evaluate --saved_model's path) and as TFLite float16 (stock ops).
-The full schedule is the card's small run; its compile (a minute of CPU for the paper-size graph) is why the
-CI graph is smaller."""
+The full schedule is the card's small run. Tracing and compiling the step is nearly all of this file's CPU
+time (the model card's budget section), hence the smaller CI graph."""
 
 from __future__ import annotations
 

@@ -26,8 +26,7 @@ import pytest
 import tensorflow as tf
 
 from official.core import config as config_lib
-from official.core import export
-from official.core import trainer
+from official.core import export, trainer
 from research.generative.forkgan.networks import ForkGenerator
 from tools.make_domains import write
 

@@ -1,5 +1,5 @@
-"""ForkGAN under KERAS_BACKEND=jax (one subprocess): the tiny generator's three
-outputs (noise off at inference), a 2-scale discriminator (with the bicubic /2) and the classifier match TF."""
+"""ForkGAN under KERAS_BACKEND=jax (the shared JAX worker, each network's forward jitted): the tiny generator's
+three outputs (noise off at inference), a 2-scale discriminator (with the bicubic /2) and the classifier match TF."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from research.generative.forkgan.networks import DomainClassifier, ForkGenerator
 from tests import helpers
 
 _SCRIPT = """
-import json, sys
+import json, os, sys
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")  # a fresh worker: faster CPU compiles
+import jax
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax"
@@ -22,12 +24,13 @@ out = {}
 for key, cls in (("g", ForkGenerator), ("d", MultiScaleDiscriminator), ("c", DomainClassifier)):
     net = cls.from_config(json.loads(str(data[key + "_config"])))
     net.load_weights(str(data[key + "_weights"]))
+    # One jitted program per network (the weights are its constants): one XLA compile instead of one per op.
     if key == "g":
-        out["t"], out["r"], out["code"] = (np.asarray(v) for v in net.fork(data["x"]))
+        out["t"], out["r"], out["code"] = (np.asarray(v) for v in jax.jit(net.fork)(data["x"]))
     elif key == "d":
-        out["d0"], out["d1"] = (np.asarray(v) for v in net(data["x"]))
+        out["d0"], out["d1"] = (np.asarray(v) for v in jax.jit(net)(data["x"]))
     else:
-        out["c"] = np.asarray(net(data["code"]))
+        out["c"] = np.asarray(jax.jit(net)(data["code"]))
 np.savez(sys.argv[2], **out)
 # (TensorFlow is imported here by the shared official.vision.gan / official.training.gan packages' __init__;
 # the networks' math runs on JAX: keras.backend.backend() == "jax".)

@@ -22,10 +22,10 @@ SIZE = (16, 32)
 
 def make_objective(n_d=2, pool=0):
     trainer = TrainerConfig(optimizer=OptimizerConfig(name="adam"), lr_schedule=ScheduleConfig(name="constant", base_lr=1e-3))
-    net = ForkGenerator(filters=4, encoder_blocks=1, decoder_blocks=2, image_size=SIZE)
+    net = ForkGenerator(filters=4, encoder_blocks=1, decoder_blocks=1, image_size=SIZE)
     return fk.ForkGANObjective(net, GANConfig(objective="forkgan", pool_size=pool), trainer,
                                dict(steps_per_epoch=1, total_steps=1, lr_scale=1.0), (*SIZE, 3), n_d=n_d,
-                               d_filters=4, d_levels=2, cls_filters=4)
+                               d_filters=4, d_levels=1, cls_filters=4)
 
 
 @pytest.fixture(scope="module")

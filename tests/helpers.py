@@ -168,7 +168,12 @@ class _JaxWorker:
         import tempfile
 
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO}
+        # LLVM at -O0: the scripts run small inputs once, so XLA's compile, not the run, is their cost (TSIT's
+        # parity checks: ~56 -> ~21 s of the worker's CPU; the whole graph still goes through XLA).
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "--xla_backend_optimization_level" not in flags:
+            flags = (flags + " --xla_backend_optimization_level=0").strip()
+        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": REPO, "XLA_FLAGS": flags}
         self.proc = subprocess.Popen([sys.executable, os.path.join(REPO, "tests", "jax_worker.py")], cwd=REPO,
                                      env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
 

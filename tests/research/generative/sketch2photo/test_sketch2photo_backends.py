@@ -1,8 +1,9 @@
 """Sketch2Photo under KERAS_BACKEND=jax (the shared JAX worker): G_A (legacy attention gate), its attention map, the
 colouriser, the corrupted sketch and the style loss match TensorFlow, all computed under one `jax.jit` (eager JAX
-compiles every primitive on first use). The script registers `official.vision.gan` and
-`research.generative.sketch2photo` as bare packages, skipping their registration `__init__`s (which load the
-TF trainer), so it also asserts that the model, layer, loss and noise modules import no TensorFlow."""
+compiles every primitive on first use), the networks built with numpy initial draws (tests.helpers). The script
+registers `official.vision.gan` and `research.generative.sketch2photo` as bare packages, skipping their
+registration `__init__`s (which load the TF trainer), so it also asserts that the model, layer, loss and noise
+modules import no TensorFlow."""
 
 from __future__ import annotations
 
@@ -30,17 +31,11 @@ for name in ("research", "research.generative", "research.generative.sketch2phot
         sys.modules[name] = package
 from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
 from research.generative.sketch2photo import losses, noise
-from keras.src.backend.jax import random as jax_random
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-draws = {k: getattr(jax_random, k) for k in ("uniform", "normal", "truncated_normal")}
-try:  # initial values are overwritten by load_weights; numpy skips JAX's compile of a PRNG per shape (~10 s CPU)
-    for k in draws:
-        setattr(jax_random, k, lambda shape, *a, dtype=None, seed=None, **kw: np.zeros(shape, dtype or "float32"))
+with numpy_initial_draws():  # load_weights overwrites them
     g = Sketch2PhotoGenerator.from_config(json.loads(str(data["g_config"])))
     c = Colorizer.from_config(json.loads(str(data["c_config"])))
-finally:
-    for k, f in draws.items():
-        setattr(jax_random, k, f)
 g.load_weights(str(data["g_weights"]))
 c.load_weights(str(data["c_weights"]))
 attention = g.attention_model()

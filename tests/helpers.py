@@ -15,6 +15,7 @@ difference fails it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import inspect
 import json
 import os
@@ -225,6 +226,23 @@ def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray
     run_in_jax_worker(script, [src, out], timeout=600)
     with np.load(out) as got:
         return {k: got[k] for k in got.files}
+
+
+@contextlib.contextmanager
+def numpy_initial_draws():
+    """Inside a JAX script, around building a model whose weights are loaded next: initializers draw zeros
+    with numpy. JAX compiles its PRNG once per weight shape (~1 s of CPU per distinct kernel shape here);
+    draws that load_weights overwrites need not pay that."""
+    from keras.src.backend.jax import random as jax_random
+
+    saved = {k: getattr(jax_random, k) for k in ("uniform", "normal", "truncated_normal")}
+    try:
+        for k in saved:
+            setattr(jax_random, k, lambda shape, *a, dtype=None, seed=None, **kw: np.zeros(shape, dtype or "float32"))
+        yield
+    finally:
+        for k, f in saved.items():
+            setattr(jax_random, k, f)
 
 
 def check_jax_parity(

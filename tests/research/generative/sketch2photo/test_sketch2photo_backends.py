@@ -1,7 +1,9 @@
-"""Sketch2Photo under KERAS_BACKEND=jax (one subprocess): G_A (legacy attention gate), its attention map, the
-colouriser, the corrupted sketch and the style loss match TensorFlow. TensorFlow still gets imported there:
-`official.vision.gan`'s package __init__ registers the CycleGAN experiments, which import the GAN trainer
-(shared stack; the computation itself is keras.ops)."""
+"""Sketch2Photo under KERAS_BACKEND=jax (the shared JAX worker): G_A (legacy attention gate), its attention map, the
+colouriser, the corrupted sketch and the style loss match TensorFlow, all computed under one `jax.jit` (eager JAX
+compiles every primitive on first use), the networks built with numpy initial draws (tests.helpers). The script
+registers `official.vision.gan` and `research.generative.sketch2photo` as bare packages, skipping their
+registration `__init__`s (which load the TF trainer), so it also asserts that the model, layer, loss and noise
+modules import no TensorFlow."""
 
 from __future__ import annotations
 
@@ -16,24 +18,39 @@ from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenera
 from tests import helpers
 
 _SCRIPT = """
-import json, sys
+import json, os, sys, types
 import numpy as np
+import jax
 import keras
 assert keras.backend.backend() == "jax"
+for name in ("research", "research.generative", "research.generative.sketch2photo", "official", "official.vision",
+             "official.vision.gan"):  # bare packages: their __init__s register experiments (TF trainer)
+    if name not in sys.modules:
+        package = types.ModuleType(name)
+        package.__path__ = [os.path.join(os.getcwd(), *name.split("."))]
+        sys.modules[name] = package
 from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
 from research.generative.sketch2photo import losses, noise
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-g = Sketch2PhotoGenerator.from_config(json.loads(str(data["g_config"])))
+with numpy_initial_draws():  # load_weights overwrites them
+    g = Sketch2PhotoGenerator.from_config(json.loads(str(data["g_config"])))
+    c = Colorizer.from_config(json.loads(str(data["c_config"])))
 g.load_weights(str(data["g_weights"]))
-c = Colorizer.from_config(json.loads(str(data["c_config"])))
 c.load_weights(str(data["c_weights"]))
-x, rgb = data["x"], data["rgb"]
-feats = c.encoder(rgb)
-np.savez(sys.argv[2], y=np.asarray(g(x)), w=np.asarray(g.attention_model()(x)), rgb=np.asarray(c(rgb)),
-         noisy=np.asarray(noise.compose(x, data["n"], data["o"], data["u"], data["off"], patch=6)),
-         style=np.asarray(losses.style_loss(feats, [f[::-1] for f in feats])))
-"""
+attention = g.attention_model()
 
+
+def forward(x, rgb, n, o, u, off):
+    feats = c.encoder(rgb)
+    return dict(y=g(x), w=attention(x), rgb=c(rgb), noisy=noise.compose(x, n, o, u, off, patch=6),
+                style=losses.style_loss(feats, [f[::-1] for f in feats]))
+
+
+out = jax.jit(forward)(*(data[k] for k in ("x", "rgb", "n", "o", "u", "off")))
+np.savez(sys.argv[2], **{k: np.asarray(v) for k, v in out.items()})
+assert "tensorflow" not in sys.modules, "Sketch2Photo's model / loss / noise modules imported tensorflow"
+"""
 
 def test_jax_matches_tensorflow(tmp_path):
     keras.utils.set_random_seed(4)

@@ -1,7 +1,8 @@
 """LIMP under KERAS_BACKEND=jax (one subprocess): the tiny VAE's forward pass and the heat geodesics match TF.
 
 The subprocess runs each function under one jax.jit (one compile each: eager JAX compiles every primitive on first
-use, ~5 s more CPU here)."""
+use, ~5 s more CPU here); `Limp` is built with numpy initial draws (tests.helpers: JAX would compile its PRNG
+per weight shape)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ assert keras.backend.backend() == "jax"
 from research.three_d.limp.model import Limp
 from official.ops.heat_geodesics import heat_geodesics
 from research.three_d.limp import losses
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-model = Limp.from_config(json.loads(str(data["config"])))
+with numpy_initial_draws():  # load_weights overwrites them
+    model = Limp.from_config(json.loads(str(data["config"])))
 model.load_weights(str(data["weights"]))
 faces = data["faces"]
 rec, mu, logvar = jax.jit(lambda p: model(p, training=False))(data["points"])

@@ -94,7 +94,7 @@ def list_videos(root: str, split_csv: str, class_index: str, min_frames: int, ch
             try:
                 vlen = int(vlen)
             except ValueError:
-                raise VideoFramesError(f"{split_csv}:{lineno}: num_frames {vlen!r} is not an integer (field num_frames)")
+                raise VideoFramesError(f"{split_csv}:{lineno}: num_frames {vlen!r} is not an integer (field num_frames)") from None
             vdir = vdir if os.path.isabs(vdir) else os.path.join(root, vdir)
             vdir = vdir.rstrip("/")
             cls = os.path.basename(os.path.dirname(vdir))

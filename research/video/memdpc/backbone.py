@@ -28,7 +28,7 @@ class StageSpec:
 
 def stage_specs(depths, widths) -> list[StageSpec]:
     """resnet18/34_2d3d_full: [2d, 2d, 3d, 3d] stages, strides 1, 2, 2, 2 (R18 depths 2-2-2-2, R34 3-4-6-3)."""
-    return [StageSpec(k, w, d, s) for k, w, d, s in zip(("2d", "2d", "3d", "3d"), widths, depths, (1, 2, 2, 2))]
+    return [StageSpec(k, w, d, s) for k, w, d, s in zip(("2d", "2d", "3d", "3d"), widths, depths, (1, 2, 2, 2), strict=True)]
 
 
 def _conv(x, filters, kernel, stride, name):

@@ -81,6 +81,7 @@ PACKAGES: tuple[str, ...] = (
     "official.tasks.few_shot_translation",
     "research.video.avvp",
     "research.video.avvp.task",
+    "research.video.memdpc.task",
 )
 
 _imported = False

@@ -117,13 +117,13 @@ def list_videos(root: str, split_csv: str, class_index: str, min_frames: int, ch
 
 
 def write_split_csv(root: str, videos: list[tuple[str, str]], path: str) -> None:
-    """Writes `dir,num_frames` rows (write_csv.py's format) for (class, video) folders under root, counting frames."""
+    """Writes `class/video,num_frames` rows (write_csv.py's format, relative to root so the set can move) for
+    (class, video) folders under root, counting their frames."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         for cls, vid in videos:
-            vdir = os.path.join(root, cls, vid)
-            n = len([x for x in os.listdir(vdir) if x.startswith("image_") and x.endswith(".jpg")])
-            f.write(f"{vdir},{n}\n")
+            n = len([x for x in os.listdir(os.path.join(root, cls, vid)) if x.startswith("image_") and x.endswith(".jpg")])
+            f.write(f"{cls}/{vid},{n}\n")
     os.replace(tmp, path)
 
 

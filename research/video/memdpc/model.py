@@ -77,7 +77,8 @@ class MemDpc(ZooModel):
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
 class MemDpcClassifier(ZooModel):
-    """eval/model_lc.py LC: clip (batch, num_seq, seq_len, H, W, 3) -> logits (batch, num_classes).
+    """eval/model_lc.py LC: clip (batch, num_seq, seq_len, H, W, 3) -> logits (batch, num_classes); the 2 c
+    embedding is the output of the "context" layer (`embedding_model`).
 
     Args: as MemDpc, plus num_classes (UCF101 101, HMDB51 51), dropout (0.5) and train_what:
     "ft" trains everything, "last" only final_bn + final_fc (the linear probe).
@@ -95,7 +96,25 @@ class MemDpcClassifier(ZooModel):
         x = layers.Dropout(dropout, name="final_dropout")(x)
         logits = layers.Dense(num_classes, kernel_initializer=keras.initializers.Orthogonal(1.0), name="final_fc",
                               dtype="float32")(x)
-        super().__init__(inputs={"clip": clip}, outputs={"logits": logits, "embedding": context}, **kwargs)
+        super().__init__(inputs={"clip": clip}, outputs=logits, **kwargs)
         if train_what == "last":
             self.get_layer("blocks").trainable = False
             self.get_layer("context").trainable = False
+
+
+def embedding_model(model: keras.Model) -> keras.Model:
+    """clip -> embedding: the classifier's bidirectional context (B, 2 c), or the pretext model's spatially
+    averaged forward context c_t (B, c)."""
+    if isinstance(model, MemDpcClassifier):
+        return keras.Model(model.input, model.get_layer("context").output, name="memdpc_embedding")
+    pooled = layers.GlobalAveragePooling2D(name="context_pool")(model.output["context"])
+    return keras.Model(model.input, pooled, name="memdpc_embedding")
+
+
+def transfer_pretext_weights(pretext: MemDpc, classifier: MemDpcClassifier) -> int:
+    """eval/test.py's neq_load_customized: backbone and agg_f / agg_b of a pretext model into the classifier."""
+    classifier.get_layer("blocks").set_weights(pretext.get_layer("blocks").get_weights())
+    head, ctx = pretext.get_layer("memdpc"), classifier.get_layer("context")
+    ctx.agg_f.set_weights(head.agg_f.get_weights())
+    ctx.agg_b.set_weights(head.agg_b.get_weights())
+    return len(pretext.get_layer("blocks").weights) + len(head.agg_f.weights) + len(head.agg_b.weights)

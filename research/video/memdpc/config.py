@@ -27,5 +27,5 @@ class VideoFramesDataConfig(DataConfig):
 class MemDpcTaskConfig(TaskConfig):
     name: str = "memdpc"  # registered Task class (research/video/memdpc/task.py)
     num_classes: int = 101  # classifier outputs (UCF101 101, HMDB51 51; unused by the pretext model)
-    pretext_weights: str = ""  # classifier: a pretext MemDpc .keras / .weights.h5 whose encoder and GRUs start it ("" = none)
-    pretext_model: str = ""  # the registered pretext variant of pretext_weights (.weights.h5 only), e.g. memdpc_tiny
+    pretext_weights: str = ""  # classifier: a pretext run's MODEL_DIR / checkpoint / .weights.h5 / .keras whose encoder and GRUs start it ("" = none)
+    pretext_model: str = ""  # the registered pretext variant that pretext_weights holds (not needed for .keras), e.g. memdpc_tiny

@@ -21,8 +21,13 @@ from official.core.config import ConfigError
 from official.core.registry import register_task
 from official.core.task import Task
 from official.data import video_frames
+from official.training import pretrained
 from research.video.memdpc.config import MemDpcTaskConfig, VideoFramesDataConfig
 from research.video.memdpc.model import MemDpc, MemDpcClassifier, embedding_model, transfer_pretext_weights
+
+
+def _inputs_and_label(example):
+    return {"clip": example["clip"]}, example["label"]
 
 
 @register_task("memdpc")
@@ -49,7 +54,7 @@ class MemDpcTask(Task):
                 m = self.config.model
                 pretext = registry.create_model(self.config.task.pretext_model, num_seq=m.num_seq, seq_len=m.seq_len,
                                                 img_dim=m.img_dim)
-                pretext.load_weights(src)
+                src = pretrained.restore_weights(pretext, src, "task.pretext_weights")  # MODEL_DIR, ckpt or .weights.h5
             n = transfer_pretext_weights(pretext, model)
             print(f"memdpc: {n} encoder / GRU tensors from {src}")
         return model
@@ -83,7 +88,7 @@ class MemDpcTask(Task):
             ds = ds.cache()
         if training:
             ds = ds.repeat()
-        ds = ds.map(lambda ex: ({"clip": ex["clip"]}, ex["label"]))
+        ds = ds.map(_inputs_and_label)
         return ds.batch(batch, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
     # --- objective ---------------------------------------------------------------------------

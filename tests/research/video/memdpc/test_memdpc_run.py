@@ -36,7 +36,7 @@ def overfit():
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=None)
     clip = moving_square_clips()
     before = model.pretext_loss(model(clip, training=False))[1]
-    history = {"loss": [float(model.train_on_batch({"clip": clip}, np.zeros(B))) for _ in range(STEPS)]}
+    history = {"loss": [float(np.ravel(model.train_on_batch({"clip": clip}, np.zeros(B)))[0]) for _ in range(STEPS)]}
     after = model.pretext_loss(model(clip, training=False))[1]
     return model, clip, before, after, history
 

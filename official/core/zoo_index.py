@@ -82,6 +82,7 @@ PACKAGES: tuple[str, ...] = (
     "research.video.avvp",
     "research.video.avvp.task",
     "research.video.ahernet.method",  # + its package (variants, experiments) and task
+    "research.video.memdpc.task",
 )
 
 _imported = False

@@ -143,8 +143,10 @@ import json, sys
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax", keras.backend.backend()
+from tests.helpers import numpy_initial_draws
 module = __import__({module!r}, fromlist=["x"])
-model = getattr(module, {cls!r}).from_config(json.load(open(sys.argv[1])))
+with numpy_initial_draws():  # load_weights overwrites them: JAX need not compile its PRNG per shape
+    model = getattr(module, {cls!r}).from_config(json.load(open(sys.argv[1])))
 model.load_weights(sys.argv[2])
 outputs = keras.tree.flatten(model(np.load(sys.argv[3]), training=False))
 np.savez(sys.argv[4], *[np.asarray(o) for o in outputs])

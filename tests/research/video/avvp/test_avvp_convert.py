@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 D, C = 32, 25  # avvp_tiny

@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 WIDTHS, MEM = (8, 16, 32, 32), 64  # memdpc_tiny

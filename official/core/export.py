@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from official.core import export_onnx
 from official.core.config import ConfigError, ExportConfig
+from official.core.export_archive import SingleTraceExportArchive
 from official.core.export_tflite import (  # noqa: F401  (re-exported: the exporter's public API)
     QUANTIZE_MODES,
     convert_tflite,
@@ -111,7 +112,7 @@ def export_saved_model(
     tmp = os.path.join(base, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        archive = keras.export.ExportArchive()
+        archive = SingleTraceExportArchive()
         archive.track(model)
         for signature, (fn, input_signature) in task.serving_signatures(model, image_size).items():
             archive.add_endpoint(name=signature, fn=fn, input_signature=input_signature)

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from official.core.config import ConfigError
+from official.core.export_archive import SingleTraceExportArchive
 
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 
@@ -23,7 +24,7 @@ QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 def _converter_for(model: keras.Model, workdir: str) -> tf.lite.TFLiteConverter:
     """A converter over a batch-1 SavedModel of `model` (variables frozen by the SavedModel path)."""
     spec = tf.TensorSpec([1, *model.inputs[0].shape[1:]], tf.float32, name="inputs")
-    archive = keras.export.ExportArchive()
+    archive = SingleTraceExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serving_default", fn=lambda x: model(x, training=False), input_signature=[spec])
     archive.write_out(workdir, verbose=False)

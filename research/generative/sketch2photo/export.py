@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from official.core.export_archive import SingleTraceExportArchive
 from official.layers.adaptive_norm import adain
 
 
@@ -50,7 +51,7 @@ def export_pipeline(g_a, colorizer, out_dir: str, seed: int = 0) -> float:
     if tuple(colorizer.input_shape[1:3]) != (h, w):
         raise ValueError(f"G_A is {h}x{w} but the colouriser is {colorizer.input_shape[1:3]}")
     sketch_fn, reference_fn, colorize_fn = _functions(g_a, colorizer)
-    archive = keras.export.ExportArchive()
+    archive = SingleTraceExportArchive()
     archive.track(g_a)
     archive.track(colorizer)
     sketch = tf.TensorSpec((None, h, w, 1), tf.float32, name="sketch")

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import tempfile
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from official.core.export_archive import SingleTraceExportArchive
 from official.ops import native
 
 
@@ -27,7 +27,7 @@ def convert_decoder(model, queries: int = 2048) -> bytes:
     body = model.decoder_model(batch=1, queries=queries)
     specs = [tf.TensorSpec(i.shape, tf.float32, name=i.name) for i in body.inputs]
     with tempfile.TemporaryDirectory(prefix="conv-onet-tflite-") as workdir:
-        archive = keras.export.ExportArchive()
+        archive = SingleTraceExportArchive()
         archive.track(body)
         archive.add_endpoint(name="serving_default", fn=lambda *x: {"logits": body(list(x), training=False)},
                              input_signature=specs)

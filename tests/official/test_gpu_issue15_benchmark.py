@@ -1,4 +1,4 @@
-"""benchmarks/gpu_issue15.py (and gpu_issue19.py, its step on the issue-19 video networks) run in --smoke mode on
+"""benchmarks/gpu_issue15.py (and gpu_issue16.py / gpu_issue19.py, its step on the issue-16 and issue-19 networks) run in --smoke mode on
 CPU under JAX without TensorFlow: the networks build from their variants modules alone, train on the surrogate
 loss (which must fall) and run inference."""
 
@@ -21,6 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.mark.parametrize("script, expected", [
     ("gpu_issue15.py", {("hmor", "hmor_tiny"), ("crowd2d", "crowd3dpose_resnettiny")}),
     ("gpu_issue19.py", {("avvp_han", "avvp_tiny"), ("ahernet_anet", "ahernet_tiny")}),
+    # SizerNet (dropout) and LIMP (VAE sampling) need not lower a one-step surrogate: DRV's deterministic one does
+    ("gpu_issue16.py", {("drv_decoder128", "drv_tiny")}),
 ])
 def test_gpu_benchmark_smoke(script, expected):
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}

@@ -144,6 +144,28 @@ class _ParameterCount:
         return sum(_numel(v.shape) for v in self.trainable_weights)
 
 
+class LossTermTrackers:
+    """Mixin for models whose `compute_loss` sums named terms: one `keras.metrics.Mean` per term, so fit's
+    logs and tools.train's progress lines show each term.
+
+    Call `self.track_loss_terms(names)` in `__init__` and end `compute_loss` with
+    `return self.tracked_total(total, terms)`. Keras tracks metrics held in attributes, so `model.metrics`
+    lists the trackers without an override. An overridden `compute_loss` must add the layers' own losses
+    (`self.losses`: regularisers, `add_loss`) itself; `tracked_total` does.
+    """
+
+    def track_loss_terms(self, names) -> None:
+        self.loss_trackers = [keras.metrics.Mean(name=n) for n in names]
+
+    def tracked_total(self, total, terms: Mapping[str, Any]):
+        """total + the layers' losses, after each tracker took its term from `terms`."""
+        for tracker in self.loss_trackers:
+            tracker.update_state(terms[tracker.name])
+        for extra in self.losses:
+            total = total + extra
+        return total
+
+
 class ZooModel(_ParameterCount, ConstructorConfig, keras.Model):
     """Base of every zoo model (functional-subclass style: build the graph in `__init__`, then call
     `super().__init__(inputs=..., outputs=..., **kwargs)`).

@@ -29,7 +29,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from official.core.base_model import ZooLayer, ZooModel
+from official.core.base_model import LossTermTrackers, ZooLayer, ZooModel
 from official.ops import camera, integral_decode
 from official.vision.backbones.resnet import RESNET_WIDTHS, resnet_trunk
 from official.vision.rtm3d.model import deconv_neck
@@ -92,7 +92,7 @@ def pixel_coordinates(joints_hm, stride: int, name: str):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class GestureHandPose(ZooModel):
+class GestureHandPose(LossTermTrackers, ZooModel):
     """Joint gesture recognition and per-frame 3D hand pose from a clip (see the module docstring).
 
     Args:
@@ -183,7 +183,7 @@ class GestureHandPose(ZooModel):
         super().__init__(inputs=clip, outputs=outputs, **kwargs)
         self.frame_net = frame_net
         self.stride = image_size // int(heat.shape[1])
-        self.loss_trackers = [keras.metrics.Mean(name=n) for n in gh_losses.LOSS_TERMS]
+        self.track_loss_terms(gh_losses.LOSS_TERMS)
 
     # --- training ------------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -194,15 +194,7 @@ class GestureHandPose(ZooModel):
         total, terms = gh_losses.total_loss(
             y_pred, y, self.stride, a["depth_scale_mm"], a["gesture_weight"], a["pose_weight"],
             a["heatmap_weight"], a["heatmap_sigma"])
-        for tracker in self.loss_trackers:
-            tracker.update_state(terms[tracker.name])
-        for extra in self.losses:
-            total = total + extra
-        return total
-
-    @property
-    def metrics(self):
-        return [*super().metrics, *self.loss_trackers]
+        return self.tracked_total(total, terms)
 
     # --- inference -----------------------------------------------------------------------------
     def frame_pose_model(self) -> keras.Model:

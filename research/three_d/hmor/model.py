@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from official.core.base_model import ZooSubclassModel
+from official.core.base_model import LossTermTrackers, ZooSubclassModel
 from official.ops import integral_decode
 from official.ops.roi_align import roi_align
 from official.vision.backbones.resnet import RESNET_WIDTHS
@@ -46,7 +46,7 @@ def _pose_head(roi_size, channels, deconv_filters, num_joints, depth_bins, bn):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class HMOR(ZooSubclassModel):
+class HMOR(LossTermTrackers, ZooSubclassModel):
     """Integrated multi-person 3D pose network (see the module docstring).
 
     Args:
@@ -122,7 +122,7 @@ class HMOR(ZooSubclassModel):
         self.inputs = [keras.KerasTensor((None, *input_shape), name="images"),
                        keras.KerasTensor((None, 2), name="focal"), keras.KerasTensor((None, 2), name="center")]
         names = losses_lib.LOSS_TERMS + (("ordinal_angle",) if angle_weight > 0 else ())
-        self.loss_trackers = [keras.metrics.Mean(name=n) for n in names]
+        self.track_loss_terms(names)
 
     # --- forward -------------------------------------------------------------------------------
     def _centers(self):
@@ -180,11 +180,7 @@ class HMOR(ZooSubclassModel):
         if not isinstance(y, dict) or "keypoints_cam" not in y:
             return super().compute_loss(x, y, y_pred, sample_weight, training)
         total, terms = losses_lib.hmor_loss(self, y_pred, y, x)
-        for tracker in self.loss_trackers:
-            tracker.update_state(terms[tracker.name])
-        for extra in self.losses:
-            total = total + extra
-        return total
+        return self.tracked_total(total, terms)
 
     # --- export --------------------------------------------------------------------------------
     def pose_head_model(self) -> keras.Model:

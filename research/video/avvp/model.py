@@ -17,13 +17,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from official.core.base_model import ZooModel
+from official.core.base_model import LossTermTrackers, ZooModel
 from research.video.avvp import losses as han_losses
 from research.video.avvp.layers import HybridAttention, MmilPooling
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class HanNet(ZooModel):
+class HanNet(LossTermTrackers, ZooModel):
     """The hybrid attention network with attentive MMIL pooling (see the module docstring).
 
     Args:
@@ -70,7 +70,7 @@ class HanNet(ZooModel):
         global_prob, a_prob, v_prob = MmilPooling(name="mmil", dtype="float32")(frame_prob, frame_att, av_att)
         outputs = {"global_prob": global_prob, "a_prob": a_prob, "v_prob": v_prob, "frame_prob": frame_prob}
         super().__init__(inputs={"audio": audio, "video_2d": video_2d, "video_3d": video_3d}, outputs=outputs, **kwargs)
-        self.loss_trackers = [keras.metrics.Mean(name=n) for n in han_losses.LOSS_TERMS]
+        self.track_loss_terms(han_losses.LOSS_TERMS)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """losses.han_loss against video-level labels y (B, C) or the eval dict's "label" (+ any layer losses)."""
@@ -78,12 +78,4 @@ class HanNet(ZooModel):
             y = y["label"]
         a = self.constructor_args
         total, terms = han_losses.han_loss(y, y_pred, a["audio_smoothing"], a["visual_smoothing"])
-        for tracker in self.loss_trackers:
-            tracker.update_state(terms[tracker.name])
-        for extra in self.losses:
-            total = total + extra
-        return total
-
-    @property
-    def metrics(self):
-        return [*super().metrics, *self.loss_trackers]
+        return self.tracked_total(total, terms)

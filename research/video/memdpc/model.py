@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from official.core.base_model import ZooModel
+from official.core.base_model import LossTermTrackers, ZooModel
 from research.video.memdpc import losses as memdpc_losses
 from research.video.memdpc.backbone import r2d3d
 from research.video.memdpc.layers import BidirectionalContext, MemDpcHead, TemporalMean
@@ -30,7 +30,7 @@ def _encoder(clip, depths, widths, seq_len, img_dim, relu):
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")
-class MemDpc(ZooModel):
+class MemDpc(LossTermTrackers, ZooModel):
     """MemDPC_BD pretext model (see the module docstring).
 
     Args:
@@ -50,7 +50,7 @@ class MemDpc(ZooModel):
                                              name="memdpc")(feats)
         outputs = {"features": feats, "pred_forward": pred_f, "pred_backward": pred_b, "context": context}
         super().__init__(inputs={"clip": clip}, outputs=outputs, **kwargs)
-        self.loss_trackers = [keras.metrics.Mean(name=n) for n in LOSS_TERMS]
+        self.track_loss_terms(LOSS_TERMS)
 
     def pretext_loss(self, y_pred):
         """(total, terms): forward + backward dense contrastive losses and their top-k accuracies."""
@@ -64,15 +64,7 @@ class MemDpc(ZooModel):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Self-supervised: labels are ignored."""
         total, terms = self.pretext_loss(y_pred)
-        for tracker in self.loss_trackers:
-            tracker.update_state(terms[tracker.name])
-        for extra in self.losses:
-            total = total + extra
-        return total
-
-    @property
-    def metrics(self):
-        return [*super().metrics, *self.loss_trackers]
+        return self.tracked_total(total, terms)
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")

@@ -156,3 +156,33 @@ def test_tf_checkpoint_holds_layers_kept_in_lists_and_dicts(tmp_path):
     np.testing.assert_array_equal(fresh(x), saved(x))
     for a, b in zip(fresh.variables, saved.variables, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_loss_term_trackers_log_each_term_and_add_layer_losses():
+    """LossTermTrackers: fit's logs carry each term's mean once, and the total includes the layers' own
+    losses (a kernel regulariser here), which an overridden compute_loss would otherwise drop."""
+    import numpy as np
+
+    from official.core.base_model import LossTermTrackers
+
+    class TwoTerms(LossTermTrackers, keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1, kernel_initializer="ones", kernel_regularizer=keras.regularizers.L2(0.5))
+            self.track_loss_terms(["first", "second"])
+
+        def call(self, x):
+            return self.dense(x)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            terms = {"first": keras.ops.mean(y_pred), "second": keras.ops.convert_to_tensor(2.0)}
+            return self.tracked_total(terms["first"] + terms["second"], terms)
+
+    model = TwoTerms()
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    x = np.ones((4, 3), np.float32)
+    logs = model.evaluate(x, np.zeros((4, 1), np.float32), return_dict=True, verbose=0)
+    assert [m.name for m in model.metrics].count("first") == 1
+    np.testing.assert_allclose(logs["first"], 3.0, rtol=1e-6)  # sum of three inputs of 1 with unit kernel
+    np.testing.assert_allclose(logs["second"], 2.0, rtol=1e-6)
+    np.testing.assert_allclose(logs["loss"], 3.0 + 2.0 + 0.5 * 3.0, rtol=1e-6)  # + L2(0.5) of the 3 ones

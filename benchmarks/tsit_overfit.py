@@ -109,11 +109,14 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=5, help="stream blocks (bottleneck = size / 2^(levels-1))")
     parser.add_argument("--steps", type=int, default=300, help="Adam steps")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (betas 0, 0.9)")
-    parser.add_argument("--out", default="benchmarks/results/tsit_overfit.json", help="result JSON")
+    parser.add_argument("--out", default="", help="write the result JSON here (benchmarks/results/tsit_overfit.json "
+                        "holds the recorded runs, keyed by setting)")
     args = parser.parse_args()
     result = run(args.size, args.ngf, args.levels, args.steps, args.lr)
     print(json.dumps(result))
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    if not args.out:
+        return
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".tmp", "w") as f:
         json.dump(result, f, indent=1)
     os.replace(args.out + ".tmp", args.out)

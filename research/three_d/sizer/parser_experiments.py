@@ -68,10 +68,10 @@ def parsernet_g5_lowres_sizer() -> ExperimentConfig:
 
 # The CPU small run on `python -m tools.make_sizer --out=data/sizer_synthetic` (parser_train.npz: 4 scans of the
 # 578-vertex synthetic body, garment = its 192 garment vertices; K = 8). ParserNet's widths rule (in/200, in/50)
-# at 578 x 3 inputs; batch 4 = the code's (the whole file, so the code's 16 identity epochs are 16 steps), local
+# at 578 x 3 inputs; batch 4 = the code's (the whole file: the code's 16 identity epochs are 16 steps); local
 # regulariser x 1 and dropout 0.3 as the code. Deviations for a minutes-long CPU run: Adam lr 1e-2 (code 1e-5),
 # 300 steps, Laplacian weight 0 (the coarse tube's own uniform Laplacian is ~2 cm per vertex: the code's 100 x
-# pulls each vertex towards its neighbours' mean, 29 mm off after 600 steps).
+# pulls each vertex towards its neighbours' mean: 29.1 mm after 300 steps).
 SMALL_STEPS = 300
 
 

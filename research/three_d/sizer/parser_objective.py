@@ -14,6 +14,7 @@ import dataclasses
 
 import keras
 import numpy as np
+from keras.src.losses import loss as loss_module  # Keras' distribution scaling of losses
 
 from research.three_d.sizer import losses
 from research.three_d.sizer.model import ParserNet
@@ -57,4 +58,5 @@ class StagedParserNet(ParserNet):
         total = terms["total"]
         for extra in self.losses:
             total = total + extra
-        return total
+        # per-replica share: replicas' gradients are summed, and Keras' tracker unscales `loss` again
+        return loss_module.scale_loss_for_distribution(total)

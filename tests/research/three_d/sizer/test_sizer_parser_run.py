@@ -1,6 +1,6 @@
 """ParserNet through the zoo's tools (METHOD_CONTRACT items 5, 6): tools.make_sizer's ParserNet .npz, tools.train's
-run_experiment on `parsernet_tiny_synthetic` shortened (2 scans, 60 steps in loops of 20, identity pretraining for
-the first 20), the two stages read back from the per-loop loss terms (MODEL_DIR/summary.csv), and tools.evaluate's
+run_experiment on `parsernet_tiny_synthetic` shortened (2 scans, 90 steps in loops of 30, identity pretraining for
+the first 30), the two stages read back from the per-loop loss terms (MODEL_DIR/summary.csv), and tools.evaluate's
 path (the newest checkpoint restored, Task.evaluate) giving the vertex-to-vertex error."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from official.core.task import build_task
 from research.three_d.sizer.parser_task import meta_paths
 from tools.make_sizer import write_sizer
 
-STEPS, LOOP, SWITCH, LAPLACIAN = 60, 20, 20, 1e-4
+STEPS, LOOP, SWITCH, LAPLACIAN = 90, 30, 30, 1e-4
 
 
 def _cfg(root, overrides=""):
@@ -53,7 +53,7 @@ def test_short_run_parses_the_garment(run):
 
 
 def test_identity_pretraining_then_the_full_objective(run):
-    """Loop 1 (steps 0-19) trains the identity L1 alone; loops 2-3 Chamfer + w_lap Laplacian + local regulariser."""
+    """Loop 1 (steps 0-29) trains the identity L1 alone; loops 2-3 Chamfer + w_lap Laplacian + local regulariser."""
     *_, loops = run
     assert len(loops) == STEPS // LOOP
     first, *later = loops

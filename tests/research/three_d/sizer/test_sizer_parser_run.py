@@ -15,6 +15,7 @@ from official.core import config as config_lib
 from official.core import trainer
 from official.core.errors import UserError
 from official.core.task import build_task
+from research.three_d.sizer import synthetic
 from research.three_d.sizer.parser_task import meta_paths
 from tools.make_sizer import write_sizer
 
@@ -83,9 +84,9 @@ def test_evaluate_path_uses_the_checkpoint_candidate_table(run):
     finally:
         np.save(path, original)
     assert step == STEPS
-    np.testing.assert_array_equal(np.asarray(model.get_layer("gather").neighbours), original)
     assert set(metrics) == {"v2v_mm", "copy_v2v_mm", "chamfer_mm2", "scans"}
     np.testing.assert_allclose(metrics["v2v_mm"], results["eval"]["v2v_mm"], atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(model.get_layer("gather").neighbours), original)
 
 
 def test_bad_files_are_one_line_errors_naming_them(run, tmp_path):
@@ -103,3 +104,17 @@ def test_bad_files_are_one_line_errors_naming_them(run, tmp_path):
     with pytest.raises(UserError, match=r"_7_gar_order\.npy: identity_targets: output vertex 0 has no candidate"):
         build_task(_cfg(root, f"model.num_neighbours=7,train_data.meta_data={tmp_path.parent},"
                               f"train_data.garment_class={tmp_path.name}")).meta()
+
+
+def test_slid_garment_is_a_convex_combination_of_the_candidates():
+    """make_sizer --parser_slide: each garment vertex moves towards its ring successor, one of its K candidates."""
+    template = synthetic.make_template(seed=0)
+    vi, k = template["vert_indices"], 8
+    successors = synthetic.ring_successors(vi)
+    candidates = synthetic.neighbour_order(template, k)
+    assert all(vi[s] in row for s, row in zip(successors, candidates, strict=True))
+    garment = template["v_template"][vi][None]
+    slid = synthetic.slide_garment(garment, vi, 0.25)
+    np.testing.assert_allclose(slid[0], 0.75 * garment[0] + 0.25 * garment[0, successors], atol=1e-7)
+    step = np.linalg.norm(slid[0] - garment[0], axis=-1)
+    assert 0.005 < step.mean() < 0.015  # a quarter of a ~4 cm ring edge

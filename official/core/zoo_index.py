@@ -68,6 +68,7 @@ PACKAGES: tuple[str, ...] = (
     "research.three_d.partaware_pose.task",
     "research.three_d.sizer",
     "research.three_d.sizer.task",
+    "research.three_d.sizer.parser_task",
     "research.three_d.limp",
     "research.three_d.limp.task",
     "research.three_d.drv",

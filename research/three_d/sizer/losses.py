@@ -5,7 +5,7 @@ official/losses/chamfer.py) between predicted and target garment vertices + 100 
 smoothing loss of the predicted mesh (official/ops/mesh_ops.py, neighbour lists of the template faces).
 ParserNet adds the local regulariser (train_parser.py: sum over batch, vertices and candidates of
 w_k ||c_argmax - c_k||, divided by B * V * K; it keeps the weight mass near the arg-max candidate) and
-is first pretrained (epochs < 16) with an L1 loss towards the one-hot "identity" weights (the candidate
+is first pretrained (epochs < 16; `staged_parser_loss` switches on the step) with an L1 loss towards the one-hot "identity" weights (the candidate
 that is the output vertex's own template vertex): |w - onehot| summed over K, mean over B and V.
 Difference: the code picks the arg-max candidate through `index_select(layer_neigh, 1, argmax)[0]`, i.e.
 row 0 of the neighbour table for every vertex; we take each vertex's own arg-max candidate, as the paper
@@ -21,6 +21,8 @@ from official.losses.chamfer import chamfer_distance
 from official.ops.mesh_ops import laplacian_smoothing_loss
 
 LAPLACIAN_WEIGHT = 100.0  # train_sizer.py / train_parser.py: loss_data + 100. * loss_lap
+LOCAL_WEIGHT = 1.0  # train_parser.py: ... + local_regu (unweighted; the config's spr_wgt is not used)
+IDENTITY_EPOCHS = 16  # train_parser.py: `if ep < 16: pretrain` (epochs 0..15)
 
 
 def garment_loss(pred, target, neighbours, mask, laplacian_weight: float = LAPLACIAN_WEIGHT) -> dict:
@@ -64,9 +66,24 @@ def identity_pretrain_loss(weights, targets):
 
 
 def parser_loss(pred, target, weights, vertices, neighbours, faces_neighbours, faces_mask,
-                laplacian_weight: float = LAPLACIAN_WEIGHT) -> dict:
-    """ParserNet's second-stage loss: garment_loss + the local regulariser (weight 1, as the code)."""
+                laplacian_weight: float = LAPLACIAN_WEIGHT, local_weight: float = LOCAL_WEIGHT) -> dict:
+    """ParserNet's second-stage loss: garment_loss + local_weight x the local regulariser (code: 1)."""
     terms = garment_loss(pred, target, faces_neighbours, faces_mask, laplacian_weight)
     terms["local"] = local_regulariser(weights, vertices, neighbours)
-    terms["total"] = terms["total"] + terms["local"]
+    terms["total"] = terms["total"] + local_weight * terms["local"]
+    return terms
+
+
+def staged_parser_loss(step, identity_steps: int, pred, target, weights, vertices, neighbours, identity,
+                       faces_neighbours, faces_mask, laplacian_weight: float = LAPLACIAN_WEIGHT,
+                       local_weight: float = LOCAL_WEIGHT) -> dict:
+    """train_parser.py's two stages on the 0-based step: identity_pretrain_loss while step < identity_steps,
+    then parser_loss. Every term is returned at every step (to log); "total" is the stage's objective and
+    "stage" is 1 or 2. The other stage's terms get no gradient (where() passes zeros; all terms are NaN-safe)."""
+    terms = parser_loss(pred, target, weights, vertices, neighbours, faces_neighbours, faces_mask,
+                        laplacian_weight, local_weight)
+    terms["identity"] = identity_pretrain_loss(weights, identity)
+    pretrain = ops.less(ops.cast(step, "int64"), ops.cast(identity_steps, "int64"))
+    terms["total"] = ops.where(pretrain, terms["identity"], terms["total"])
+    terms["stage"] = ops.where(pretrain, 1.0, 2.0)
     return terms

@@ -22,13 +22,15 @@ from keras import layers, ops
 
 from official.core.base_model import ZooLayer, ZooModel
 
-# nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight.
-TORCH_LINEAR = keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform")
 NUM_SIZES = 4  # S, M, L, XL
 
 
 def _dense(units: int, name: str, activation: str | None = None) -> layers.Dense:
-    return layers.Dense(units, activation=activation, kernel_initializer=TORCH_LINEAR, name=name)
+    """nn.Linear's default weight init U(-1/sqrt(fan_in), 1/sqrt(fan_in)). One initializer per layer: an
+    unseeded Keras initializer fixes its seed when constructed, so a module-level one was seeded at import
+    (runs under one runtime.seed differed) and gave every layer the same random stream."""
+    init = keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform")
+    return layers.Dense(units, activation=activation, kernel_initializer=init, name=name)
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")

@@ -9,7 +9,11 @@ the vertex subset between hip and neck with its submesh faces; size S/M/L/XL = 5
 the template's vertex normals (offsets D of SMPL+G).
 `write_sizer_files` writes subjects x 3 sizes in the code's SizerNet .npz layout (<class>_size.npz, the
 code's file name; optionally held-out subjects in <class>_size_val.npz), the ParserNet .npz layout, the
-meta files (<class>/<layer>_<res>.obj, _id.npy, _<K>_gar_order.npy) and the body model;
+meta files (<class>/<layer>_<res>.obj, _id.npy, _<K>_gar_order.npy) and the body model. The ParserNet
+file's garment is reg's garment vertices (the clothed body is the garment over the skin); with
+`parser_slide` > 0 it is instead slid that fraction of an edge around the body against `reg` (two
+registrations of one scan need not share vertex positions), still a convex combination of each vertex's
+K candidates, but no longer the copy identity pretraining learns.
 `python -m tools.make_sizer` is its command line.
 """
 
@@ -22,6 +26,7 @@ import numpy as np
 from research.three_d.sizer.smplg import SMPL_PARENTS
 
 SIZE_OFFSETS_M = (0.005, 0.010, 0.015, 0.020)  # S, M, L, XL: outward along the vertex normals
+AROUND = 24  # tube vertices per ring
 HIP_Y, NECK_Y = 0.90, 1.45
 # rest joint positions (x left, y up, z forward) in SMPL's joint order
 JOINTS = np.array([
@@ -31,7 +36,7 @@ JOINTS = np.array([
     [-.13, 1.15, 0], [.13, .95, 0], [-.13, .95, 0], [.13, .88, 0], [-.13, .88, 0]], dtype=np.float64)
 
 
-def tube_mesh(around: int = 24, rings: int = 24, radius: float = 0.15, bottom: float = 0.0, top: float = 1.7):
+def tube_mesh(around: int = AROUND, rings: int = 24, radius: float = 0.15, bottom: float = 0.0, top: float = 1.7):
     """(vertices (rings * around + 2, 3), faces) of a closed tube with rounded ends, outward-facing."""
     ys = np.linspace(bottom + 0.04, top - 0.04, rings)
     ends = np.minimum(ys - bottom, top - ys)
@@ -122,6 +127,19 @@ def neighbour_order(template: dict, k: int) -> np.ndarray:
     return idx.astype(np.int32)
 
 
+def ring_successors(vert_indices: np.ndarray, around: int = AROUND) -> np.ndarray:
+    """(V_g,) garment index of the next vertex around the same tube ring as each garment vertex."""
+    vert_indices = np.asarray(vert_indices)
+    following = vert_indices // around * around + (vert_indices % around + 1) % around
+    position = {int(v): i for i, v in enumerate(vert_indices)}
+    return np.array([position[int(v)] for v in following], np.int64)  # the garment holds whole rings
+
+
+def slide_garment(garment: np.ndarray, vert_indices: np.ndarray, fraction: float) -> np.ndarray:
+    """(N, V_g, 3) garment vertices moved `fraction` of the way to their ring successor."""
+    return ((1.0 - fraction) * garment + fraction * garment[:, ring_successors(vert_indices)]).astype(np.float32)
+
+
 def make_subjects(template: dict, num_subjects: int = 4, seed: int = 1, pose_scale: float = 0.15) -> dict:
     """The code's SizerNet sample layout: per subject 3 scans in 3 distinct sizes, own pose and trans.
 
@@ -149,7 +167,7 @@ def _names(num_subjects: int, prefix: str = "subject") -> dict[str, np.ndarray]:
 
 def write_sizer_files(root: str, num_subjects: int = 4, seed: int = 0, num_neighbours: int = 8,
                       garment_class: str = "g5", layer: str = "UpperClothes", res: str = "lres",
-                      val_subjects: int = 0) -> dict:
+                      val_subjects: int = 0, parser_slide: float = 0.0) -> dict:
     """Writes root/{<class>_size.npz (the code's data file name), parser_train.npz, body_model.npz,
     <class>/<layer>_<res>{.obj,_id.npy,_<K>_gar_order.npy}} and, with val_subjects > 0, other subjects in
     <class>_size_val.npz; returns the template, the data and the paths."""
@@ -170,7 +188,10 @@ def write_sizer_files(root: str, num_subjects: int = 4, seed: int = 0, num_neigh
                  **_names(val_subjects, "val_subject"))
     reg = data["body0"].copy()
     reg[:, template["vert_indices"]] = data["pose_upper0"]  # the clothed body: garment over the skin
-    np.savez(paths["parser"], reg=reg, UpperClothes=data["pose_upper0"], betas=data["betas0"], pose=data["pose0"],
+    garment_reg = data["pose_upper0"]
+    if parser_slide:
+        garment_reg = slide_garment(garment_reg, template["vert_indices"], parser_slide)
+    np.savez(paths["parser"], reg=reg, UpperClothes=garment_reg, betas=data["betas0"], pose=data["pose0"],
              trans=data["trans0"], name=names["scan_name0"])
     np.savez(paths["body_model"], **{k: template[k] for k in
                                      ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "parents",

@@ -39,6 +39,24 @@ def trainable_count(model: keras.Model) -> int:
     return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
 
 
+def assert_distinct_initial_kernels(model: keras.layers.Layer, min_size: int = 16) -> int:
+    """Fails when two same-shaped randomly initialised weights of a fresh model are equal: the sign of one
+    initializer instance shared by several layers (an unseeded Keras initializer fixes its seed when it is
+    constructed, so every layer that calls it draws the same values). Constant weights (zeros, ones) are
+    skipped. Returns how many weights were compared."""
+    seen: dict[tuple, list[tuple[str, np.ndarray]]] = {}
+    compared = 0
+    for weight in model.weights:
+        value = np.asarray(weight)
+        if value.size < min_size or not np.issubdtype(value.dtype, np.floating) or np.ptp(value) == 0:
+            continue
+        for name, other in seen.setdefault(value.shape, []):
+            assert not np.array_equal(value, other), f"{weight.path} starts equal to {name}"
+        seen[value.shape].append((weight.path, value))
+        compared += 1
+    return compared
+
+
 def random_inputs(model: keras.Model, batch: int = 2, seed: int = 0, scale: float = 1.0) -> np.ndarray:
     """Normal noise of the model's input shape (free sizes become 64)."""
     shape = [batch] + [d or 64 for d in model.inputs[0].shape[1:]]

@@ -21,12 +21,12 @@ from official.core.base_model import ZooLayer, ZooSubclassModel
 from research.three_d.conv_onet import features as F
 from research.three_d.conv_onet.unet import UNet2D, UNet3D
 
-# nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight.
-TORCH_LINEAR = keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform")
-
 
 def dense(units: int, name: str, use_bias: bool = True, zeros: bool = False) -> layers.Dense:
-    return layers.Dense(units, use_bias=use_bias, kernel_initializer="zeros" if zeros else TORCH_LINEAR, name=name)
+    """nn.Linear's default weight init U(-1/sqrt(fan_in), 1/sqrt(fan_in)), one initializer per layer: an unseeded
+    Keras initializer fixes its seed when constructed, so a shared one gave same-shaped layers equal weights."""
+    init = "zeros" if zeros else keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform")
+    return layers.Dense(units, use_bias=use_bias, kernel_initializer=init, name=name)
 
 
 @keras.saving.register_keras_serializable(package="eccv20zoo")

@@ -13,7 +13,11 @@ import dataclasses
 import keras
 from keras import layers
 
-KAIMING_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")  # kaiming_normal_(fan_out)
+
+def kaiming_fan_out() -> keras.initializers.Initializer:
+    """kaiming_normal_(mode="fan_out"), a new instance per layer: an unseeded Keras initializer fixes its seed when
+    constructed, so one shared instance gave every same-shaped convolution the same initial kernel."""
+    return keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +40,7 @@ def _conv(x, filters, kernel, stride, name):
     pad = tuple(k // 2 for k in kernel)
     if any(pad):
         x = layers.ZeroPadding3D(pad, name=f"{name}_pad")(x)
-    return layers.Conv3D(filters, kernel, stride, use_bias=False, kernel_initializer=KAIMING_FAN_OUT, name=name)(x)
+    return layers.Conv3D(filters, kernel, stride, use_bias=False, kernel_initializer=kaiming_fan_out(), name=name)(x)
 
 
 def _bn(x, name):

@@ -100,3 +100,8 @@ def test_converter_rejects_the_other_variant(tmp_path):
     model = registry.create_model("conv_onet_3plane_shapenet")
     with pytest.raises(ConversionError, match="checkpoint has no 'encoder.unet"):
         convert.load_state_dict(model, state)
+
+
+def test_same_shaped_dense_layers_start_different():
+    """One initializer per Dense: a shared unseeded one gave the decoder's same-shaped blocks equal weights."""
+    assert helpers.assert_distinct_initial_kernels(registry.create_model("conv_onet_tiny")) > 4

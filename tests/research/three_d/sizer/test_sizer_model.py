@@ -57,3 +57,8 @@ def test_condition_is_z_then_size_in_then_size_out_then_betas():
     np.testing.assert_array_equal(c[:, 16:20], x["size_in"])
     np.testing.assert_array_equal(c[:, 20:24], x["size_out"])
     np.testing.assert_array_equal(c[:, 24:], x["betas"])
+
+
+def test_layers_start_with_different_weights():
+    """One initializer per Dense (model._dense): ParserNet's and SizerNet's same-shaped layers start apart."""
+    assert helpers.assert_distinct_initial_kernels(registry.create_model("sizer_sizernet_tiny")) >= 4

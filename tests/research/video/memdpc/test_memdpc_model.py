@@ -10,6 +10,7 @@ from research.video.memdpc import losses
 from research.video.memdpc.backbone import r2d3d
 from research.video.memdpc.layers import ConvGru, MemoryPredictor
 from research.video.memdpc.model import MemDpc
+from tests.helpers import assert_distinct_initial_kernels
 
 
 def _trainable(model):
@@ -109,3 +110,8 @@ def test_bidirectional_symmetry_with_shared_gru():
     assert abs(float(terms["loss_forward"]) - float(terms["loss_backward"])) > 2e-4  # the two directions differ
     assert float(terms_rev["loss_forward"]) == pytest.approx(float(terms["loss_backward"]), abs=2e-5)
     assert float(terms_rev["loss_backward"]) == pytest.approx(float(terms["loss_forward"]), abs=2e-5)
+
+
+def test_same_shaped_convolutions_start_different():
+    """kaiming_fan_out() per layer: one shared initializer gave every same-shaped 3D conv the same kernel."""
+    assert assert_distinct_initial_kernels(r2d3d((2, 2, 2, 2), img_dim=32)) > 10

@@ -83,6 +83,7 @@ PACKAGES: tuple[str, ...] = (
     "research.video.avvp.task",
     "research.video.ahernet.method",  # + its package (variants, experiments) and task
     "research.video.memdpc.task",
+    "research.video.graphmem_vos",
 )
 
 _imported = False

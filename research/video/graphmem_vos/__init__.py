@@ -5,4 +5,4 @@ Importing the package registers its variants and experiments; the `video_object_
 official/evaluation/davis_jf.py, the DAVIS / YouTube-VOS readers in official/data/vos.py.
 """
 
-from research.video.graphmem_vos import variants  # noqa: F401  (registration)
+from research.video.graphmem_vos import experiments, variants  # noqa: F401  (registration)

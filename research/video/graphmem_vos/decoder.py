@@ -16,7 +16,29 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from official.ops.resize import upsample_bilinear
+
 BN = {"momentum": 0.9, "epsilon": 1e-5}
+
+
+@keras.saving.register_keras_serializable(package="eccv20zoo")
+class BilinearUpsample(layers.Layer):
+    """F.interpolate(scale_factor, bilinear, align_corners=False); traces with unknown frame sizes, which
+    keras.layers.UpSampling2D does not (the inference loop's tf.function serves every video size)."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return upsample_bilinear(x, self.factor)
+
+    def compute_output_shape(self, shape):
+        scale = lambda d: None if d is None else d * self.factor  # noqa: E731
+        return (shape[0], scale(shape[1]), scale(shape[2]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
 
 
 def key_value_head(in_dim: int, key_dim: int, value_dim: int, name: str) -> keras.Model:
@@ -49,7 +71,7 @@ def _aspp(x, dim: int, dilations: tuple[int, ...], name: str):
 
 def _refine(f, pm, dim: int, name: str):
     s = _res_block(layers.Conv2D(dim, 3, padding="same", name=f"{name}_convfs")(f), dim, f"{name}_resfs")
-    up = layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(pm)
+    up = BilinearUpsample(2, name=f"{name}_up")(pm)
     return _res_block(layers.Add(name=f"{name}_sum")([s, up]), dim, f"{name}_resmm")
 
 
@@ -63,5 +85,5 @@ def decoder(in_dim: int, r3_dim: int, r2_dim: int, dim: int = 256, dilations: tu
     x = _refine(r3, x, dim, f"{name}_rf3")
     x = _refine(r2, x, dim, f"{name}_rf2")
     x = layers.Conv2D(2, 3, padding="same", name=f"{name}_pred")(layers.ReLU()(x))
-    x = layers.UpSampling2D(4, interpolation="bilinear", name=f"{name}_up4")(x)
+    x = BilinearUpsample(4, name=f"{name}_up4")(x)
     return keras.Model([m4, r3, r2], x, name=name)

@@ -70,3 +70,19 @@ def test_decoder_strides_and_tiny_step_probabilities():
     p = np.asarray(keras.ops.softmax(logits, -1))
     np.testing.assert_allclose(p.sum(-1), 1, atol=1e-5)
     assert p[1, ..., 2].max() < 1e-5  # an empty object slot gets no pixels
+
+
+def test_upsample_equals_half_pixel_resize_with_unknown_sizes():
+    """official/ops/resize.upsample_bilinear (the decoder's x2 / x4) equals keras' bilinear UpSampling2D
+    (tf.image.resize half-pixel = F.interpolate align_corners=False), also traced with unknown sizes."""
+    import tensorflow as tf
+
+    from official.ops.resize import upsample_bilinear
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 5, 4)).astype("float32")
+    traced = tf.function(lambda t: upsample_bilinear(t, 4), input_signature=[tf.TensorSpec([None, None, None, 4])])
+    for factor in (2, 4):
+        want = np.asarray(keras.layers.UpSampling2D(factor, interpolation="bilinear")(x))
+        np.testing.assert_allclose(np.asarray(upsample_bilinear(x, factor)), want, atol=1e-5)
+    np.testing.assert_allclose(traced(x).numpy(), np.asarray(keras.layers.UpSampling2D(4, interpolation="bilinear")(x)),
+                               atol=1e-5)

@@ -84,6 +84,7 @@ PACKAGES: tuple[str, ...] = (
     "research.video.avvp.task",
     "research.video.ahernet.method",  # + its package (variants, experiments) and task
     "research.video.memdpc.task",
+    "research.video.graphmem_vos.task",  # + its package (variants, experiments)
 )
 
 _imported = False

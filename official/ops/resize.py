@@ -64,3 +64,30 @@ def resize_bilinear_align_corners(x, size: tuple[int, int]):
         raise ValueError(f"resize_bilinear_align_corners: spatial sizes must be static, got {x.shape}")
     x = _resize_axis(x, 1, height)
     return _resize_axis(x, 2, width)
+
+
+def _upsample_axis(x, axis: int, factor: int):
+    """Half-pixel bilinear upsampling by an integer factor along `axis`, for static or dynamic sizes."""
+    n = ops.shape(x)[axis]
+    first = ops.take(x, ops.zeros((1,), "int32"), axis=axis)
+    last = ops.take(x, ops.reshape(n - 1, (1,)), axis=axis)
+    prev = ops.concatenate([first, ops.take(x, ops.arange(0, n - 1), axis=axis)], axis=axis)
+    nxt = ops.concatenate([ops.take(x, ops.arange(1, n), axis=axis), last], axis=axis)
+    phases = []
+    for k in range(factor):
+        offset = (k + 0.5) / factor - 0.5  # source offset of output phase k from input pixel i
+        neighbour = prev if offset < 0 else nxt
+        phases.append(x + (neighbour - x) * abs(offset))
+    y = ops.stack(phases, axis=axis + 1)  # (..., n, factor, ...)
+    shape = list(ops.shape(x))
+    shape[axis] = n * factor
+    return ops.reshape(y, shape)
+
+
+def upsample_bilinear(x, factor: int):
+    """(batch, H, W, C) -> (batch, factor H, factor W, C), bilinear with half-pixel centres: PyTorch's
+    `F.interpolate(scale_factor=factor, mode="bilinear", align_corners=False)` and `tf.image.resize`. Unlike
+    `keras.layers.UpSampling2D`, it traces with unknown spatial sizes (one graph for every frame size)."""
+    if factor == 1:
+        return x
+    return _upsample_axis(_upsample_axis(x, 1, factor), 2, factor)

@@ -1,7 +1,8 @@
 """GraphMemVOS (Lu et al., ECCV 2020): video object segmentation with an episodic graph memory.
 
-Built so far: the encoders (encoders.py), the memory module (memory.py) and soft aggregation
-(aggregation.py). Not yet a registered model: the key/value heads, decoder, task and
-variants come next (see README.md). J&F lives in official/evaluation/davis_jf.py, the DAVIS / YouTube-VOS
-readers in official/data/vos.py.
+Importing the package registers its variants and experiments; the `video_object_segmentation` task
+(tf.data, J&F) registers from official/core/zoo_index.py as `research.video.graphmem_vos.task`. J&F lives in
+official/evaluation/davis_jf.py, the DAVIS / YouTube-VOS readers in official/data/vos.py.
 """
+
+from research.video.graphmem_vos import experiments, variants  # noqa: F401  (registration)

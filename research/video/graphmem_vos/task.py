@@ -1,0 +1,125 @@
+"""The `video_object_segmentation` task: DAVIS / YouTube-VOS sequences in, per-frame id maps out, scored by J&F.
+
+Training elements are ({"frames" (L, H, W, 3) in [0, 1], "first_mask" (H, W) ids, "num_objects"}, ids of
+frames 1 .. L-1) from random clips (official/data/vos.py), randomly cropped and mirrored; the loss is the
+cross-entropy of the soft-aggregated logits (the model's episodic `call`). Evaluation runs the test
+protocol (inference.py) on every whole sequence with `memorize` / `step` traced once by tf.function and
+scores the argmax maps with J&F (official/evaluation/davis_jf.py); `copy_first_*` is the same score of the
+first mask copied to every frame, the trivial baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from official.core import registry
+from official.core.config import ConfigError
+from official.core.task import Task
+from official.data import vos
+from official.evaluation.davis_jf import DavisJF
+from research.video.graphmem_vos.config import VosDataConfig, VosTaskConfig
+from research.video.graphmem_vos.inference import run_video
+
+SOURCES = ("davis", "youtube_vos")
+
+
+@registry.register_task("video_object_segmentation")
+class VideoObjectSegmentationTask(Task):
+    def __init__(self, config):
+        super().__init__(config)
+        if not isinstance(config.task, VosTaskConfig):
+            raise ConfigError("task: video_object_segmentation needs a VosTaskConfig section")
+        for key in ("train_data", "eval_data"):
+            data = getattr(config, key)
+            if not isinstance(data, VosDataConfig):
+                raise ConfigError(f"{key}: video_object_segmentation needs a VosDataConfig (source, path, split)")
+            if data.source not in SOURCES:
+                raise ConfigError(f"{key}.source: expected one of {SOURCES}, got {data.source!r}")
+        self.skipped: dict[str, int] = {}
+
+    # --- data ------------------------------------------------------------------------------------
+    def sequences(self, data: VosDataConfig) -> list[vos.VosSequence]:
+        if data.source == "davis":
+            seqs, skipped = vos.list_davis_sequences(data.path, data.split, data.year, data.resolution)
+        else:
+            seqs, skipped = vos.list_youtube_vos_sequences(data.path, data.split)
+        for reason, n in skipped.items():
+            self.skipped[f"{data.split}/{reason}"] = n
+        return seqs
+
+    def num_examples(self, data) -> int | None:
+        return len(self.sequences(data))
+
+    def _max_objects(self) -> int:
+        return self.config.task.num_classes - 1
+
+    def _train_example(self, item, data: VosDataConfig):
+        frames, masks = item["frames"], item["masks"]
+        if data.crop_size[0] > 0:
+            h, w = data.crop_size
+            stacked = tf.concat([tf.cast(frames, tf.int32), masks[..., None]], axis=-1)
+            stacked = tf.image.random_crop(stacked, [data.clip_length, h, w, 4])
+            frames, masks = stacked[..., :3], stacked[..., 3]
+        if data.horizontal_flip:
+            flip = tf.random.uniform([]) < 0.5
+            frames = tf.cond(flip, lambda: tf.reverse(frames, [2]), lambda: frames)
+            masks = tf.cond(flip, lambda: tf.reverse(masks, [2]), lambda: masks)
+        masks = tf.where(masks > self._max_objects(), 0, masks)  # extra objects and void (255) -> background
+        x = {"frames": tf.cast(frames, tf.float32) / 255.0, "first_mask": masks[0],
+             "num_objects": tf.minimum(item["num_objects"], self._max_objects())}
+        return x, masks[1:]
+
+    def build_inputs(self, data, training: bool, global_batch_size: int, input_context: Any = None):
+        seqs = self.sequences(data)
+        ds = vos.vos_dataset(seqs, data.clip_length if training else 0, training, self.config.runtime.seed)
+        if not training:
+            return ds.batch(1)  # whole sequences of their own sizes, one at a time
+        if input_context is not None:
+            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        batch = input_context.get_per_replica_batch_size(global_batch_size) if input_context else global_batch_size
+        ds = ds.map(lambda item: self._train_example(item, data), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch, drop_remainder=True).prefetch(2)
+
+    # --- objective -------------------------------------------------------------------------------
+    def build_losses(self) -> Any:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def build_metrics(self) -> list[Any]:
+        return [keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy")]
+
+    # --- evaluation ------------------------------------------------------------------------------
+    def predict_fns(self, model):
+        """(memorize, step) traced once per shape: the inference loop calls them frame by frame."""
+        memorize = tf.function(lambda f, p: model.memorize(f, p), reduce_retracing=True)
+        step = tf.function(lambda f, k, v, m, o: model.step(f, k, v, m, o), reduce_retracing=True)
+        return memorize, step
+
+    def score(self, memorize, step, dataset, steps: int | None = None) -> dict[str, Any]:
+        t = self.config.task
+        jf, copied = DavisJF(), DavisJF()
+        for i, item in enumerate(dataset):
+            if steps is not None and i >= steps:
+                break
+            frames = item["frames"][0].numpy().astype(np.float32) / 255.0
+            gt = item["masks"][0].numpy()
+            n = int(item["num_objects"][0])
+            probs = run_video(memorize, step, frames, gt[0], n, flip=t.flip_tta, num_segments=t.num_segments)
+            name = item["sequence"][0].numpy().decode()
+            jf.update(name, gt, np.argmax(probs, -1))
+            if t.copy_baseline:
+                first = np.where(gt[0] > n, 0, gt[0])
+                copied.update(name, gt, np.repeat(first[None], len(gt), 0))
+        out = jf.result()
+        if t.copy_baseline:
+            out.update({f"copy_first_{k}": v for k, v in copied.result().items()})
+        return out
+
+    def evaluate(self, model, dataset, steps=None, tide=False, predictions_out=None) -> dict[str, Any]:
+        self.check_tide(tide)
+        from official.training.method import inference_model
+
+        return self.score(*self.predict_fns(inference_model(model)), dataset, steps)

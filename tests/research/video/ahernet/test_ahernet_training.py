@@ -38,8 +38,9 @@ def run(tmp_path_factory):
 
 
 def test_short_run_learns(run):
-    """Training whose every objective falls, and detections that localise the
-    shapes: mAP@0.5 above 0.2, a bar random weights miss (0.11 on the small run's data, card)."""
+    """Training whose every objective falls, and detections that localise the shapes: mAP@0.5 above 0.12. On this
+    fixture the untrained model (lr 0) scores 0.006; 40 steps gave 0.189, 0.198, 0.278 and 0.278 in four runs on
+    2026-12-03 (runs are not reproducible; the whole-suite run failed the former 0.2 bar at 0.198)."""
     _, model_dir, _, results = run
     lines = open(os.path.join(model_dir, "summary.csv")).read().strip().splitlines()
     header = lines[0].split(",")
@@ -47,7 +48,7 @@ def test_short_run_learns(run):
     for term in ("loss", "proposal", "localisation", "iou", "moment", "synthetic"):
         assert float(rows[-1][term]) < float(rows[0][term]), (term, rows)
     metrics = results.get("metrics", results)
-    assert metrics["mAP@0.5"] > 0.2, metrics
+    assert metrics["mAP@0.5"] > 0.12, metrics
     assert 0.0 <= metrics["average_mAP"] <= metrics["mAP@0.5"]
 
 

@@ -40,6 +40,17 @@ def official_trainer(epochs: int = 20_000, subjects_per_batch: int = 4, steps_pe
     )
 
 
+def small_run_trainer(trainer: TrainerConfig, steps: int, lr: float) -> TrainerConfig:
+    """The CPU small runs' changes to a recipe's trainer: `steps` at `lr`, logs every 50 steps, one checkpoint,
+    no in-training validation (the evaluation at the end is the measurement)."""
+    trainer.train_steps = steps
+    trainer.lr_schedule.base_lr = lr
+    trainer.log_every_n_steps = 50
+    trainer.checkpoints_to_keep = 1
+    trainer.validation_every_n_loops = 0
+    return trainer
+
+
 def sizer_data(path: str, body_model: str, garment_mesh: str) -> SizerDataConfig:
     return SizerDataConfig(path=path, body_model=body_model, garment_mesh=garment_mesh)
 
@@ -86,12 +97,7 @@ SMALL_DATA = "sizer_synthetic"
 
 @register_experiment("sizernet_tiny_synthetic")
 def sizernet_tiny_synthetic() -> ExperimentConfig:
-    trainer = official_trainer(steps_per_loop=100)
-    trainer.train_steps = SMALL_STEPS
-    trainer.lr_schedule.base_lr = 1e-3
-    trainer.log_every_n_steps = 50
-    trainer.checkpoints_to_keep = 1
-    trainer.validation_every_n_loops = 0  # the evaluation at the end is the measurement
+    trainer = small_run_trainer(official_trainer(steps_per_loop=100), SMALL_STEPS, 1e-3)
     data = sizer_data(f"{SMALL_DATA}/g5_size.npz", f"{SMALL_DATA}/body_model.npz",
                       f"{SMALL_DATA}/g5/UpperClothes_lres.obj")
     return sizer_experiment("sizer_sizernet_tiny", data, trainer,

@@ -23,6 +23,7 @@ from official.core.config import (
 )
 from official.core.registry import register_experiment
 from research.three_d.sizer.config import ParserDataConfig, ParserTaskConfig
+from research.three_d.sizer.experiments import small_run_trainer
 
 
 def parser_trainer(epochs: int = 20_000, batch: int = 4, steps_per_loop: int = 1000) -> TrainerConfig:
@@ -77,12 +78,7 @@ SMALL_STEPS = 300
 
 @register_experiment("parsernet_tiny_synthetic")
 def parsernet_tiny_synthetic() -> ExperimentConfig:
-    trainer = parser_trainer(steps_per_loop=100)
-    trainer.train_steps = SMALL_STEPS
-    trainer.lr_schedule.base_lr = 1e-2
-    trainer.log_every_n_steps = 50
-    trainer.checkpoints_to_keep = 1
-    trainer.validation_every_n_loops = 0  # the evaluation at the end is the measurement
+    trainer = small_run_trainer(parser_trainer(steps_per_loop=100), SMALL_STEPS, 1e-2)
     data = ParserDataConfig(path="sizer_synthetic/parser_train.npz", meta_data="sizer_synthetic", resolution="lres")
     task = ParserTaskConfig(laplacian_weight=0.0)
     return parser_experiment("sizer_parsernet_tiny", data, trainer, task=task,

@@ -183,13 +183,16 @@ def vos_dataset(sequences: list[VosSequence], clip_length: int, training: bool, 
     ds = tf.data.Dataset.from_tensor_slices(np.array(index, np.int64))
     if training:
         ds = ds.shuffle(len(index), seed=seed, reshuffle_each_iteration=True).repeat()
-    rng = np.random.default_rng(seed)
+        # a seed per clip from a seeded stage: the parallel loads draw their random starts from it, so every run
+        # reads the same clips in the same order (one shared generator would serve whichever load ran first)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed))).map(lambda ix, s: tf.concat([ix, [s]], 0))
 
     def load(item):
         i, start = int(item[0]), int(item[1])
         seq = sequences[i]
         length = clip_length or len(seq.frames)
         if start < 0:
+            rng = np.random.default_rng(int(item[2]) % 2**63)
             start = int(rng.integers(0, len(seq.frames) - length + 1))
         frames, masks, annotated = read_clip(seq, start, length)
         return frames, masks, annotated, np.int32(max(seq.objects)), seq.name.encode(), np.int32(start)
@@ -206,5 +209,5 @@ def vos_dataset(sequences: list[VosSequence], clip_length: int, training: bool, 
                 "start": tf.ensure_shape(start, [])}
 
     if training:
-        return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.map(to_dict)

@@ -96,10 +96,13 @@ class TemporalDetectionTask(Task):
         else:  # no moments: the untrimmed features' first steps stand in (localisation-only runs)
             ds = ds.map(lambda item: (item, (item["features"][: data.moment_length], item["labels"][0])))
         lo, hi = data.ratio_range
+        # one seed per example from a seeded stage: the draws below are stateless, so the parallel map gives
+        # every example the same numbers in every run (a stateful op's draws go to whichever call runs first)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
 
-        def split_train(item, moment_pair):
-            moment, moment_label = moment_pair
-            rand = tf.random.uniform([2], seed=None)
+        def split_train(pair, example_seed):
+            item, (moment, moment_label) = pair
+            rand = tf.random.stateless_uniform([2], seed=tf.stack([example_seed, tf.constant(0, tf.int64)]))
             x = {"features": item["features"], "moments": moment, "moment_labels": moment_label,
                  "ratio": lo + (hi - lo) * rand[0], "position": rand[1]}
             y = {"segments": item["segments"], "labels": item["labels"], "video_label": item["labels"][0]}

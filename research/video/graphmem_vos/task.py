@@ -57,15 +57,18 @@ class VideoObjectSegmentationTask(Task):
     def _max_objects(self) -> int:
         return self.config.task.num_classes - 1
 
-    def _train_example(self, item, data: VosDataConfig):
+    def _train_example(self, item, data: VosDataConfig, example_seed):
+        """Crop and flip with stateless ops on the example's own seed: the parallel map then gives every clip the
+        same augmentation in every run (stateful ops hand their draws to whichever call runs first)."""
         frames, masks = item["frames"], item["masks"]
+        seeds = tf.random.experimental.stateless_split(tf.stack([example_seed, tf.constant(0, tf.int64)]), 2)
         if data.crop_size[0] > 0:
             h, w = data.crop_size
             stacked = tf.concat([tf.cast(frames, tf.int32), masks[..., None]], axis=-1)
-            stacked = tf.image.random_crop(stacked, [data.clip_length, h, w, 4])
+            stacked = tf.image.stateless_random_crop(stacked, [data.clip_length, h, w, 4], seed=seeds[0])
             frames, masks = stacked[..., :3], stacked[..., 3]
         if data.horizontal_flip:
-            flip = tf.random.uniform([]) < 0.5
+            flip = tf.random.stateless_uniform([], seed=seeds[1]) < 0.5
             frames = tf.cond(flip, lambda: tf.reverse(frames, [2]), lambda: frames)
             masks = tf.cond(flip, lambda: tf.reverse(masks, [2]), lambda: masks)
         masks = tf.where(masks > self._max_objects(), 0, masks)  # extra objects and void (255) -> background
@@ -81,7 +84,8 @@ class VideoObjectSegmentationTask(Task):
         if input_context is not None:
             ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
         batch = input_context.get_per_replica_batch_size(global_batch_size) if input_context else global_batch_size
-        ds = ds.map(lambda item: self._train_example(item, data), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=self.config.runtime.seed + 1)))
+        ds = ds.map(lambda item, s: self._train_example(item, data, s), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch, drop_remainder=True).prefetch(2)
 
     # --- objective -------------------------------------------------------------------------------

@@ -35,10 +35,11 @@ def run(tmp_path_factory):
 
 
 def test_short_run_learns_to_track(run):
-    """The untrained tiny model scores J&F 0.095 on these sequences (lr 0, measured); 40 steps reached 0.27-0.48 in
-    eight runs on 2026-12-03 (runs are not reproducible: the spread is not explained yet), against 0.384 for the
-    first mask copied to every frame. So the bar is learning (> 0.2, over twice the untrained score), not beating
-    the copy, which 40 steps do only in some runs (the 300-step small run does: 0.259 vs 0.162 on its data)."""
+    """The untrained tiny model scores J&F 0.095 on these sequences (lr 0, measured); 40 steps give 0.454 (two runs,
+    identical since the clip starts and augmentations draw from per-example seeds; before, the parallel maps made
+    runs differ: 0.27-0.48 in eight runs), against 0.384 for the first mask copied to every frame. The bar is
+    learning (> 0.2, over twice the untrained score): float differences between machines can still move a 40-step
+    run from scratch, so beating the copy is not asserted."""
     _, _, results = run
     assert results["J&F-Mean"] > 0.2, results
     assert results["step"] == STEPS

@@ -118,3 +118,20 @@ def test_slid_garment_is_a_convex_combination_of_the_candidates():
     np.testing.assert_allclose(slid[0], 0.75 * garment[0] + 0.25 * garment[0, successors], atol=1e-7)
     step = np.linalg.norm(slid[0] - garment[0], axis=-1)
     assert 0.005 < step.mean() < 0.015  # a quarter of a ~4 cm ring edge
+
+
+def test_recipe_experiments_hold_the_authors_values():
+    """parser_experiments: train_parser.py's recipe (Adam 1e-5 constant, batch 4, 20,000 epochs, identity L1 for 16
+    epochs, Laplacian x 100, local regulariser x 1) on g5 UpperClothes; the task builds parser_objective's staged net."""
+    from research.three_d.sizer import parser_experiments, parser_objective
+
+    for cfg, resolution in ((parser_experiments.parsernet_g5_lowres_sizer(), "lres"),
+                            (parser_experiments.parsernet_g5_hires_sizer(), "hres")):
+        t = cfg.trainer
+        assert (t.optimizer.name, t.lr_schedule.name, t.lr_schedule.base_lr) == ("adam", "constant", 1e-5)
+        assert (t.global_batch_size, t.epochs) == (4, 20_000)
+        assert (cfg.task.identity_steps, cfg.task.identity_epochs) == (-1, 16)
+        assert (cfg.task.laplacian_weight, cfg.task.local_weight) == (100.0, 1.0)
+        assert cfg.train_data.path == "sizer/parsernet_g5_vc_vn.npz"
+        assert cfg.model.name.startswith("sizer_parsernet_g5_") and cfg.train_data.resolution == resolution
+    assert issubclass(parser_objective.StagedParserNet, parser_objective.ParserNet)

@@ -31,7 +31,9 @@ def vos_experiment(model: str, max_objects: int, data: dict, trainer, runtime: R
         eval_data=VosDataConfig(**{**data, "split": "val", **(eval_data or {})}),
         trainer=trainer,
         runtime=runtime or RuntimeConfig(),
-        export=ExportConfig(formats=("saved_model",), verify_examples=2, atol=1e-4),
+        # SavedModel vs Keras on the logits: 2.2e-4 measured for the 40-step tiny run (graph-mode kernels and
+        # fusions against eager ops through 5 propagation layers and 2 softmaxes), so 1e-3
+        export=ExportConfig(formats=("saved_model",), verify_examples=2, atol=1e-3),
     )
 
 

@@ -33,6 +33,9 @@ class TcgmTrainer(keras.Model):
         self.network, self.cfg = network, cfg
         self.gate = self.add_weight(shape=(), initializer="ones" if cfg.threshold < 0 else "zeros", trainable=False,
                                     name="tc_gate", aggregation="only_first_replica")
+        # a variable, not a Python constant: a traced step serves any alpha (assign 0 for the supervised baseline)
+        self.alpha = self.add_weight(shape=(), initializer=keras.initializers.Constant(cfg.alpha), trainable=False,
+                                     name="tc_alpha", aggregation="only_first_replica")
         names = ["loss", "supervised", "tc_loss"] + [f"accuracy_view{m}" for m in range(network.num_views)]
         self.trackers = {k: keras.metrics.Mean(name=k) for k in names + ["accuracy"]}
 
@@ -58,7 +61,7 @@ class TcgmTrainer(keras.Model):
         supervised = losses.supervised_loss(out["log_probs"], y)
         unlabeled = self.network(x["unlabeled"], training=training)
         tc = losses.tcgm_loss(unlabeled["log_probs"], prior, self.cfg.mode)
-        total = supervised + self.cfg.alpha * ops.cast(self.gate, tc.dtype) * tc
+        total = supervised + ops.cast(self.alpha * self.gate, tc.dtype) * tc
         return {"loss": total, "supervised": supervised, "tc_loss": tc, "log_probs": out["log_probs"]}
 
     def train_step(self, data):

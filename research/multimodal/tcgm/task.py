@@ -240,7 +240,7 @@ class TcgmTask(Task):
         out = model(views)
         a = model.constructor_args
         fused = FuseViews(tuple(a["class_prior"]), a["num_classes"], name="fuse_masked")(out["log_probs"], mask)
-        probs = keras.layers.Activation("exp", name="probabilities")(fused)
+        probs = keras.layers.Activation("exponential", name="probabilities")(fused)
         return keras.Model(packed, probs, name="tcgm_tflite")
 
     def verification_inputs(self, num_examples: int, image_size: int):

@@ -63,9 +63,9 @@ def write_views(out: str, views: dict[str, np.ndarray], labels: np.ndarray, fold
 
 def write_digits_views(out: str, seed: int = 0, limit: int = 0) -> dict[str, int]:
     """The two-halves digits set; `limit` > 0 keeps the first `limit` ids of each fold (tests)."""
-    from tools.make_digits import split_indices
-
     from sklearn.datasets import load_digits
+
+    from tools.make_digits import split_indices
 
     digits = load_digits()
     images, labels = digits.images.astype(np.float32) / 16.0, digits.target.astype(np.int64)

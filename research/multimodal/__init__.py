@@ -1,0 +1,1 @@
+"""Multi-modal learning methods (TCGM)."""

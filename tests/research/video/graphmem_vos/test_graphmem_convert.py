@@ -1,7 +1,8 @@
 """Official GraphMemVOS checkpoints -> GraphMemVOS (METHOD_CONTRACT item 8): a state dict with the key names and
 shapes of models/graph_memory.py `graph_memory` (written out here from the module structure at the tiny widths,
 saved the way the release is: {"net": state_dict, "epoch": ...}) converts through tools.convert_checkpoint's
-dispatch and lands in the right Keras weights; a wrong shape, a missing or an unexpected key is a one-line error.
+dispatch and lands in the right Keras weights; a wrong shape, a missing or an unexpected key, a wrong mean / std
+buffer or a missing checkpoint entry is a one-line error, and a failed conversion writes nothing.
 The forward parity with the authors' whole network is benchmarks/graphmem_full_torch_parity.py
 (benchmarks/results/graphmem_full_torch_parity.json)."""
 
@@ -190,7 +191,7 @@ def test_wrong_shape_missing_and_unexpected_keys_are_one_line_errors(tmp_path, t
     for old, w in zip(before, tiny_model.weights[:3], strict=True):  # nothing written by a failed conversion
         np.testing.assert_array_equal(old, np.asarray(w))
     src = str(tmp_path / "bad.pth")  # through the CLI entry point the message starts with the file
-    torch.save({"net": {k: torch.from_numpy(v) for k, v in cases[0][0].items()}}, src)
-    with pytest.raises(ConversionError, match=rf"^{src} \(graphmem_vos_tiny\): 'Decoder\.pred2\.weight' has shape"):
-        convert_checkpoint.convert("pytorch", "graphmem_vos_tiny", src, str(tmp_path / "out"))
+    torch.save({"net": {k: torch.from_numpy(v) for k, v in state.items()}, "epoch": 1}, src)
+    with pytest.raises(ConversionError, match=rf"^{src}: checkpoint has no entry 'model' \(entries: net, epoch\)$"):
+        convert_checkpoint.convert("pytorch", "graphmem_vos_tiny", src, str(tmp_path / "out"), checkpoint_key="model")
     assert not os.path.exists(tmp_path / "out")

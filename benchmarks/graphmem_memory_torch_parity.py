@@ -9,7 +9,8 @@ with random weights (METHOD_CONTRACT item 8's forward parity; spec checks 1-2 fo
       git --git-dir=<mirror> show HEAD:models/$f.py > /tmp/gmvos_ref/models/$f.py; done
 (units/__init__.py is left out: it imports modules the repository does not contain; torchvision, which
 graph_memory.py imports but `Memory` does not use, is stubbed if absent). Both modules get the same random
-weights (torch conv / linear weights transposed into the Keras Dense kernels); cases with T = 1, 2, 3, 6
+weights (the converter's `Memory` mapping, research/video/graphmem_vos/convert.py `load_memory_state_dict`:
+1x1 conv / linear weights transposed into the Keras Dense kernels); cases with T = 1, 2, 3, 6
 memory nodes at 5 x 7, the 480p feature size 30 x 54 with 6 nodes, and our fixed capacity of 6 with 3
 valid nodes beside the reference with 3 nodes. Also recorded: the reference output does not change when
 conv_fusion, ConvGRU_m and linear_e are perturbed (their updates never reach the readout in the release),
@@ -55,21 +56,6 @@ def load_reference(root: str):
     return importlib.import_module("gmvos_ref.graph_memory")
 
 
-def copy_weights(ref, ours) -> None:
-    """torch Memory -> Keras EpisodicGraphMemory (1x1 conv (out, in, 1, 1) -> Dense kernel (in, out))."""
-    def dense(layer, weight, bias=None):
-        w = weight.detach().numpy()
-        w = w[:, :, 0, 0] if w.ndim == 4 else w
-        layer.set_weights([w.T] if bias is None else [w.T, bias.detach().numpy()])
-
-    dense(ours.conv_fusion, ref.conv_fusion.weight, ref.conv_fusion.bias)
-    dense(ours.linear_e, ref.linear_e.weight)
-    for mine, theirs in ((ours.gru_h, ref.ConvGRU_h), (ours.gru_m, ref.ConvGRU_m)):
-        for gate in ("reset_gate", "update_gate", "out_gate"):
-            conv = getattr(theirs, gate)
-            dense(getattr(mine, gate), conv.weight, conv.bias)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", required=True, help="Folder with the authors' models/ files (outside the repo).")
@@ -79,6 +65,7 @@ def main() -> None:
     ref_module = load_reference(args.reference)
     import torch
 
+    from research.video.graphmem_vos.convert import load_memory_state_dict
     from research.video.graphmem_vos.memory import EpisodicGraphMemory
 
     torch.manual_seed(0)
@@ -89,7 +76,7 @@ def main() -> None:
     ours, paper = EpisodicGraphMemory(), EpisodicGraphMemory(graph_update="paper")
     for layer in (ours, paper):
         layer.build()
-        copy_weights(ref, layer)
+        load_memory_state_dict(layer, ref.state_dict())
     params = {"reference": sum(p.numel() for p in ref.parameters()), "ours": ours.count_params()}
     rng = np.random.default_rng(0)
     cases = {}

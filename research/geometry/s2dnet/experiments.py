@@ -26,7 +26,7 @@ from research.geometry.s2dnet.config import HPatchesDataConfig, S2DNetTaskConfig
 
 def s2dnet_trainer(epochs: int = 20, batch: int = 8, lr: float = 1e-4) -> TrainerConfig:
     """Adam at a constant rate (not released: our guess)."""
-    return TrainerConfig(epochs=epochs, global_batch_size=batch,
+    return TrainerConfig(epochs=epochs, global_batch_size=batch, validation_every_n_loops=0,  # eval: task.evaluate (MMA)
                          optimizer=OptimizerConfig(name="adam", beta_1=0.9, beta_2=0.999, epsilon=1e-8),
                          lr_schedule=ScheduleConfig(name="constant", base_lr=lr), checkpoints_to_keep=3,
                          log_every_n_steps=50)
@@ -51,7 +51,7 @@ def s2dnet_vgg16_hpatches() -> ExperimentConfig:
 # --- CPU small run: `python -m tools.make_hpatches_synth --out=data/hpatches_synth` -----------------------------
 # skimage.data images warped by random homographies (v_*) or re-lit (i_*), 96 x 128, written in the HPatches
 # layout; the tiny network (VGG widths / 8) at Adam 1e-3 (our choice for a short run), batch 4 pairs.
-SMALL_STEPS = 600
+SMALL_STEPS = 300
 
 
 @register_experiment("s2dnet_tiny_hpatches_synth")

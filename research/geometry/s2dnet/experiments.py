@@ -50,15 +50,15 @@ def s2dnet_vgg16_hpatches() -> ExperimentConfig:
 
 # --- CPU small run: `python -m tools.make_hpatches_synth --out=data/hpatches_synth` -----------------------------
 # skimage.data images warped by random homographies (v_*) or re-lit (i_*), 96 x 128, written in the HPatches
-# layout; the tiny network (VGG widths / 8) at Adam 1e-3 (our choice for a short run), batch 4 pairs.
-SMALL_STEPS = 300
+# layout; the tiny network (VGG widths / 8) at Adam 1e-3 (our choice for a short run), batch 2 pairs.
+SMALL_STEPS = 200
 
 
 @register_experiment("s2dnet_tiny_hpatches_synth")
 def s2dnet_tiny_hpatches_synth() -> ExperimentConfig:
     train = HPatchesDataConfig(path="hpatches_synth/train", image_height=96, image_width=128, num_keypoints=128)
     evaluation = HPatchesDataConfig(path="hpatches_synth/test", image_height=96, image_width=128, num_keypoints=128)
-    trainer = s2dnet_trainer(epochs=1, batch=4, lr=1e-3)
+    trainer = s2dnet_trainer(epochs=1, batch=2, lr=1e-3)
     trainer.train_steps = SMALL_STEPS
     trainer.steps_per_loop = SMALL_STEPS // 2
     trainer.log_every_n_steps = 50

@@ -22,7 +22,9 @@ def loss_terms(levels: int) -> tuple[str, ...]:
 def correspondence_cross_entropy(logits, gt_index, mask):
     """Mean over mask of -log softmax(logits)[gt]: logits (B, N, M), gt_index (B, N) int, mask (B, N)."""
     log_p = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-    picked = ops.take_along_axis(log_p, ops.expand_dims(ops.cast(gt_index, "int32"), -1), axis=-1)[..., 0]
+    b, n, m = ops.shape(log_p)[0], int(log_p.shape[1]), int(log_p.shape[2])
+    rows = ops.reshape(ops.arange(b * n, dtype="int32"), (b, n))  # one flat gather: few graph ops
+    picked = ops.take(ops.reshape(log_p, (-1,)), rows * m + ops.cast(gt_index, "int32"))
     mask = ops.cast(mask, "float32")
     return -ops.sum(picked * mask) / ops.maximum(ops.sum(mask), 1.0)
 

@@ -87,6 +87,8 @@ PACKAGES: tuple[str, ...] = (
     "research.video.graphmem_vos.task",  # + its package (variants, experiments)
     "research.multimodal.tcgm.task",  # + its package (variants, experiments)
     "research.multimodal.tcgm.method",
+    "research.geometry.s2dnet",
+    "research.geometry.s2dnet.task",
 )
 
 _imported = False

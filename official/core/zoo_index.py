@@ -85,6 +85,8 @@ PACKAGES: tuple[str, ...] = (
     "research.video.ahernet.method",  # + its package (variants, experiments) and task
     "research.video.memdpc.task",
     "research.video.graphmem_vos.task",  # + its package (variants, experiments)
+    "research.multimodal.info_ground",
+    "research.multimodal.info_ground.task",
 )
 
 _imported = False

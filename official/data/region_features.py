@@ -1,0 +1,74 @@
+"""Precomputed detector regions on disk (BUTD Faster R-CNN, as BigRedT/info-ground and Align2Ground ship them):
+DIR/boxes.hdf5 and DIR/features.hdf5, one dataset per image name, (N, 4) x1, y1, x2, y2 pixels and (N, D).
+
+`RegionFeatures.load(name, max_regions)` -> boxes (R, 4), feats (R, D), mask (R,) padded with zeros (the
+authors' pad_object_features: the first R boxes are kept), or None for an image that is missing or whose
+two arrays disagree (the caller counts and skips it). A missing file is a one-line PathNotFoundError.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from official.core.errors import PathNotFoundError, UserError
+
+BOXES, FEATURES = "boxes.hdf5", "features.hdf5"
+
+
+class RegionFeaturesError(UserError, ValueError):
+    """A detections file that does not follow the layout; the message names the file and the field."""
+
+
+class RegionFeatures:
+    """Lazy reader of a boxes.hdf5 / features.hdf5 pair (files opened once per process, read per image)."""
+
+    def __init__(self, folder: str, feature_dim: int):
+        self.paths = {k: os.path.join(folder, k) for k in (BOXES, FEATURES)}
+        for path in self.paths.values():
+            if not os.path.isfile(path):
+                raise PathNotFoundError(f"{path}: detections file does not exist (expected {BOXES} + {FEATURES})")
+        self.feature_dim = feature_dim
+        self._files = None
+
+    def _open(self):
+        if self._files is None:
+            import h5py
+
+            self._files = {k: h5py.File(p, "r") for k, p in self.paths.items()}
+        return self._files
+
+    def names(self) -> set[str]:
+        files = self._open()
+        return set(files[BOXES].keys()) & set(files[FEATURES].keys())
+
+    def load(self, name: str, max_regions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        files = self._open()
+        if name not in files[BOXES] or name not in files[FEATURES]:
+            return None
+        boxes, feats = np.asarray(files[BOXES][name], np.float32), np.asarray(files[FEATURES][name], np.float32)
+        if boxes.ndim != 2 or boxes.shape[1] != 4 or feats.ndim != 2 or len(boxes) != len(feats) or len(boxes) == 0:
+            return None
+        if feats.shape[1] != self.feature_dim:
+            raise RegionFeaturesError(f"{self.paths[FEATURES]}: '{name}' has {feats.shape[1]}-d features, the model "
+                                      f"takes {self.feature_dim} (region_dim)")
+        n = min(len(boxes), max_regions)
+        out_boxes = np.zeros((max_regions, 4), np.float32)
+        out_feats = np.zeros((max_regions, self.feature_dim), np.float32)
+        mask = np.zeros(max_regions, np.float32)
+        out_boxes[:n], out_feats[:n], mask[:n] = boxes[:n], feats[:n], 1.0
+        return out_boxes, out_feats, mask
+
+
+def write_region_features(folder: str, regions: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Writes {name: (boxes (N, 4), feats (N, D))} as the two files (temp names, then renamed)."""
+    import h5py
+
+    os.makedirs(folder, exist_ok=True)
+    for key, index in ((BOXES, 0), (FEATURES, 1)):
+        tmp = os.path.join(folder, f".{key}.tmp")
+        with h5py.File(tmp, "w") as f:
+            for name, arrays in regions.items():
+                f.create_dataset(name, data=np.asarray(arrays[index], np.float32))
+        os.replace(tmp, os.path.join(folder, key))

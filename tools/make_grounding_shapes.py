@@ -1,8 +1,8 @@
 """Writes a synthetic weakly supervised grounding set in the real on-disk formats that info-ground reads.
 
 Images hold 2-3 objects of distinct colours and shapes (8 shapes x 6 colours; "triangle" is two WordPiece
-pieces, tri ##angle, so the word-to-piece mapping is exercised) plus one whole-image background region. Each
-region's 64-d "detector feature" = colour signature + shape signature + noise (the background: noise only).
+pieces, tri ##angle, so the word-to-piece mapping is exercised) plus three whole-image background regions. Each
+region's 64-d "detector feature" = colour signature + shape signature + noise (the background: noise only; 5-6 regions, the model's 6 slots).
 Layout under --out:
     bert/vocab.txt, bert/model.weights.h5            the fixture's vocabulary and a seeded random 2-layer BERT
     coco/annotations/captions_train2014.json         2 captions per training image ("a red square and a blue star")
@@ -53,7 +53,7 @@ def held_out(colour: int, shape: int) -> bool:
     return (colour * len(SHAPES) + shape) % 7 == 0
 
 
-def _image(rng, signatures, noise: float, train: bool):
+def _image(rng, signatures, noise: float, train: bool, distractors: int = 3):
     """Objects [(colour, shape, box)] in distinct quadrants + boxes (N, 4) and features (N, 64) (background last)."""
     while True:
         k = int(rng.integers(2, 4))
@@ -68,9 +68,11 @@ def _image(rng, signatures, noise: float, train: bool):
         objects.append((int(c), int(s), [x0, y0, x0 + int(w) - 1, y0 + int(h) - 1]))
     colour_sig, shape_sig = signatures
     feats = [colour_sig[c] + shape_sig[s] + noise * rng.normal(size=REGION_DIM) for c, s, _ in objects]
-    feats.append(noise * rng.normal(size=REGION_DIM))
-    boxes = [o[2] for o in objects] + [[0, 0, SIZE - 1, SIZE - 1]]
-    order = rng.permutation(len(boxes) - 1).tolist() + [len(boxes) - 1]  # detections in no particular order
+    boxes = [o[2] for o in objects]
+    for _ in range(distractors):  # background detections: noise features, whole-image boxes (IoU < 0.2 with any object)
+        feats.append(noise * rng.normal(size=REGION_DIM))
+        boxes.append([0, 0, SIZE - 1, SIZE - 1])
+    order = rng.permutation(len(boxes)).tolist()  # detections in no particular order
     return objects, np.asarray(boxes, np.float32)[order], np.asarray(feats, np.float32)[order]
 
 
@@ -164,8 +166,9 @@ def _write_flickr(root: str, split: str, n: int, start: int, rng, signatures, no
         for _ in range(2):
             a, b = rng.permutation(len(objects))[:2]
             before, between = TEMPLATES[int(rng.integers(len(TEMPLATES)))]
-            items = [*before, (a + 1, "other", _phrase(*objects[a][:2])), *between,
-                     (b + 1, "other", _phrase(*objects[b][:2]))]
+            # the article stays outside the bracket: a phrase is its colour and shape words
+            items = [*before, "a", (a + 1, "other", _phrase(*objects[a][:2])[1:]), *between, "a",
+                     (b + 1, "other", _phrase(*objects[b][:2])[1:])]
             lines.append(flickr30k_entities.write_sentence(items))
         with open(os.path.join(flickr, "Sentences", f"{image_id}.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

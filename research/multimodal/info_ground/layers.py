@@ -31,6 +31,7 @@ class MlpHead(ZooLayer):
         super().__init__(**kwargs)
         if mlp_layers not in (1, 2, 3):
             raise ValueError(f"mlp_layers: 1, 2 or 3 (factored_cap_info_nce_loss.py), got {mlp_layers}")
+        self.supports_masking = True  # `mask` = the rows of the BatchNorm moments
         self.depth = mlp_layers - 1
         for i in range(self.depth):  # plain attributes (not lists): TensorFlow checkpoints track them by name
             setattr(self, f"dense{i}", layers.Dense(in_dim, name=f"dense{i}"))

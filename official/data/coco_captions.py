@@ -97,7 +97,6 @@ class NegativeNouns:
         if not os.path.isfile(features_h5):
             raise PathNotFoundError(f"{features_h5}: noun negatives features file does not exist")
         self.path, self.num_candidates, self.feature_dim = features_h5, num_candidates, feature_dim
-        self._file = None
 
     def noun_id(self, image_id: int, cap_id: int) -> int:
         """The substituted noun's token position (the first listed; the authors draw one at random), or -1."""
@@ -107,14 +106,13 @@ class NegativeNouns:
     def load(self, image_id: int, cap_id: int, noun_id: int) -> np.ndarray | None:
         if noun_id < 0:
             return None
-        if self._file is None:
-            import h5py
+        import h5py
 
-            self._file = h5py.File(self.path, "r")
         key = f"{image_id}_{cap_id}_{noun_id}"
-        if key not in self._file:
-            return None
-        feats = np.asarray(self._file[key], np.float32)
+        with h5py.File(self.path, "r") as f:  # per read (no handle shared across tf.data's threads)
+            if key not in f:
+                return None
+            feats = np.asarray(f[key], np.float32)
         if feats.shape != (self.num_candidates, self.feature_dim):
             raise CocoCaptionsError(f"{self.path}: '{key}' has shape {feats.shape}, expected "
                                     f"({self.num_candidates}, {self.feature_dim}) (1 + negatives, word_dim)")

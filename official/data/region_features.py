@@ -30,24 +30,26 @@ class RegionFeatures:
             if not os.path.isfile(path):
                 raise PathNotFoundError(f"{path}: detections file does not exist (expected {BOXES} + {FEATURES})")
         self.feature_dim = feature_dim
-        self._files = None
 
-    def _open(self):
-        if self._files is None:
-            import h5py
+    def _read(self, name: str | None = None):
+        """Opened per read, as the authors' loader does: no h5py handle shared across tf.data's threads."""
+        import h5py
 
-            self._files = {k: h5py.File(p, "r") for k, p in self.paths.items()}
-        return self._files
+        with h5py.File(self.paths[BOXES], "r") as b, h5py.File(self.paths[FEATURES], "r") as f:
+            if name is None:
+                return set(b.keys()) & set(f.keys())
+            if name not in b or name not in f:
+                return None
+            return np.asarray(b[name], np.float32), np.asarray(f[name], np.float32)
 
     def names(self) -> set[str]:
-        files = self._open()
-        return set(files[BOXES].keys()) & set(files[FEATURES].keys())
+        return self._read()
 
     def load(self, name: str, max_regions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        files = self._open()
-        if name not in files[BOXES] or name not in files[FEATURES]:
+        arrays = self._read(name)
+        if arrays is None:
             return None
-        boxes, feats = np.asarray(files[BOXES][name], np.float32), np.asarray(files[FEATURES][name], np.float32)
+        boxes, feats = arrays
         if boxes.ndim != 2 or boxes.shape[1] != 4 or feats.ndim != 2 or len(boxes) != len(feats) or len(boxes) == 0:
             return None
         if feats.shape[1] != self.feature_dim:

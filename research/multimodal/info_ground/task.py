@@ -207,7 +207,7 @@ class InfoGroundTask(Task):
                     "neg_feats": tf.ensure_shape(neg, (m.num_candidates, m.word_dim)),
                     "neg_valid": tf.ensure_shape(valid, ())}
 
-        return ds.map(fetch, num_parallel_calls=1 if not training else 2, deterministic=True)
+        return ds.map(fetch, num_parallel_calls=2 if training else None)
 
     def _flickr_dataset(self, ex: dict):
         m = self.config.model
@@ -226,7 +226,7 @@ class InfoGroundTask(Task):
                        "gt_valid": tf.gather(ex["gt_valid"], i)}
             return inputs, targets
 
-        return tf.data.Dataset.range(len(images)).map(fetch, deterministic=True)
+        return tf.data.Dataset.range(len(images)).map(fetch)
 
     # --- objective -----------------------------------------------------------------------------
     def build_losses(self):

@@ -109,9 +109,12 @@ def test_losses_match_torch_in_training_mode(converted):
 
 def test_inference_attention_matches_torch(converted):
     """Eval-mode BN (converted running statistics): the diagonal of the torch attention = pair_attention."""
-    crit, model = converted
+    from research.multimodal.info_ground import convert
+
+    _, model = converted
+    crit = official_like_criterion().eval()  # fresh running statistics (the training-mode test moved both sides')
+    convert.load_state_dict(model, crit.state_dict())
     x = inputs(1)
-    crit.eval()
     t = {k: torch.from_numpy(v) for k, v in x.items()}
     with torch.no_grad():
         _, _, att = torch_losses(crit, t["region_feats"], t["word_feats"], 1 - t["word_mask"], t["neg_feats"], t["neg_valid"])

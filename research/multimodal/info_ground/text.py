@@ -141,6 +141,7 @@ class GroundingWithText(ZooModel):
 
     def encode_text(self, token_ids, padding_mask):
         """(B, L, word_dim) last-layer token features."""
+        token_ids, padding_mask = ops.convert_to_tensor(token_ids, "int32"), ops.convert_to_tensor(padding_mask, "int32")
         return self.text_encoder({"token_ids": token_ids, "segment_ids": ops.zeros_like(token_ids),
                                   "padding_mask": padding_mask}, training=False)["sequence_output"]
 

@@ -3,7 +3,8 @@ DIR/boxes.hdf5 and DIR/features.hdf5, one dataset per image name, (N, 4) x1, y1,
 
 `RegionFeatures.load(name, max_regions)` -> boxes (R, 4), feats (R, D), mask (R,) padded with zeros (the
 authors' pad_object_features: the first R boxes are kept), or None for an image that is missing or whose
-two arrays disagree (the caller counts and skips it). A missing file is a one-line PathNotFoundError.
+two arrays disagree; `names()` lists only the usable records, so callers count the others and skip
+them. A missing file is a one-line PathNotFoundError.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ class RegionFeatures:
         import h5py
 
         with h5py.File(self.paths[BOXES], "r") as b, h5py.File(self.paths[FEATURES], "r") as f:
-            if name is None:
-                return set(b.keys()) & set(f.keys())
+            if name is None:  # shapes are metadata: a bad record is found without reading its arrays
+                return {k for k in set(b.keys()) & set(f.keys()) if _consistent(b[k].shape, f[k].shape)}
             if name not in b or name not in f:
                 return None
             return np.asarray(b[name], np.float32), np.asarray(f[name], np.float32)
 
     def names(self) -> set[str]:
+        """The images with a usable record: (N, 4) boxes and (N, D) features, N > 0 (callers count the rest)."""
         return self._read()
 
     def load(self, name: str, max_regions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -50,7 +52,7 @@ class RegionFeatures:
         if arrays is None:
             return None
         boxes, feats = arrays
-        if boxes.ndim != 2 or boxes.shape[1] != 4 or feats.ndim != 2 or len(boxes) != len(feats) or len(boxes) == 0:
+        if not _consistent(boxes.shape, feats.shape):
             return None
         if feats.shape[1] != self.feature_dim:
             raise RegionFeaturesError(f"{self.paths[FEATURES]}: '{name}' has {feats.shape[1]}-d features, the model "
@@ -61,6 +63,11 @@ class RegionFeatures:
         mask = np.zeros(max_regions, np.float32)
         out_boxes[:n], out_feats[:n], mask[:n] = boxes[:n], feats[:n], 1.0
         return out_boxes, out_feats, mask
+
+
+def _consistent(boxes_shape: tuple, feats_shape: tuple) -> bool:
+    return (len(boxes_shape) == 2 and boxes_shape[1] == 4 and len(feats_shape) == 2 and boxes_shape[0] == feats_shape[0]
+            and boxes_shape[0] > 0)
 
 
 def write_region_features(folder: str, regions: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:

@@ -36,6 +36,7 @@ VOCAB = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "and", "next", "to",
 TEMPLATES = (((), ("and",)), ((), ("next", "to")), (("there", "is"), ("with",)))  # words before / between the phrases
 REGION_DIM, BERT = 64, dict(num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64, max_sequence_length=32)
 SIZE = 64
+NEGATIVES = 3  # language-model substitutes per caption (7 single-piece shapes, at most 3 present: 4 always exist)
 
 
 def define_flags() -> None:
@@ -136,7 +137,7 @@ def _write_coco(root: str, n: int, rng, signatures, noise: float, tok, bert) -> 
             noun = shape_words[0]
             present = {SHAPES[o[1]] for o in objects}
             subs = [s for s in SINGLE_PIECE if s not in present]
-            subs = [subs[k] for k in rng.permutation(len(subs))[:3]]
+            subs = [subs[k] for k in rng.permutation(len(subs))[:NEGATIVES]]
             negatives.setdefault(str(image_id), {})[str(cap_id)] = {"negs": {str(pieces[noun][0]): subs}}
             neg_captions.append((f"{image_id}_{cap_id}_{pieces[noun][0]}", pieces[noun][0],
                                  [caption] + [" ".join(words[:noun] + [s] + words[noun + 1:]) for s in subs]))

@@ -105,13 +105,14 @@ def test_neg_noun_nce_formula():
 
 
 def test_training_step_lowers_the_loss_and_uses_the_padding_masks(tiny):
-    """A few Adam steps on one batch lower both terms; padded regions never change the logits (mask_padding)."""
+    """A few Adam steps on one batch, XLA-compiled (METHOD_CONTRACT item 9), lower both terms; padded regions never
+    change the logits (mask_padding)."""
     x = tiny.example_inputs(6, seed=2)
     changed = {**x, "region_feats": x["region_feats"] + 5.0 * (1 - x["region_mask"])[..., None]}
     a, b = tiny(x, training=False), tiny(changed, training=False)
     np.testing.assert_allclose(np.asarray(a["logits"]), np.asarray(b["logits"]), atol=1e-5)
     model = registry.create_model("info_ground_tiny")
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=None)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=None, jit_compile=True)
     first = model.train_on_batch(x, return_dict=True)
     for _ in range(15):
         last = model.train_on_batch(x, return_dict=True)

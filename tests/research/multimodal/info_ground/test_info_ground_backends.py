@@ -10,6 +10,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 
 from official.core import registry
 from tests.helpers import randomise_weights, run_jax_script
@@ -32,6 +33,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a JAX subprocess: about 10 s of CPU
 def test_forward_matches_under_jax(tmp_path):
     keras.utils.set_random_seed(0)
     model = registry.create_model("info_ground_tiny")

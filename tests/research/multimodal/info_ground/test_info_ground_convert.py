@@ -2,8 +2,8 @@
 names and shapes (torch modules under CapInfoNCE's attribute names, tiny widths) converts through
 tools.convert_checkpoint's dispatch, and the converted head gives the same image-word InfoNCE and negative-noun
 losses as a torch forward of the spec's equations (training-mode BatchNorm over the flattened rows, pads
-included: mask_padding=False), word masking included, to 1e-5; inference attention agrees too. Parity with the
-authors' own module file is benchmarks/info_ground_torch_parity.py (benchmarks/results/info_ground_torch_parity.json)."""
+included: mask_padding=False), word masking included, to 1e-5; inference attention agrees too. A run of the
+authors' own module file against the converted head is not written (README "Fidelity checks")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 nn = torch.nn
-O, W, D = 64, 32, 16  # info_ground_tiny widths
+RD, W, D = 64, 32, 16  # info_ground_tiny widths
 
 
 def mlp(d_in: int, d_out: int) -> nn.Sequential:
@@ -26,7 +26,7 @@ def official_like_criterion() -> nn.Module:
     """CapInfoNCE's modules under their attribute names: fo / fw (.f_layer) and ku / kw (.K_layer)."""
     torch.manual_seed(0)
     crit = nn.Module()
-    for name, seq, d_in in (("fo", "f_layer", O), ("fw", "f_layer", W), ("ku", "K_layer", O), ("kw", "K_layer", W)):
+    for name, seq, d_in in (("fo", "f_layer", RD), ("fw", "f_layer", W), ("ku", "K_layer", RD), ("kw", "K_layer", W)):
         holder = nn.Module()
         setattr(holder, seq, mlp(d_in, D))
         setattr(crit, name, holder)
@@ -82,7 +82,7 @@ def inputs(seed: int = 0):
     b, to, tw, n = 4, 6, 6, 4
     region_mask = (np.arange(to)[None] < np.array([[6], [4], [5], [3]])).astype(np.float32)
     word_mask = (np.arange(tw)[None] < np.array([[3], [6], [1], [2]])).astype(np.float32)
-    return {"region_feats": (rng.normal(size=(b, to, O)) * region_mask[..., None]).astype(np.float32),
+    return {"region_feats": (rng.normal(size=(b, to, RD)) * region_mask[..., None]).astype(np.float32),
             "region_mask": region_mask,
             "word_feats": (rng.normal(size=(b, tw, W)) * word_mask[..., None]).astype(np.float32),
             "word_mask": word_mask, "neg_feats": rng.normal(size=(b, n, W)).astype(np.float32),
@@ -130,7 +130,7 @@ def test_bad_state_dicts_name_the_key():
     from research.multimodal.info_ground import convert
 
     state = {k: v.numpy() for k, v in official_like_criterion().state_dict().items()}
-    assert convert.infer_model_kwargs(state) == {"mlp_layers": 2, "region_dim": O, "dim": D, "word_dim": W}
+    assert convert.infer_model_kwargs(state) == {"mlp_layers": 2, "region_dim": RD, "dim": D, "word_dim": W}
     model = registry.create_model("info_ground_tiny")
     with pytest.raises(ConversionError, match=r"checkpoint has no 'kw\.K_layer\.0\.weight'"):
         convert.load_state_dict(model, {k: v for k, v in state.items() if k != "kw.K_layer.0.weight"})

@@ -104,6 +104,7 @@ def test_neg_noun_nce_formula():
     assert float(losses.neg_noun_nce(logits, np.zeros(4, np.float32))) == 0.0
 
 
+@pytest.mark.slow  # the XLA compile of the train step: about 12 s of CPU
 def test_training_step_lowers_the_loss_and_uses_the_padding_masks(tiny):
     """A few Adam steps on one batch, XLA-compiled (METHOD_CONTRACT item 9), lower both terms; padded regions never
     change the logits (mask_padding)."""

@@ -51,6 +51,7 @@ def training_arrays(task, cfg, model) -> dict:
     return out
 
 
+@pytest.mark.slow  # 250 training steps: about 12 s of CPU
 def test_trained_head_grounds_held_out_phrases(data_dir):
     cfg = config_lib.resolve("info_ground_tiny_shapes", data_dir=str(data_dir))
     task = build_task(cfg)

@@ -89,6 +89,8 @@ PACKAGES: tuple[str, ...] = (
     "research.multimodal.tcgm.method",
     "research.geometry.s2dnet",
     "research.geometry.s2dnet.task",
+    "research.multimodal.info_ground",
+    "research.multimodal.info_ground.task",
 )
 
 _imported = False

@@ -85,6 +85,8 @@ PACKAGES: tuple[str, ...] = (
     "research.video.ahernet.method",  # + its package (variants, experiments) and task
     "research.video.memdpc.task",
     "research.video.graphmem_vos.task",  # + its package (variants, experiments)
+    "research.geometry.topo_planning",
+    "research.geometry.topo_planning.task",
 )
 
 _imported = False

@@ -59,7 +59,7 @@ def topo_planning_gnn256_graph_data3() -> ExperimentConfig:
 # --- CPU small run: `python -m tools.make_topo_graphs --out=data/topo_graphs_synth` -------------------------
 # Generated random geometric graphs in the converted layout; the tiny GNN (hidden 32, features off) with the
 # authors' optimizer at lr 3e-3 (our choice for a short run), batch 8, step decay x0.1 after 80 % of the run.
-SMALL_STEPS = 200
+SMALL_STEPS = 160
 
 
 @register_experiment("topo_planning_tiny_synth_graphs")

@@ -57,17 +57,21 @@ def topo_planning_gnn256_graph_data3() -> ExperimentConfig:
 
 
 # --- CPU small run: `python -m tools.make_topo_graphs --out=data/topo_graphs_synth` -------------------------
-# Generated random geometric graphs in the converted layout; the tiny GNN (hidden 32, features off) with the
-# authors' optimizer at lr 3e-3 (our choice for a short run), batch 8, step decay x0.1 after 80 % of the run.
-SMALL_STEPS = 160
+# 1,000 generated random geometric graphs (64 val, the first 16 scored with all 32 targets each). The tiny GNN
+# (hidden 32, features off) at 3 rounds with a 1-layer GRU (a quarter of the sequential GRU steps of 6 x 2: the
+# run fits the CPU budget), the authors' optimizer at lr 1e-2 (our choice for a short run), batch 8, step
+# decay x0.1 after 80 % of the run.
+SMALL_STEPS = 300
 
 
 @register_experiment("topo_planning_tiny_synth_graphs")
 def topo_planning_tiny_synth_graphs() -> ExperimentConfig:
-    trainer = official_trainer(epochs=SMALL_STEPS // 10, batch=8, lr=3e-3, decay_epochs=SMALL_STEPS // 10 * 0.8)
+    trainer = official_trainer(epochs=SMALL_STEPS // 10, batch=8, lr=1e-2, decay_epochs=SMALL_STEPS // 10 * 0.8)
     trainer.steps_per_epoch = 10
     trainer.steps_per_loop = SMALL_STEPS // 2
     trainer.validation_every_n_loops = 0
-    trainer.log_every_n_steps = 20
+    trainer.log_every_n_steps = 50
     runtime = RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False)
-    return topo_experiment(model_config("topo_planning_tiny"), "topo_graphs_synth", trainer, runtime=runtime)
+    model = model_config("topo_planning_tiny")
+    model.gru_depth, model.n_steps = 1, 3
+    return topo_experiment(model, "topo_graphs_synth", trainer, val_limit=16, runtime=runtime)

@@ -35,7 +35,7 @@ JAX_SCRIPT = textwrap.dedent("""
 
 def test_forward_matches_under_jax(tmp_path):
     keras.utils.set_random_seed(0)
-    model = registry.create_model("topo_planning_tiny")
+    model = registry.create_model("topo_planning_tiny", n_steps=2)  # the structure of 6 rounds, a third of the compile
     randomise_weights(model, 0)
     x = model.example_inputs(2, seed=3)
     x["node_mask"][1, 30:] = 0.0
@@ -50,14 +50,14 @@ def test_forward_matches_under_jax(tmp_path):
 
 
 def test_train_step_under_xla():
-    """The tiny structure at 2 rounds (the compile of 6 unrolled rounds takes about a minute of CPU)."""
+    """The tiny variant at 1 round and a 1-layer GRU (XLA compiles every unrolled round: 6 x 2 take minutes)."""
     keras.utils.set_random_seed(0)
-    model = registry.create_model("topo_planning_tiny", n_steps=2)
+    model = registry.create_model("topo_planning_tiny", n_steps=1, gru_depth=1)
     model.compile(optimizer=keras.optimizers.Adam(1e-2, amsgrad=True, global_clipnorm=2.0), jit_compile=True)
     x = model.example_inputs(2, seed=4)
     y = {"actions": np.random.default_rng(0).integers(0, 32, (2, 32)).astype(np.int32),
          "weights": np.ones((2, 32), np.float32)}
-    first = model.train_on_batch(x, y, return_dict=True)
-    for _ in range(3):
-        last = model.train_on_batch(x, y, return_dict=True)
-    assert np.isfinite(first["loss"]) and last["loss"] < first["loss"] - 0.05, (first, last)
+    first = model.train_on_batch(x, y, return_dict=True)["action_loss"]
+    model.reset_metrics()
+    last = model.train_on_batch(x, y, return_dict=True)["action_loss"]
+    assert np.isfinite(first) and last < first - 0.01, (first, last)

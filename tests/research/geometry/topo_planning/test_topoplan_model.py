@@ -15,7 +15,7 @@ from tests.helpers import randomise_weights
 @pytest.fixture(scope="module")
 def tiny():
     keras.utils.set_random_seed(0)
-    model = registry.create_model("topo_planning_tiny")
+    model = registry.create_model("topo_planning_tiny", n_steps=2)  # 2 rounds: an eager forward of 6 costs ~10 s
     randomise_weights(model, 0)
     return model
 

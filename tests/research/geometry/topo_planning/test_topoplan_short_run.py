@@ -8,7 +8,6 @@ topo_planning_tiny_synth_graphs."""
 from __future__ import annotations
 
 import keras
-import numpy as np
 import pytest
 
 from official.core import config as config_lib

@@ -1,4 +1,4 @@
-"""Spec checks 7 and 8 at a test-sized schedule: the tiny GNN (2 rounds, 1-layer GRU) memorises 8 fixture graphs
+"""Spec checks 7 and 8 at a test-sized schedule: the tiny GNN (1 round, 1-layer GRU) memorises 8 fixture graphs
 (one fixed target each, read through the topo_planning Task) in 30 steps, then the trained model is exported
 (serving_default, plan with a padded graph, bellman_ford; each verified against Keras by the exporter at 1e-5)
 and the SavedModel scores exactly like Keras. The spec's 300 steps on all targets of the 8 graphs is
@@ -23,7 +23,7 @@ def trained(tmp_path_factory):
     root = str(tmp / "graphs")
     write_fixture(root)  # train/: 8 graphs of 32 nodes, one of 20, two bad files
     overrides = (f"train_data.path={root},eval_data.path={root},eval_data.split=train,eval_data.all_targets=false,"
-                 "eval_data.data_limit=8,model.n_steps=2,model.gru_depth=1")
+                 "eval_data.data_limit=8,model.n_steps=1,model.gru_depth=1")
     cfg = config_lib.resolve("topo_planning_tiny_synth_graphs", params_override=overrides)
     task = build_task(cfg)
     keras.utils.set_random_seed(0)
@@ -40,7 +40,7 @@ def trained(tmp_path_factory):
 def test_short_overfit(trained):
     _, task, _, before, after, _ = trained
     assert after["graphs"] == 8 and task.skipped_examples() == 0  # data_limit=8: the bad files sort last
-    # measured: 0.04 untrained, 1.0 after 30 steps (0.56 at 10)
+    # 2 rounds measured 0.04 untrained, 1.0 after 30 steps; this 1-round model passes the same bars
     assert before["action_accuracy"] < 0.2 and after["action_accuracy"] > 0.9, (before, after)
     assert after["pacc_2"] > 0.85 and after["planner_success"] > 0.8 and after["loss"] < before["loss"] / 3
     assert 0.0 < after["dijkstra_success"] < 1.0  # the uncertain map misleads the symbolic planner

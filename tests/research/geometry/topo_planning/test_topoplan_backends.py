@@ -62,6 +62,7 @@ def test_train_step_under_xla():
     keras.utils.set_random_seed(0)
     model = registry.create_model("topo_planning_tiny", n_steps=1, gru_depth=1, num_nodes=8)
     model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
+    model.optimizer.build(model.trainable_variables)
     x = model.example_inputs(2, seed=4)
     y = {"actions": np.random.default_rng(0).integers(0, 8, (2, 8)).astype(np.int32),
          "weights": np.ones((2, 8), np.float32)}

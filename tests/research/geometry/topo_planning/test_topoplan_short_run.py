@@ -29,6 +29,7 @@ def trained(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = task.build_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-2, amsgrad=True, global_clipnorm=2.0))
+    model.optimizer.build(model.trainable_variables)  # slots made eagerly: ~2 s less tracing than inside the step
     dataset = task.build_inputs(cfg.eval_data, False, 8)
     before = task.evaluate(model, dataset)
     x, y = next(iter(dataset))

@@ -73,6 +73,8 @@ class OptimizerConfig:
     epsilon: float = 1e-7  # adam/adamw/rmsprop
     rho: float = 0.9  # rmsprop decay
     clipnorm: float = 0.0  # per-variable gradient-norm clip (0 = off)
+    global_clipnorm: float = 0.0  # clip the norm of all gradients together, torch's clip_grad_norm_ (0 = off)
+    amsgrad: bool = False  # adam/adamw: the AMSGrad variant (torch Adam(amsgrad=True))
 
 
 @dataclasses.dataclass

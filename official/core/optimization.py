@@ -107,15 +107,19 @@ def build_optimizer(cfg: OptimizerConfig, learning_rate, decoupled_weight_decay:
     kwargs = {"learning_rate": learning_rate}
     if cfg.clipnorm > 0:
         kwargs["clipnorm"] = cfg.clipnorm
+    if cfg.global_clipnorm > 0:
+        if cfg.clipnorm > 0:
+            raise ConfigError("trainer.optimizer: set clipnorm or global_clipnorm, not both")
+        kwargs["global_clipnorm"] = cfg.global_clipnorm
     if decoupled_weight_decay > 0:
         kwargs["weight_decay"] = decoupled_weight_decay
     if cfg.name == "sgd":
         opt = keras.optimizers.SGD(momentum=cfg.momentum, nesterov=cfg.nesterov, **kwargs)
     elif cfg.name == "adam":
-        opt = keras.optimizers.Adam(beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon, **kwargs)
+        opt = keras.optimizers.Adam(beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon, amsgrad=cfg.amsgrad, **kwargs)
     elif cfg.name == "adamw":
         kwargs.setdefault("weight_decay", 0.0)
-        opt = keras.optimizers.AdamW(beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon, **kwargs)
+        opt = keras.optimizers.AdamW(beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon, amsgrad=cfg.amsgrad, **kwargs)
     elif cfg.name == "rmsprop":
         opt = keras.optimizers.RMSprop(rho=cfg.rho, momentum=cfg.momentum, epsilon=cfg.epsilon, **kwargs)
     else:

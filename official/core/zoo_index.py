@@ -91,6 +91,8 @@ PACKAGES: tuple[str, ...] = (
     "research.geometry.s2dnet.task",
     "research.multimodal.info_ground",
     "research.multimodal.info_ground.task",
+    "research.geometry.topo_planning",
+    "research.geometry.topo_planning.task",
 )
 
 _imported = False

@@ -162,7 +162,7 @@ def list_pairs(root: str, kinds: str = "iv", indices: tuple[int, ...] = (2, 3, 4
                 if os.path.isfile(target) or os.path.isfile(h_path):
                     skipped += 1
                     log.warning("skipped pair %s (1, %d): %s missing", folder, k,
-                                "H_1_%d" % k if os.path.isfile(target) else f"{k}.ppm")
+                                f"H_1_{k}" if os.path.isfile(target) else f"{k}.ppm")
                 continue
             try:
                 h = read_homography(h_path)

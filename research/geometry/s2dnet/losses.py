@@ -43,7 +43,7 @@ def s2d_loss(source_maps, target_maps, keypoints, target_keypoints, keypoint_mas
     """(total, {level_<l>_loss}) over the levels; maps are lists of (B, h_l, w_l, C)."""
     mask = ops.cast(keypoint_mask, "bool")
     terms = {}
-    for level, (source, target) in enumerate(zip(source_maps, target_maps)):
+    for level, (source, target) in enumerate(zip(source_maps, target_maps, strict=True)):
         stride = strides[level]
         h, w = int(target.shape[1]), int(target.shape[2])
         d = l2_normalize(sample_descriptors(source, keypoints, stride))

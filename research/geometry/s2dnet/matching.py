@@ -55,7 +55,7 @@ def correspondence_maps(descriptors, target_map):
 def level_maps(source_maps, target_maps, keypoints, strides, levels):
     """Averaged cosine correspondence maps (B, N, h, w) on the grid of the finest level in `levels`,
     and that level's stride."""
-    finest = min(levels, key=lambda l: strides[l])
+    finest = min(levels, key=lambda level: strides[level])
     h, w = int(target_maps[finest].shape[1]), int(target_maps[finest].shape[2])
     total = None
     for level in levels:

@@ -1,1 +1,1 @@
-"""Multi-modal learning methods (TCGM)."""
+"""Multi-modal learning methods of the research tree: TCGM, info-ground."""

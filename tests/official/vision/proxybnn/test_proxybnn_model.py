@@ -150,5 +150,8 @@ def test_overfits_64_synthetic_images():
     x, y = _synthetic(size=32, seed=1)
     keras.utils.set_random_seed(0)
     model = BinaryResNet(blocks=(1, 1), widths=(16, 32), stem="cifar", classes=10, input_shape=(32, 32, 3))
-    history = _fit(model, x, y, 25, 3e-2)  # random labels (measured: 100% from step 23 on): memorised only if the binary convs learn
-    assert history["accuracy"][-1] == 1.0, history["accuracy"][-5:]
+    # Random labels, memorised only if the binary convs learn. Sign flips make the path CPU-dependent and
+    # Adam 3e-2 oscillates near the end (AMD EPYC: 0.95-1.0 from step 16 on); with the binary convs frozen
+    # the net reaches 0.75-0.83 over the last steps.
+    history = _fit(model, x, y, 25, 3e-2)
+    assert np.mean(history["accuracy"][-5:]) >= 0.9, history["accuracy"][-5:]

@@ -65,7 +65,7 @@ def test_overfit_three_shapes_and_extract_sphere():
     # never trains on, and slows to 1e-3 after 250 steps.
     held_out = _volume_points(np.random.default_rng(99))
     best, best_weights = 0.0, None
-    for loop in range(20):
+    for loop in range(32):  # measured on AMD EPYC: first > 0.95 at loop 11, > 0.96 at 15; CI once 0.944 by loop 20
         if loop == 10:
             model.optimizer.learning_rate.assign(1e-3)
         for _ in range(25):

@@ -40,9 +40,10 @@ def test_parsernet_identity_and_convexity():
     fc3.kernel.assign(np.zeros(fc3.kernel.shape, np.float32))
     fc3.bias.assign((1e4 * targets.reshape(-1)).astype(np.float32))
     out = model(reg, training=False)
-    np.testing.assert_array_equal(np.asarray(out["vertices"]), reg[:, vi])
-    assert float(losses.identity_pretrain_loss(out["weights"], targets)) == 0.0
-    assert float(losses.local_regulariser(out["weights"], reg, neighbours)) == 0.0
+    # equal to the last bit on some CPUs; 1 ulp off where the vectorised exp(0) rounds below 1 (AMD EPYC)
+    np.testing.assert_allclose(np.asarray(out["vertices"]), reg[:, vi], rtol=3e-7, atol=0)
+    assert float(losses.identity_pretrain_loss(out["weights"], targets)) < 1e-6  # -log(1 - 1 ulp) = 6e-8
+    assert float(losses.local_regulariser(out["weights"], reg, neighbours)) < 1e-6
 
 
 def test_identity_pretraining_and_local_regulariser_vs_numpy():

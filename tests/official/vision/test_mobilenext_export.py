@@ -2,7 +2,7 @@
 
 The float checks use random weights with unit-scale BN statistics (logits of order 1, so a 1e-4
 tolerance means something); the int8 check needs a trained network, since top-1 agreement between
-near-tied random logits says nothing: it trains mobilenext_035_digits for a few epochs and asks the
+near-tied random logits says nothing: it loads mobilenext_035_digits trained for 20 epochs and asks the
 full-integer model (calibrated on the experiment's training images) to agree with Keras on >= 95% of
 the 364 digits validation images.
 """
@@ -10,6 +10,7 @@ the 364 digits validation images.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 
 from official.core import config as config_lib
 from official.core import export, trainer
+from official.core.task import build_task
 from official.core.export_tflite import convert_tflite, run_tflite, tflite_op_names
 from official.vision.mobilenext.model import MobileNeXt
 
@@ -71,21 +73,42 @@ def _check_float16_weights(model, x, ref, flat32):
     np.testing.assert_array_equal(got.argmax(-1), ref.argmax(-1))
 
 
+FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "fixtures", "mobilenext_035_digits.weights.h5")
+
+
 @pytest.fixture(scope="module")
-def trained(digits_dir, tmp_path_factory):
-    """mobilenext_035_digits after 20 epochs (cosine schedule over those 20: 220 steps of batch 128, about
-    the time of the 440 steps of batch 32 this fixture trained before the recipe change), with its task."""
+def trained(digits_dir):
+    """mobilenext_035_digits after 20 epochs (220 steps of batch 128 on the digits train split), stored in
+    tests/fixtures (CI time: the training took 150 s of CPU). Written by
+    `make_mobilenext_fixture()` below: `python -c "from tests.official.vision.test_mobilenext_export import
+    make_mobilenext_fixture as m; m('/tmp/digits', '/tmp/mnx_run')"`."""
+    cfg = _digits_config(digits_dir)
+    task = build_task(cfg)
+    model = task.build_model()
+    model.load_weights(FIXTURE)
+    return cfg, model, task
+
+
+def _digits_config(digits_dir: str):
     cfg = config_lib.resolve(
         "mobilenext_035_digits",
         params_override=f"train_data.path={digits_dir}/train,eval_data.path={digits_dir}/val,trainer.epochs=20,"
         "trainer.steps_per_loop=220",
     )
     assert cfg.trainer.global_batch_size == 128
-    model_dir = str(tmp_path_factory.mktemp("mobilenext_export_run"))
-    trainer.run_experiment(cfg, model_dir, mode="train")
-    model, task, step = trainer.restore_for_inference(cfg, model_dir)
+    return cfg
+
+
+def make_mobilenext_fixture(digits_dir: str, model_dir: str) -> None:
+    """Trains the fixture with the experiment's own recipe (cosine over 20 epochs) and writes its weights."""
+    from tools.make_digits import write_digits
+
+    write_digits(digits_dir)
+    trainer.run_experiment(_digits_config(digits_dir), model_dir, mode="train")
+    model, _, step = trainer.restore_for_inference(_digits_config(digits_dir), model_dir)
     assert step == 220
-    return cfg, model, task
+    model.save_weights(FIXTURE)
 
 
 @pytest.mark.slow

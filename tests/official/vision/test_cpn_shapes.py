@@ -1,7 +1,10 @@
-"""`cpn_dla34tiny_shapes` as a user runs it: write the easy shapes split, train the experiment's own
-schedule (1000 CPU steps of batch 8 at 64 px) with the trainer, evaluate COCO AP on its val split.
+"""`cpn_dla34tiny_shapes` as a user runs it: write the easy shapes split, train with the trainer,
+evaluate COCO AP on its val split.
 
-This also covers "the pipeline learns" (augmentation, targets, losses, decoding, COCO evaluation).
+This also covers "the pipeline learns" (augmentation, targets, losses, decoding, COCO evaluation). make test
+runs the schedule cut to 350 steps (cosine over 350; measured on an AMD EPYC host: AP50 0.134, loss 8.1 ->
+6.7, 160 s CPU; an untrained CPN scores ~0); the experiment's own 1000 steps (AP50 > 0.5, 550 s CPU there)
+runs with the benchmarks (`make check-benchmarks`).
 """
 
 import pytest
@@ -12,7 +15,8 @@ from official.vision.cpn.experiments import SHAPES_ARGS
 
 
 @pytest.mark.slow
-def test_shapes_reaches_ap50(tmp_path):
+@pytest.mark.parametrize("steps, ap50", [(350, 0.07), pytest.param(1000, 0.5, marks=pytest.mark.benchmark)])
+def test_shapes_reaches_ap50(tmp_path, steps, ap50):
     from tools.make_shapes import write_shapes
 
     data = str(tmp_path / "shapes")
@@ -22,10 +26,11 @@ def test_shapes_reaches_ap50(tmp_path):
             f"train_data.path={data}/train", f"train_data.annotations={data}/annotations/instances_train.json",
             f"eval_data.path={data}/val", f"eval_data.annotations={data}/annotations/instances_val.json",
             "runtime.jit_compile=false",  # CPU: TF's conv kernels beat XLA's here
+            f"trainer.train_steps={steps}", f"trainer.steps_per_loop={min(steps, 250)}",
         ]
     )
     cfg = config_lib.resolve("cpn_dla34tiny_shapes", [], override)
     results = trainer.run_experiment(cfg, str(tmp_path / "run"), "train_and_eval")
-    assert results["step"] == cfg.trainer.train_steps == 1000
+    assert results["step"] == cfg.trainer.train_steps == steps
     assert results["eval"]["images"] == SHAPES_ARGS["num_val"]
-    assert results["eval"]["AP50"] > 0.5, results["eval"]
+    assert results["eval"]["AP50"] > ap50, results["eval"]

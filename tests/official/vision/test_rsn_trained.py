@@ -1,7 +1,8 @@
 """rsn_tiny trained on stick figures (tests/fixtures/rsn_tiny_poses.weights.h5: `rsn_tiny_poses`, 250 CPU
 steps on `POSES_COMMAND`'s set, see official/vision/rsn/README.md) on a freshly drawn val set: COCO keypoint
-AP far above an untrained model's, and the SavedModel (serving_default, serving_image) and TFLite
-(float16, int8) exports verified against Keras by tools.export's checks."""
+AP far above an untrained model's, and the SavedModel (serving_default, serving_image) and int8 TFLite
+exports verified against Keras by tools.export's checks (the float16 TFLite conversion, which re-traced
+and converted the whole network again, is left to the MobileNeXt export tests: CI time)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,3 @@ def test_exports_verify(trained, tmp_path):
     assert max(report.values()) <= cfg.export.atol
     path, tfl = done["tflite"]
     assert path.endswith("rsn_int8.tflite") and tfl["agreement"] >= cfg.export.min_top1_agreement, tfl
-    cfg.export.formats, cfg.export.quantize = ("tflite",), "float16"
-    _, f16 = export.export_all(model, task, str(tmp_path), "rsn", cfg.export, cfg.eval_data.image_size)["tflite"]
-    assert f16["max_abs_diff"] < 1.0, f16  # heatmaps peak at 255: float16 rounding stays below a unit

@@ -61,6 +61,13 @@ def plan_run(cfg: config_lib.ExperimentConfig, task: Task, replicas: int) -> Run
         steps_per_epoch = max(n // global_batch, 1)
     total = t.train_steps if t.train_steps > 0 else t.epochs * steps_per_epoch
     per_loop = min(t.steps_per_loop if t.steps_per_loop > 0 else steps_per_epoch, total)
+    if t.train_steps > 0 and total % per_loop:
+        # Training runs whole loops; rounding up would silently train (and schedule the rate over) more
+        # steps than asked. Epoch-based lengths still round up to whole loops (the banner prints it).
+        raise config_lib.ConfigError(
+            f"trainer.train_steps: {total} is not a whole number of loops of trainer.steps_per_loop={per_loop}; "
+            f"set trainer.steps_per_loop to a divisor of it (e.g. {math.gcd(total, per_loop)}) or change train_steps"
+        )
     loops = math.ceil(total / per_loop)
     lr_scale = global_batch / t.lr_reference_batch if t.lr_reference_batch > 0 else 1.0
     return RunPlan(replicas, global_batch, steps_per_epoch, loops * per_loop, per_loop, loops, lr_scale)

@@ -36,6 +36,23 @@ def test_twenty_steps_lower_the_loss_on_a_fixed_batch(digits_dir):
     assert losses[-1] < 0.5 * losses[0], losses
 
 
+def test_the_plan_runs_exactly_the_steps_asked_or_refuses():
+    """An explicit train_steps is trained exactly (whole loops) or refused, naming both fields; a length in
+    epochs rounds up to whole loops. (CI once trained 500 steps for train_steps=350, steps_per_loop=250.)"""
+    from official.core import config as config_lib
+    from official.core import trainer
+
+    cfg = config_lib.resolve("mobilenetv2_035_digits", params_override="trainer.steps_per_epoch=100")
+    config_lib.apply_overrides(cfg, "trainer.train_steps=350,trainer.steps_per_loop=175")
+    plan = trainer.plan_run(cfg, None, replicas=1)
+    assert (plan.total_steps, plan.num_loops, plan.steps_per_loop) == (350, 2, 175)
+    config_lib.apply_overrides(cfg, "trainer.steps_per_loop=250")
+    with pytest.raises(config_lib.ConfigError, match=r"trainer.train_steps: 350 .*steps_per_loop=250.*e\.g\. 50"):
+        trainer.plan_run(cfg, None, replicas=1)
+    config_lib.apply_overrides(cfg, "trainer.train_steps=0,trainer.epochs=3")  # 300 steps in epochs
+    assert trainer.plan_run(cfg, None, replicas=1).total_steps == 500
+
+
 def test_a_deterministic_digits_run_repeats_bit_for_bit(digits_dir, tmp_path, monkeypatch):
     """The demo recipe (runtime.deterministic) trained twice ends with the same weights (BN statistics
     included) and val metrics, bit for bit: seeded initializers, seeded file and example shuffles,

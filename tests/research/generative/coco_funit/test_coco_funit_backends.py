@@ -29,10 +29,12 @@ gan.__path__ = [os.path.join(official.vision.__path__[0], "gan")]
 sys.modules["official.vision.gan"] = gan
 from research.generative.coco_funit.generator import COCOFUNITGenerator
 from research.generative.coco_funit.discriminator import ProjectionDiscriminator
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-g = COCOFUNITGenerator.from_config(json.loads(str(data["g_config"])))
+with numpy_initial_draws():  # load_weights overwrites them: no PRNG compile per kernel shape
+    g = COCOFUNITGenerator.from_config(json.loads(str(data["g_config"])))
+    d = ProjectionDiscriminator.from_config(json.loads(str(data["d_config"])))
 g.load_weights(str(data["g_weights"]))
-d = ProjectionDiscriminator.from_config(json.loads(str(data["d_config"])))
 d.load_weights(str(data["d_weights"]))
 import jax  # one compiled call each: op-by-op dispatch cost ~30 s CPU here
 image = jax.jit(lambda c, s: g({"content": c, "style": s}))(data["content"], data["style"])

@@ -1,5 +1,8 @@
-"""ForkGAN under KERAS_BACKEND=jax (the shared JAX worker, each network's forward jitted): the tiny generator's
-three outputs (noise off at inference), a 2-scale discriminator (with the bicubic /2) and the classifier match TF."""
+"""ForkGAN under KERAS_BACKEND=jax (the shared JAX worker, the three forwards under one `jax.jit`): the tiny
+generator's three outputs (noise off at inference), a 2-scale discriminator (with the bicubic /2) and the
+classifier match TF. The script enters `official.vision.gan` and `research.generative.forkgan` as bare packages
+(their `__init__`s register experiments and load TensorFlow), so it also asserts that the networks module imports
+no TensorFlow, and the worker survives for the next script."""
 
 from __future__ import annotations
 
@@ -12,28 +15,36 @@ from research.generative.forkgan.networks import DomainClassifier, ForkGenerator
 from tests import helpers
 
 _SCRIPT = """
-import json, os, sys
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")  # a fresh worker: faster CPU compiles
+import json, os, sys, types
 import jax
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax"
+for name in ("research", "research.generative", "research.generative.forkgan", "official", "official.vision",
+             "official.vision.gan"):  # bare packages: their __init__s register experiments (TF trainer)
+    if name not in sys.modules:
+        package = types.ModuleType(name)
+        package.__path__ = [os.path.join(os.getcwd(), *name.split("."))]
+        sys.modules[name] = package
 from research.generative.forkgan.networks import DomainClassifier, ForkGenerator, MultiScaleDiscriminator
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-out = {}
+nets = {}
 for key, cls in (("g", ForkGenerator), ("d", MultiScaleDiscriminator), ("c", DomainClassifier)):
-    net = cls.from_config(json.loads(str(data[key + "_config"])))
-    net.load_weights(str(data[key + "_weights"]))
-    # One jitted program per network (the weights are its constants): one XLA compile instead of one per op.
-    if key == "g":
-        out["t"], out["r"], out["code"] = (np.asarray(v) for v in jax.jit(net.fork)(data["x"]))
-    elif key == "d":
-        out["d0"], out["d1"] = (np.asarray(v) for v in jax.jit(net)(data["x"]))
-    else:
-        out["c"] = np.asarray(jax.jit(net)(data["code"]))
-np.savez(sys.argv[2], **out)
-# (TensorFlow is imported here by the shared official.vision.gan / official.training.gan packages' __init__;
-# the networks' math runs on JAX: keras.backend.backend() == "jax".)
+    with numpy_initial_draws():  # load_weights overwrites them: no PRNG compile per kernel shape
+        nets[key] = cls.from_config(json.loads(str(data[key + "_config"])))
+    nets[key].load_weights(str(data[key + "_weights"]))
+
+
+def forward(x, code):  # one jitted program (the weights are its constants): one XLA compile, not one per op
+    t, r, c = nets["g"].fork(x)
+    d0, d1 = nets["d"](x)
+    return dict(t=t, r=r, code=c, d0=d0, d1=d1, c=nets["c"](code))
+
+
+out = jax.jit(forward)(data["x"], data["code"])
+np.savez(sys.argv[2], **{k: np.asarray(v) for k, v in out.items()})
+assert "tensorflow" not in sys.modules, "ForkGAN's networks module imported tensorflow"
 """
 
 

@@ -18,10 +18,12 @@ import numpy as np
 import keras
 assert keras.backend.backend() == "jax"
 from research.generative.tsit.model import TSITDiscriminator, TSITGenerator
+from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])
-g = TSITGenerator.from_config(json.loads(str(data["g_config"])))
+with numpy_initial_draws():  # load_weights overwrites them (spectral norm's u included): no PRNG compile per shape
+    g = TSITGenerator.from_config(json.loads(str(data["g_config"])))
+    d = TSITDiscriminator.from_config(json.loads(str(data["d_config"])))
 g.load_weights(str(data["g_weights"]))
-d = TSITDiscriminator.from_config(json.loads(str(data["d_config"])))
 d.load_weights(str(data["d_weights"]))
 import jax  # one compiled call each: op-by-op JAX dispatch of these graphs is minutes on a shared CPU
 out = jax.jit(lambda c, s, n: g({"content": c, "style": s, "noise": n}, training=False))(

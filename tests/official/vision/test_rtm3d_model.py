@@ -88,13 +88,19 @@ def test_xla_training_step_and_overfit_recovers_objects():
     x = _images(frames, scenes)
     targets = [encode_targets({k: tf.constant(v) for k, v in f.items()}, (64, 192), 3, max_objects=8) for f in frames]
     y = {k: tf.stack([t[k] for t in targets]) for k in targets[0]}
+    # CI time: XLA's CPU compile grows with the step's op count, and Adam adds ~38 ops per variable (SGD:
+    # 36.5 -> 24.5 s CPU; the model and its loss are what has to lower). Both optimizers are built before
+    # `fit`: slots created inside the first call make tf.function trace the step twice (overfit: 23 -> 13
+    # s CPU for its first 20 steps).
     xla = RTM3D(**SMALL)
-    xla.compile(optimizer=keras.optimizers.Adam(1e-3), loss=None, jit_compile=True)
+    xla.compile(optimizer=keras.optimizers.SGD(1e-3), loss=None, jit_compile=True)
+    xla.optimizer.build(xla.trainable_variables)
     history = xla.fit(x, y, batch_size=2, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
 
     model = RTM3D(**SMALL)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss=None, jit_compile=False)
+    model.optimizer.build(model.trainable_variables)
     history = model.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), steps_per_epoch=200, epochs=1, verbose=0)
     assert history.history["hm_loss"][-1] < 0.15
     dets = model.detect(x, np.stack([f["P2"] for f in frames]))

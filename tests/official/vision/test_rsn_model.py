@@ -324,6 +324,7 @@ def test_xla_training_step():
         num_steps=2, input_shape=(32, 32, 3),
     )
     optimizer = keras.optimizers.SGD(1e-5)  # the loss is in 0-255 heatmap units: large gradients
+    optimizer.build(model.trainable_variables)  # built inside the first call, it makes tf.function trace twice
     x = helpers.random_inputs(model)
     rng = np.random.default_rng(0)
     targets = rng.uniform(0, 255, size=(2, 3, 8, 8, 17)).astype(np.float32)  # 2 levels + 1 kernel

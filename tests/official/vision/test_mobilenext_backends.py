@@ -37,14 +37,12 @@ def test_width_035_overfits_32_images():
     model = MobileNeXt(width=0.35, classes=4, input_shape=(32, 32, 3))
     # BN moving statistics lag the batch statistics while Adam keeps moving the weights; inference-mode
     # accuracy reaches 100% some tens of steps after training-mode accuracy does (measured: 120 steps).
-    # helpers.check_overfit's loop, with Adam built before the first `fit`: slots created inside the first
-    # call make tf.function trace the train step twice (first fit ~53 -> ~23 s CPU).
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=False)
-    model.optimizer.build(model.trainable_variables)
-    steps, accuracy = 0, 0.0
-    while steps < 300 and accuracy < 1.0:
-        model.fit(x, y, batch_size=32, epochs=steps + 20, initial_epoch=steps, verbose=0, shuffle=False)
-        steps += 20
-        accuracy = float((model.predict(x, verbose=0).argmax(axis=1) == y).mean())
-    assert accuracy == 1.0, f"train accuracy {accuracy:.4f} after {steps} steps"
+    helpers.check_overfit(
+        model,
+        x,
+        y,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        accuracy=lambda m: float((m.predict(x, verbose=0).argmax(axis=1) == y).mean()),
+        bar=1.0,
+        max_steps=300,
+    )

@@ -26,6 +26,7 @@ def _tiny_trainer(jit: bool):
     network = registry.create_model("isp_hrnet_tiny", num_classes=4)
     model = ISPTrainer(network, ISPTrainingConfig())
     model.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=jit)
+    model.optimizer.build(network.trainable_variables)  # not inside the first trace (which then runs twice)
     rng = np.random.default_rng(0)
     pids = np.repeat(np.arange(4), 2)
     x = (rng.normal(size=(8, 64, 32, 3)) + 2.0 * rng.normal(size=(4, 1, 1, 3))[pids]).astype(np.float32)

@@ -73,5 +73,8 @@ def test_model_kit_and_jax_parity(tmp_path):
         overrides=dict(num_classes=3, input_size=64, flip_test=False),
         inputs=np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32),
         expected_trainable=398_598,
+        # The SavedModel round trip is tests/official/tasks/test_detection_export.py's (cpn_dla34tiny's
+        # SavedModel, serving_default and its raw "proposals" signature verified against Keras): CI time.
+        saved_model=False,
         jax=True,
     )

@@ -1,6 +1,6 @@
 """RTM3D structure and numerics: parameter counts of the named variants (spec card / official modules),
-the nine head shapes at KITTI's 384x1280 (spec check 4), a round trip through config / .keras /
-SavedModel, TF-vs-JAX parity, one XLA training step, and a 2-image overfit (spec check 7) after which
+the nine head shapes at KITTI's 384x1280 (spec check 4), a round trip through config / .keras (the
+SavedModel is test_rtm3d_trained.py's), TF-vs-JAX parity, one XLA training step, and a 2-image overfit (spec check 7) after which
 `detect` finds each object with its class and 3D location."""
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def test_parameter_counts_and_head_shapes(name):
 
 
 def test_round_trips_and_backends(tmp_path):
-    helpers.run_model_test("rtm3d_tiny", tmp_path, overrides={"input_shape": (64, 192, 3)}, jax=True, jax_atol=2e-4)
+    # No SavedModel round trip here (CI time): test_rtm3d_trained.py exports the trained rtm3d_tiny's
+    # SavedModel, verifies it against Keras and checks the served detections against `detect`.
+    helpers.run_model_test("rtm3d_tiny", tmp_path, overrides={"input_shape": (64, 192, 3)}, saved_model=False,
+                           jax=True, jax_atol=2e-4)
 
 
 def _frames():

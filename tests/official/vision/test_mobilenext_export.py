@@ -18,8 +18,8 @@ import pytest
 
 from official.core import config as config_lib
 from official.core import export, trainer
-from official.core.task import build_task
 from official.core.export_tflite import convert_tflite, run_tflite, tflite_op_names
+from official.core.task import build_task
 from official.vision.mobilenext.model import MobileNeXt
 
 # Spec card, check 7: what the converted graph may contain (BN and ReLU6 fold into the convs). PAD comes

@@ -379,21 +379,3 @@ def check_overfit(
     assert value >= bar, f"metric {value:.4f} < {bar} after {steps} steps"
     return steps
 
-
-def assert_train_step_lowers_to_xla(model: keras.Model, x: Any, y: Any = None) -> str:
-    """Lowers the compiled model's `train_step` on (x, y) to XLA HLO (TensorFlow's tf2xla bridge) without
-    running LLVM code generation, and returns the HLO text.
-
-    jit_compile=True training on a GPU fails at this lowering when an op has no XLA kernel or a shape is
-    not static where XLA needs it. The CPU code generation after it costs these 2-core hosts tens of seconds
-    per network (ISP's tiny step: 116 -> 94 CPU s for its test) and checks nothing more about the model, so
-    tests that check a step's values run it without jit and call this; tests about XLA's numbers compile.
-    """
-    import tensorflow as tf
-
-    data = (x,) if y is None else (x, y)
-    data = tf.nest.map_structure(tf.convert_to_tensor, data)
-    step = tf.function(lambda batch: model.train_step(batch), jit_compile=True)
-    hlo = step.experimental_get_compiler_ir(data)(stage="hlo")
-    assert "ENTRY" in hlo, hlo[:500]
-    return hlo

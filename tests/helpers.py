@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -252,6 +253,17 @@ def run_jax_script(script: str, tmp_path, **arrays: Any) -> dict[str, np.ndarray
     run_in_jax_worker(script, [src, out], timeout=600)
     with np.load(out) as got:
         return {k: got[k] for k in got.files}
+
+
+def enter_bare_packages(*names: str) -> None:
+    """Inside a JAX script, before importing a network module: registers each package as an empty module
+    on its folder, so importing `pkg.sub` skips `pkg/__init__.py` (the zoo's package __init__s register
+    experiments, which import the TensorFlow trainer). The script then also proves the network imports no TF."""
+    for name in names:
+        if name not in sys.modules:
+            package = types.ModuleType(name)
+            package.__path__ = [os.path.join(REPO, *name.split("."))]
+            sys.modules[name] = package
 
 
 @contextlib.contextmanager

@@ -17,16 +17,15 @@ from tests import helpers
 from tests.research.generative.coco_funit.test_coco_funit_objective import make_batch, make_objective
 
 _SCRIPT = """
-import json, os, sys, types
+import json, os, sys
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax"
 import official.vision
+from tests.helpers import enter_bare_packages
 # official/vision/gan/__init__ registers CycleGAN's experiments (TensorFlow); COCO-FUNIT needs only its layers
 # module, so the package is entered without its __init__: the run then proves the networks import no TF
-gan = types.ModuleType("official.vision.gan")
-gan.__path__ = [os.path.join(official.vision.__path__[0], "gan")]
-sys.modules["official.vision.gan"] = gan
+enter_bare_packages("official.vision.gan")
 from research.generative.coco_funit.generator import COCOFUNITGenerator
 from research.generative.coco_funit.discriminator import ProjectionDiscriminator
 from tests.helpers import numpy_initial_draws

@@ -15,17 +15,14 @@ from research.generative.forkgan.networks import DomainClassifier, ForkGenerator
 from tests import helpers
 
 _SCRIPT = """
-import json, os, sys, types
+import json, os, sys
 import jax
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax"
-for name in ("research", "research.generative", "research.generative.forkgan", "official", "official.vision",
-             "official.vision.gan"):  # bare packages: their __init__s register experiments (TF trainer)
-    if name not in sys.modules:
-        package = types.ModuleType(name)
-        package.__path__ = [os.path.join(os.getcwd(), *name.split("."))]
-        sys.modules[name] = package
+from tests.helpers import enter_bare_packages
+enter_bare_packages("research", "research.generative", "research.generative.forkgan", "official", "official.vision",
+                    "official.vision.gan")  # their __init__s register experiments (TF trainer)
 from research.generative.forkgan.networks import DomainClassifier, ForkGenerator, MultiScaleDiscriminator
 from tests.helpers import numpy_initial_draws
 data = np.load(sys.argv[1])

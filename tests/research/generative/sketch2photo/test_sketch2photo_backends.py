@@ -18,17 +18,14 @@ from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenera
 from tests import helpers
 
 _SCRIPT = """
-import json, os, sys, types
+import json, os, sys
 import numpy as np
 import jax
 import keras
 assert keras.backend.backend() == "jax"
-for name in ("research", "research.generative", "research.generative.sketch2photo", "official", "official.vision",
-             "official.vision.gan"):  # bare packages: their __init__s register experiments (TF trainer)
-    if name not in sys.modules:
-        package = types.ModuleType(name)
-        package.__path__ = [os.path.join(os.getcwd(), *name.split("."))]
-        sys.modules[name] = package
+from tests.helpers import enter_bare_packages
+enter_bare_packages("research", "research.generative", "research.generative.sketch2photo", "official", "official.vision",
+                    "official.vision.gan")  # their __init__s register experiments (TF trainer)
 from research.generative.sketch2photo.model import Colorizer, Sketch2PhotoGenerator
 from research.generative.sketch2photo import losses, noise
 from tests.helpers import numpy_initial_draws

@@ -27,6 +27,8 @@ def _tf_step(g, opt, inputs, x):
     """One jit-free tf.function Adam step on L1(G(x, x), x); returns a callable giving the step's loss."""
     import tensorflow as tf
 
+    opt.build(g.trainable_variables)  # slots made inside the first trace would make TF trace the step twice
+
     @tf.function
     def step():
         with tf.GradientTape() as tape:

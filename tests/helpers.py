@@ -110,14 +110,20 @@ def json_config(model: keras.layers.Layer) -> dict:
 # --- the round trips ---------------------------------------------------------------------------
 
 
-def check_config_round_trip(model: keras.Model, inputs: Any = None, atol: float = 1e-6,
-                            expected: list[np.ndarray] | None = None) -> keras.Model:
-    """from_config(JSON of get_config()) has the same whole config, and the same outputs on the same weights
-    (`expected`: the model's own outputs_of(model, inputs) when the caller has them: one forward pass less)."""
+def check_config_names_constructor_arguments(model: keras.Model) -> dict:
+    """get_config() (as JSON gives it back) names every constructor argument; returns that config."""
     config = json_config(model)
     params = inspect.signature(type(model).__init__).parameters.values()
     missing = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self" and p.name not in config]
     assert not missing, f"{type(model).__name__}.get_config() lacks constructor arguments {missing}"
+    return config
+
+
+def check_config_round_trip(model: keras.Model, inputs: Any = None, atol: float = 1e-6,
+                            expected: list[np.ndarray] | None = None) -> keras.Model:
+    """from_config(JSON of get_config()) has the same whole config, and the same outputs on the same weights
+    (`expected`: the model's own outputs_of(model, inputs) when the caller has them: one forward pass less)."""
+    config = check_config_names_constructor_arguments(model)
     clone = type(model).from_config(config)
     assert json_config(clone) == config, "from_config(get_config()) changed the config"
     assert [tuple(v.shape) for v in clone.weights] == [tuple(v.shape) for v in model.weights]
@@ -140,7 +146,9 @@ def checkpoint_misses(model: keras.layers.Layer) -> list[str]:
 
 def check_keras_round_trip(model: keras.Model, tmp_path, inputs: Any, atol: float = 1e-6,
                            expected: list[np.ndarray] | None = None) -> None:
-    """A .keras file reloads (safe_mode on) as the same class, config and outputs (`expected` as above)."""
+    """A .keras file reloads (safe_mode on) as the same class, config and outputs (`expected` as above).
+    Loading rebuilds the model with from_config, so this also covers check_config_round_trip."""
+    check_config_names_constructor_arguments(model)
     path = os.path.join(str(tmp_path), "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)

@@ -52,3 +52,35 @@ def test_keras_archive_traces_twice(tmp_path):
                          [tf.TensorSpec((None, 4), tf.float32)])
     archive.write_out(str(tmp_path), verbose=False)
     assert len(traces) == 2
+
+
+def test_sub_models_are_not_traced_for_the_resource_walk_and_tables_are_kept(tmp_path):
+    """Keras' walk for lookup tables would trace each keras.Model's default serving function: a whole extra
+    trace of the network and one per sub-model. The archive hides those; a StringLookup's table still ships."""
+    calls = []
+
+    class Counting(keras.Model):
+        def call(self, x):
+            calls.append(1)
+            return x * 2.0
+
+    inner = Counting()
+    inputs = keras.Input((4,))
+    outer = keras.Model(inputs, inner(keras.layers.Dense(4)(inputs)))
+    lookup = keras.layers.StringLookup(vocabulary=["cat", "dog"])
+    lookup(tf.constant(["cat"]))
+    calls.clear()  # building the functional model called it once
+
+    archive = SingleTraceExportArchive()
+    archive.track(outer)
+    archive.track(lookup)
+    archive.add_endpoint("serving_default", lambda x, w: {"y": outer(x), "id": lookup(w)},
+                         [tf.TensorSpec((None, 4), tf.float32, name="x"), tf.TensorSpec((None,), tf.string, name="w")])
+    archive.write_out(str(tmp_path), verbose=False)
+    assert len(calls) == 1, calls  # the endpoint's one trace; Keras' walk adds one per model
+
+    loaded = tf.saved_model.load(str(tmp_path))
+    x = np.ones((2, 4), np.float32)
+    out = loaded.signatures["serving_default"](x=tf.constant(x), w=tf.constant(["dog", "owl"]))
+    np.testing.assert_array_equal(out["id"], [2, 0])  # index 0: out of vocabulary
+    np.testing.assert_allclose(out["y"], np.asarray(outer(x)), rtol=1e-6)

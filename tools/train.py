@@ -25,7 +25,8 @@ def define_flags() -> None:
     flags.DEFINE_enum("mode", "train_and_eval", ["train", "eval", "train_and_eval"], "What to run.")
     flags.DEFINE_enum(
         "strategy", None, ["auto", "one_device", "mirrored", "multi_worker"],
-        "tf.distribute strategy (overrides runtime.strategy); multi_worker reads TF_CONFIG.",
+        "tf.distribute strategy (overrides runtime.strategy); auto = mirrored on 2+ GPUs, one device on one GPU, "
+        "TF's default strategy on CPU-only hosts (faster there); multi_worker reads TF_CONFIG.",
     )
     flags.DEFINE_enum("jit_compile", None, ["auto", "true", "false"], "XLA; auto = on only where a GPU is present.")
     flags.DEFINE_enum(

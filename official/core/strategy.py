@@ -55,7 +55,16 @@ def configure_threads(intra_op: int = 0, inter_op: int = 0) -> None:
 
 
 def create_strategy(name: str, num_logical_cpus: int = 0) -> tf.distribute.Strategy:
-    """Builds the named strategy. `auto`: mirrored over all GPUs if there are 2+, else one device."""
+    """Builds the named strategy. `auto`: mirrored over all GPUs if there are 2+, OneDeviceStrategy on one
+    GPU, and TF's default strategy on a host without GPUs.
+
+    Why not OneDeviceStrategy on CPU: Keras' `fit` runs every batch through the strategy's distributed
+    dataset, and on CPU its iterator leaves the step's kernels using about one core of two (measured on a
+    2-core AMD EPYC: a 4-conv net 11.5 vs 4.8 s per 100 steps, with or without fetch-to-device;
+    cpn_dla34tiny_shapes 0.27 vs 0.125 s per step; a custom loop over a plain iterator under the same
+    strategy runs at full speed). The default strategy gives the same variables, checkpoints, seeds and
+    one-replica batches. `one_device` still asks for OneDeviceStrategy explicitly.
+    """
     if name not in STRATEGIES:
         raise ConfigError(f"runtime.strategy: expected one of {', '.join(STRATEGIES)}, got {name!r}")
     if name == "multi_worker":
@@ -73,7 +82,16 @@ def create_strategy(name: str, num_logical_cpus: int = 0) -> tf.distribute.Strat
         return tf.distribute.MirroredStrategy(devices)
     if name == "auto" and len(gpus) > 1:
         return tf.distribute.MirroredStrategy()
+    if name == "auto" and not gpus:
+        return tf.distribute.get_strategy()  # see below: CPU-only hosts train 2x faster without a wrapper
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+
+
+def describe(strategy: tf.distribute.Strategy) -> str:
+    """The strategy's name for the run banner (the default strategy has a private class name)."""
+    if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        return "default (one device, no tf.distribute wrapper)"
+    return type(strategy).__name__
 
 
 def resolve_jit_compile(value: str) -> bool:

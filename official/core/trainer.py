@@ -86,7 +86,7 @@ def _banner(cfg, strategy, plan: RunPlan, jit: bool, resumed: int, model_dir: st
         ("mode", mode),
         ("model", f"{cfg.model.name} ({method_lib.inference_model(model).count_params():,} parameters)"),
         ("training method", cfg.training.method),
-        ("strategy", f"{type(strategy).__name__} x {plan.replicas} replica(s)"),
+        ("strategy", f"{strategy_lib.describe(strategy)} x {plan.replicas} replica(s)"),
         ("global batch", f"{plan.global_batch_size} (lr x {plan.lr_scale:g})"),
         ("steps", f"{plan.total_steps} = {plan.num_loops} loops x {plan.steps_per_loop} ({plan.steps_per_epoch}/epoch)"),
         ("XLA (jit_compile)", str(jit)),

@@ -94,11 +94,11 @@ def sparse_conv(features, kernel_map, kernel):
 
     out[o] = sum_k features[map[o, k]] @ kernel[k], missing neighbours (-1) contributing nothing.
     """
-    channels = features.shape[-1]
-    padded = ops.concatenate([features, ops.zeros((1, channels), features.dtype)], axis=0)
-    rows = ops.shape(features)[0]
-    index = ops.where(kernel_map < 0, rows, kernel_map)
-    gathered = ops.take(padded, index, axis=0)  # (M_out, K, C_in)
+    # Gathered straight from `features` and masked, not from features with a zero row appended: the
+    # gradient of a gather from a concatenation is an IndexedSlices split by a data-dependent `Where`, which
+    # XLA's TF bridge shape-infers over the whole graph (PointContrast's test step compiled in 66 s, not 11).
+    present = ops.cast(kernel_map >= 0, features.dtype)[..., None]
+    gathered = ops.take(features, ops.maximum(kernel_map, 0), axis=0) * present  # (M_out, K, C_in)
     k, c_in, c_out = kernel.shape
     flat = ops.reshape(gathered, (-1, k * c_in))
     return ops.matmul(flat, ops.reshape(kernel, (k * c_in, c_out)))

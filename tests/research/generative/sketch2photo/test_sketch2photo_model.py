@@ -92,3 +92,50 @@ def test_convert_checkpoint_cli_path(tmp_path):
     torch.save(state, str(tmp_path / "broken.pth"))
     with pytest.raises(ConversionError, match="model.11.conv_block.5.bias"):
         convert_checkpoint.convert("pytorch", "sketch2photo_tiny", str(tmp_path / "broken.pth"), str(tmp_path / "x"))
+
+
+def test_stage2_files_convert_through_the_cli(tmp_path):
+    """Stage 2: step 2's G_A (AdaIN_Net keys enc_1..enc_4 + decoder.N) gives the torch build's output; AdaIN's
+    bare vgg_normalised.pth gives a `vgg_weights` file (relu4_1 and deeper skipped) whose relu3_4 maps equal
+    torch's; a stage-1 file for the colouriser and a missing tensor are one-line errors."""
+    import keras
+    import pytest
+
+    from official.core.checkpoint_convert import ConversionError
+    from tests.research.generative.sketch2photo.torch_sketch2photo import TorchColorizer, adain_vgg
+    from tools import convert_checkpoint
+
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    x_torch = torch.tensor(np.transpose(x, (0, 3, 1, 2)))
+    torch.manual_seed(2)
+    reference = TorchColorizer(blocks=1).eval()
+    torch.save(reference.state_dict(), str(tmp_path / "g_a.pth"))
+    result = convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "g_a.pth"),
+                                        str(tmp_path / "colorizer"))
+    assert result["tensors"] == len(reference.state_dict())
+    model = keras.saving.load_model(result["outputs"]["model.keras"])
+    with torch.no_grad():
+        want = reference(x_torch).numpy()
+    # 5e-4: torch's own float32 output is 1.5e-4 from its float64 one here (instance norm on 8x8 maps)
+    np.testing.assert_allclose(np.asarray(model(x)), np.transpose(want, (0, 2, 3, 1)), atol=5e-4)
+
+    vgg = adain_vgg(deeper=True).eval()
+    torch.save(vgg.state_dict(), str(tmp_path / "vgg_normalised.pth"))
+    result = convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "vgg_normalised.pth"),
+                                        str(tmp_path / "vgg"))
+    assert (result["tensors"], result["skipped"]) == (18, 2)  # 9 convs; the relu4_1 conv's weight and bias
+    colorizer = registry.create_model("sketch2photo_colorizer_tiny", vgg_weights=result["outputs"]["model.weights.h5"])
+    with torch.no_grad():
+        want = vgg[:27](x_torch).numpy()
+    np.testing.assert_allclose(np.asarray(colorizer.encoder(x)[-1]), np.transpose(want, (0, 2, 3, 1)), atol=1e-4)
+
+    torch.save(TorchGA(f=8, blocks=2).state_dict(), str(tmp_path / "stage1.pth"))
+    with pytest.raises(ConversionError, match="no 'enc_1.0.weight'"):
+        convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "stage1.pth"),
+                                   str(tmp_path / "x"))
+    state = reference.state_dict()
+    del state["decoder.1.weight"]
+    torch.save(state, str(tmp_path / "broken.pth"))
+    with pytest.raises(ConversionError, match="decoder.1.weight"):
+        convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "broken.pth"),
+                                   str(tmp_path / "y"))

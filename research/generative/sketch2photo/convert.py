@@ -181,7 +181,7 @@ def convert_vgg(state: Mapping[str, Any], src: str, dst: str, model_name: str) -
     if wrong:
         raise ConversionError(f"{src} ({model_name}): tensor '{wrong[0]}' is not one of AdaIN's VGG convs")
     try:
-        report = assign_strict(vgg, entries, {k: arrays[k] for k in used})
+        report = assign_strict(vgg, entries, {k: arrays[k] for k in used if k in arrays})
     except ConversionError as err:
         raise ConversionError(f"{src} ({model_name}): {err}") from None
     report.skipped.extend(sorted(others, key=lambda k: (int(k.split(".")[0]), k)))

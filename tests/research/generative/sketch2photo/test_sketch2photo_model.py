@@ -97,7 +97,7 @@ def test_convert_checkpoint_cli_path(tmp_path):
 def test_stage2_files_convert_through_the_cli(tmp_path):
     """Stage 2: step 2's G_A (AdaIN_Net keys enc_1..enc_4 + decoder.N) gives the torch build's output; AdaIN's
     bare vgg_normalised.pth gives a `vgg_weights` file (relu4_1 and deeper skipped) whose relu3_4 maps equal
-    torch's; a stage-1 file for the colouriser and a missing tensor are one-line errors."""
+    torch's; a stage-1 file for the colouriser and a missing tensor (either file) are one-line errors."""
     import keras
     import pytest
 
@@ -129,6 +129,12 @@ def test_stage2_files_convert_through_the_cli(tmp_path):
         want = vgg[:27](x_torch).numpy()
     np.testing.assert_allclose(np.asarray(colorizer.encoder(x)[-1]), np.transpose(want, (0, 2, 3, 1)), atol=1e-4)
 
+    state = vgg.state_dict()
+    del state["25.bias"]  # conv3_4's
+    torch.save(state, str(tmp_path / "vgg_broken.pth"))
+    with pytest.raises(ConversionError, match="'25.bias'"):
+        convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "vgg_broken.pth"),
+                                   str(tmp_path / "z"))
     torch.save(TorchGA(f=8, blocks=2).state_dict(), str(tmp_path / "stage1.pth"))
     with pytest.raises(ConversionError, match="no 'enc_1.0.weight'"):
         convert_checkpoint.convert("pytorch", "sketch2photo_colorizer_tiny", str(tmp_path / "stage1.pth"),

@@ -15,7 +15,7 @@ import os
 
 import tensorflow as tf
 
-from official.data import image_decode
+from official.data import element_seeds, image_decode
 from official.data.imagefolder import DatasetError
 
 NUM_CLASSES = 35  # SPADE's cityscapes label_nc (labelIds 0..33 plus license plate's slot)
@@ -54,12 +54,12 @@ def instance_edges(instance: tf.Tensor) -> tf.Tensor:
     return tf.cast(edge, tf.float32)
 
 
-def _example(photo, label, instance, size, num_classes, flip, training):
+def _example(photo, label, instance, size, num_classes, flip, training, seed=None):
     image = tf.image.resize(tf.cast(image_decode.decode_rgb(photo), tf.float32), size, "bicubic", antialias=True)
     ids = tf.image.resize(tf.io.decode_png(label, channels=1), size, "nearest")[..., 0]
     inst = tf.image.resize(tf.io.decode_png(instance, channels=1, dtype=tf.uint16), size, "nearest")[..., 0]
     if training and flip:
-        do = tf.random.uniform([]) < 0.5
+        do = tf.random.stateless_uniform([], tf.cast(seed, tf.int64)) < 0.5  # the element's own seed
         image = tf.cond(do, lambda: image[:, ::-1], lambda: image)
         ids = tf.cond(do, lambda: ids[:, ::-1], lambda: ids)
         inst = tf.cond(do, lambda: inst[:, ::-1], lambda: inst)
@@ -82,7 +82,13 @@ def cityscapes_dataset(root: str, split: str, training: bool, batch_size: int, s
     ds = ds.map(lambda photo, label, inst: {"encoded": tf.io.read_file(photo), "label": tf.io.read_file(label),
                                          "instance": tf.io.read_file(inst), "source": photo})
     ds = image_decode.filter_decodable(ds, counter, keys=("encoded", "label", "instance"))
-    ds = ds.map(lambda e: _example(e["encoded"], e["label"], e["instance"], tuple(size), num_classes, flip, training),
-                num_parallel_calls=tf.data.AUTOTUNE)
+    if training:  # each element's flip comes from its own seed: a seeded run is reproducible
+        index = input_context.input_pipeline_id if input_context is not None else 0
+        ds = element_seeds.with_element_seeds(ds, seed, index).map(
+            lambda e, s: _example(e["encoded"], e["label"], e["instance"], tuple(size), num_classes, flip, True, s),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda e: _example(e["encoded"], e["label"], e["instance"], tuple(size), num_classes, flip, False),
+                    num_parallel_calls=tf.data.AUTOTUNE)
     per_replica = input_context.get_per_replica_batch_size(batch_size) if input_context is not None else batch_size
     return ds.batch(per_replica, drop_remainder=training).prefetch(tf.data.AUTOTUNE)

@@ -20,7 +20,7 @@ import os
 
 import tensorflow as tf
 
-from official.data import image_decode
+from official.data import element_seeds, image_decode
 from official.data.imagefolder import IMAGE_EXTENSIONS, DatasetError, file_examples
 
 FOLDERS = ("images_content", "images_style")
@@ -66,13 +66,14 @@ def _resize_shortest(image: tf.Tensor, side: tf.Tensor) -> tf.Tensor:
 
 
 def _train_transform(load_size: int, crop_size: tuple[int, int], max_scale: float, flip: bool):
-    def transform(image: tf.Tensor) -> tf.Tensor:
-        side = tf.cast(load_size, tf.float32) * tf.random.uniform((), 1.0, max_scale)
+    def transform(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        scale_seed, flip_seed, crop_seed = element_seeds.split(seed, 3)
+        side = tf.cast(load_size, tf.float32) * tf.random.stateless_uniform((), scale_seed, 1.0, max_scale)
         side = tf.maximum(side, float(max(crop_size)))
         image = _resize_shortest(image, side)
         if flip:
-            image = tf.image.random_flip_left_right(image)
-        image = tf.image.random_crop(image, (*crop_size, 3))
+            image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+        image = tf.image.stateless_random_crop(image, (*crop_size, 3), crop_seed)
         return tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
 
     return transform
@@ -94,9 +95,11 @@ def _stream(paths, labels, training, transform, counter, seed, input_context):
     shards, index = ((input_context.num_input_pipelines, input_context.input_pipeline_id)
                      if input_context is not None else (1, 0))
     ds = file_examples(paths, labels, shuffle=training, seed=seed, num_shards=shards, shard_index=index)
-    ds = image_decode.filter_decodable(ds.repeat() if training else ds, counter)
-    if not training:
-        ds = ds.cache()
+    if training:  # each element's scale, flip and crop come from its own seed: a seeded run is reproducible
+        ds = element_seeds.with_element_seeds(image_decode.filter_decodable(ds.repeat(), counter), seed, index)
+        return ds.map(lambda e, s: (transform(image_decode.decode_rgb(e["encoded"]), s), tf.cast(e["label"], tf.int32)),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+    ds = image_decode.filter_decodable(ds, counter).cache()
     return ds.map(lambda e: (transform(image_decode.decode_rgb(e["encoded"])), tf.cast(e["label"], tf.int32)),
                   num_parallel_calls=tf.data.AUTOTUNE)
 

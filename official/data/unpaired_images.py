@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from official.data import image_decode
+from official.data import element_seeds, image_decode
 from official.data.imagefolder import IMAGE_EXTENSIONS, DatasetError, file_examples
 
 DOMAINS = ("A", "B")
@@ -61,11 +61,12 @@ def scale_to_unit(image: tf.Tensor) -> tf.Tensor:
 
 
 def _train_transform(load_size: tuple[int, int], crop_size: tuple[int, int], flip: bool):
-    def transform(image: tf.Tensor) -> tf.Tensor:
+    def transform(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        crop_seed, flip_seed = element_seeds.split(seed, 2)
         image = tf.image.resize(tf.cast(image, tf.float32), load_size, method="bicubic", antialias=True)
-        image = tf.image.random_crop(image, (*crop_size, 3))
+        image = tf.image.stateless_random_crop(image, (*crop_size, 3), crop_seed)
         if flip:
-            image = tf.image.random_flip_left_right(image)
+            image = tf.image.stateless_random_flip_left_right(image, flip_seed)
         return tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
 
     return transform
@@ -84,12 +85,13 @@ def _domain_stream(paths: list[str], training: bool, transform, counter: image_d
     shards, index = ((input_context.num_input_pipelines, input_context.input_pipeline_id)
                      if input_context is not None else (1, 0))
     ds = file_examples(paths, [0] * len(paths), shuffle=training, seed=seed, num_shards=shards, shard_index=index)
-    if training:
-        ds = image_decode.filter_decodable(ds.repeat(), counter)
-    else:
-        # Evaluation repeats the shorter domain: the checked file bytes are cached so that a bad file is
-        # read, and counted, once.
-        ds = image_decode.filter_decodable(ds, counter).cache()
+    if training:  # each element's crop and flip come from its own seed: a seeded run is reproducible
+        ds = element_seeds.with_element_seeds(image_decode.filter_decodable(ds.repeat(), counter), seed, index)
+        return ds.map(lambda e, s: transform(image_decode.decode_rgb(e["encoded"]), s),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+    # Evaluation repeats the shorter domain: the checked file bytes are cached so that a bad file is read,
+    # and counted, once.
+    ds = image_decode.filter_decodable(ds, counter).cache()
     return ds.map(lambda e: transform(image_decode.decode_rgb(e["encoded"])), num_parallel_calls=tf.data.AUTOTUNE)
 
 

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from official.data import image_decode, unpaired_images
@@ -71,6 +72,33 @@ def test_training_crops_flips_and_keeps_domains_apart(root, tmp_path):
     ds = unpaired_images.unpaired_dataset(str(flip_root), "train", True, 1, (16, 16), (16, 16), seed=1)
     left = [float(b["a"][0, :, :4].mean()) for b in ds.take(24).as_numpy_iterator()]
     assert min(left) < -0.9 and max(left) > 0.9
+
+
+def test_seeded_training_stream_is_reproducible(tmp_path):
+    """Each element's crop and flip depend on the seed and its position alone, not on thread timing: with 8
+    tf.data threads the stream equals the 1-thread one (stateful random_crop / random_flip in the parallel map
+    took their numbers in thread order: measured max difference ~2 in 3 of 3 such runs)."""
+    rng = np.random.default_rng(0)
+    for d in "AB":
+        for i in range(8):
+            _write_array(tmp_path / f"train{d}" / f"{i}.png", rng.integers(0, 256, (48, 72, 3), dtype=np.uint8))
+
+    def stream(threads, seed=0):
+        tf.random.set_seed(3)  # the trainer sets the global seed too (keras.utils.set_random_seed)
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = threads
+        ds = unpaired_images.unpaired_dataset(str(tmp_path), "train", True, 4, (48, 72), (16, 16), seed=seed)
+        return np.concatenate([np.concatenate([b["a"], b["b"]]) for b in ds.with_options(options).take(20).as_numpy_iterator()])
+
+    serial = stream(1)
+    for _ in range(2):
+        np.testing.assert_array_equal(stream(8), serial)
+    assert np.abs(stream(8, seed=5) - serial).max() > 0.1  # another seed crops elsewhere
+
+
+def _write_array(path, array):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(array).save(path)
 
 
 def test_list_files_and_errors(root, tmp_path):

@@ -55,6 +55,36 @@ def test_reader_gives_one_hot_labels_instance_edges_and_photos(tmp_path):
         np.testing.assert_allclose(b[i], photo / 127.5 - 1.0, atol=1e-5)
 
 
+def test_training_flips_photo_and_labels_together_reproducibly(tmp_path):
+    """Training flips an example's photo, labels and instance edges together; the flip comes from the element's
+    own seed, so 8 tf.data threads give the 1-thread stream (a stateful draw in the parallel map would not)."""
+    root = str(tmp_path)
+    written = write_cityscapes(root, n=8, h=64, w=128)
+    photos = [p / 127.5 - 1.0 for p, _, _ in written]
+
+    def stream(threads):
+        tf.random.set_seed(3)  # as the trainer's keras.utils.set_random_seed
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = threads
+        ds = cityscapes_labels.cityscapes_dataset(root, "train", True, 2, (64, 128), seed=0).with_options(options)
+        return list(ds.take(30).as_numpy_iterator())  # 4 x 32 px, 12 batches: the stateful draw matched by luck
+
+    serial, flipped = stream(1), []
+    for batch in serial:
+        for a, b in zip(batch["a"], batch["b"], strict=True):
+            match = [(i, f) for i, p in enumerate(photos) for f in (False, True)
+                     if np.abs((p[:, ::-1] if f else p) - b).max() < 1e-5]
+            assert len(match) == 1
+            i, f = match[0]
+            labels = written[i][1][:, ::-1] if f else written[i][1]
+            np.testing.assert_array_equal(a[..., :35].argmax(-1), labels)
+            flipped.append(f)
+    assert 0 < sum(flipped) < len(flipped)
+    parallel = stream(8)
+    for s, p in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(s["b"], p["b"])
+
+
 def test_missing_label_is_a_one_line_error_and_bad_files_are_counted(tmp_path):
     root = str(tmp_path)
     write_cityscapes(root, n=3)

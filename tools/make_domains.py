@@ -2,6 +2,7 @@
 translation small runs (official/data/domain_shapes.py draws them):
     python -m tools.make_domains --out=data/domains                     # line drawings <-> filled shapes
     python -m tools.make_domains --kind=night_day --out=data/night_day  # dark noisy <-> day-lit scenes
+    python -m tools.make_domains --kind=gray_colour --out=data/gray_colour  # gray <-> coloured (colourisation)
 The set is written to a temporary folder and renamed into place with a `.complete` marker; an existing
 complete set is kept unless --force.
 """
@@ -23,8 +24,9 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     flags.DEFINE_string("out", None, "Output folder (gets trainA/, trainB/, testA/, testB/).", required=True)
     flags.DEFINE_enum("kind", "outline_fill", list(domain_shapes.KINDS),
-                      "Pair of domains: outline_fill (A line drawings, B filled shapes) or night_day (A dark noisy, "
-                      "B day-lit renders of the same kind of scene).")
+                      "Pair of domains: outline_fill (A line drawings, B filled shapes), night_day (A dark noisy, "
+                      "B day-lit renders of the same kind of scene) or gray_colour (A gray, B coloured scenes whose "
+                      "colours follow from the shapes; test pairs aligned).")
     flags.DEFINE_integer("train", 200, "Training images per domain.")
     flags.DEFINE_integer("test", 50, "Test images per domain.")
     flags.DEFINE_integer("size", 36, "Image side in pixels.")

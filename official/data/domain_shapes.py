@@ -4,8 +4,13 @@ A scene is 1-3 shapes (ellipse, rectangle, triangle) of random size, place and s
 vertical-gradient background. Pairs of domains (A, B):
 - "outline_fill": A = the shapes' black outlines on white (a line drawing), B = the filled shapes;
 - "night_day": A = the scene darkened to a quarter, tinted blue and with Gaussian noise (sigma 8 levels),
-  B = the scene as drawn.
-Each domain draws its own scenes, so the sets are unpaired, as in CycleGAN's data.
+  B = the scene as drawn;
+- "gray_colour" (colourisation, Sketch2Photo's stage 2): B = a scene whose colours follow from its content
+  (ellipses red, rectangles green, triangles blue, a sand-coloured background of random brightness), A = such
+  a scene in gray (PIL's 'L' luma, saved as 3 equal channels like the official `shoes_step2` files). A
+  colouriser can recover B's colours from A's shapes and gray levels.
+Each domain draws its own scenes, so the training sets are unpaired, as in CycleGAN's data; gray_colour's test
+split is aligned (testA/i is testB/i in gray), so a colouriser's colour error can be measured.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-KINDS = ("outline_fill", "night_day")
+KINDS = ("outline_fill", "night_day", "gray_colour")
+KIND_COLOURS = {"ellipse": (220, 40, 40), "rectangle": (40, 200, 60), "triangle": (50, 80, 230)}  # gray_colour
+SAND = np.array([1.0, 0.88, 0.66])  # gray_colour background tint
 
 
 def _shapes(rng: np.random.Generator, size: int) -> list[tuple[str, list[float], tuple[int, int, int]]]:
@@ -55,13 +62,19 @@ def scene(rng: np.random.Generator, size: int, domain: str, kind: str) -> np.nda
         for shape, box, _ in shapes:
             _draw(draw, shape, box, None, (0, 0, 0), width)
         return np.asarray(image)
-    top, bottom = rng.uniform(40, 120, 3), rng.uniform(120, 220, 3)
+    if kind == "gray_colour":
+        top, bottom = rng.uniform(60, 120) * SAND, rng.uniform(150, 230) * SAND
+        shapes = [(shape, box, KIND_COLOURS[shape]) for shape, box, _ in shapes]
+    else:
+        top, bottom = rng.uniform(40, 120, 3), rng.uniform(120, 220, 3)
     ramp = np.linspace(0.0, 1.0, size)[:, None, None]
     background = (top * (1 - ramp) + bottom * ramp) * np.ones((1, size, 1))
     image = Image.fromarray(background.astype(np.uint8))
     draw = ImageDraw.Draw(image)
     for shape, box, colour in shapes:
         _draw(draw, shape, box, colour, None, width)
+    if kind == "gray_colour" and domain == "A":
+        return np.asarray(image.convert("L").convert("RGB"))
     pixels = np.asarray(image).astype(np.float64)
     if kind == "night_day" and domain == "A":
         pixels = pixels * 0.25 * np.array([0.8, 0.9, 1.3]) + rng.normal(0.0, 8.0, pixels.shape)
@@ -77,7 +90,8 @@ def write_domains(out: str, kind: str, train: int, test: int, size: int, seed: i
         for d, domain in enumerate("AB"):
             folder = os.path.join(out, f"{split}{domain}")
             os.makedirs(folder, exist_ok=True)
-            rng = np.random.default_rng([seed, s, d])
+            aligned = kind == "gray_colour" and split == "test"  # testA/i is testB/i in gray
+            rng = np.random.default_rng([seed, s, 1 if aligned else d])
             for i in range(count):
                 Image.fromarray(scene(rng, size, domain, kind)).save(os.path.join(folder, f"{i:05d}.png"))
             counts[f"{split}{domain}"] = count

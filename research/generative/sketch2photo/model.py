@@ -90,7 +90,9 @@ def normalised_vgg(image_size: tuple[int, int] = (128, 128), outputs: tuple[str,
 
     Inputs go in as given (stage 2 feeds the [-1, 1] gray image replicated to 3 channels; the 1x1 conv
     holds the weights' own preprocessing). Max pools are 2x2 stride 2 (torch ceil_mode only differs on odd
-    sizes, which the stride-4 decoder refuses anyway)."""
+    sizes, which the stride-4 decoder refuses anyway). Without `weights` the 3x3 kernels are He-normal, so
+    random features keep their scale through the 8 ReLU convs (Glorot's shrink ~2x per conv: relu3_4 came out
+    ~1e-3, which made the stage-2 content and style losses vanish on a random encoder)."""
     inputs = keras.Input((*tuple(image_size), 3), name="image")
     x = layers.Conv2D(3, 1, name="conv0")(inputs)
     found = {}
@@ -99,7 +101,8 @@ def normalised_vgg(image_size: tuple[int, int] = (128, 128), outputs: tuple[str,
             x = layers.MaxPooling2D(2, name=f"pool{block - 1}")(x)
         for i in range(1, convs + 1):
             x = ReflectionPad2D(1, name=f"pad{block}_{i}")(x)
-            x = layers.Conv2D(64 * 2 ** (block - 1), 3, activation="relu", name=f"conv{block}_{i}")(x)
+            x = layers.Conv2D(64 * 2 ** (block - 1), 3, activation="relu", kernel_initializer="he_normal",
+                              name=f"conv{block}_{i}")(x)
             found[f"relu{block}_{i}"] = x
     model = keras.Model(inputs, [found[name] for name in outputs], name="normalised_vgg")
     if weights:

@@ -1,9 +1,13 @@
 """The generated translation domains (official/data/domain_shapes.py, written by tools.make_domains): line
 drawings are black strokes on white, filled scenes are coloured, night scenes are far darker than day ones,
-each domain draws its own (unpaired) scenes, and an unknown kind is a one-line error."""
+gray_colour's A is the luma of scenes coloured by shape kind (its test split aligned), each domain draws its
+own (unpaired) training scenes, and an unknown kind is a one-line error."""
+
+import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from official.data import domain_shapes
 
@@ -31,5 +35,24 @@ def test_night_is_dark_and_noisy_day_is_not():
 def test_domains_are_unpaired_and_kinds_checked(tmp_path):
     counts = domain_shapes.write_domains(str(tmp_path), "night_day", 3, 2, 16, seed=0)
     assert counts == {"trainA": 3, "trainB": 3, "testA": 2, "testB": 2}
-    with pytest.raises(ValueError, match="domain kind: expected one of outline_fill, night_day, got 'x'"):
+    with pytest.raises(ValueError, match="domain kind: expected one of outline_fill, night_day, gray_colour, got 'x'"):
         domain_shapes.scene(np.random.default_rng(0), 16, "A", "x")
+
+
+def test_gray_colour_test_pairs_are_the_same_scene_in_gray(tmp_path):
+    domain_shapes.write_domains(str(tmp_path), "gray_colour", 4, 3, 24, seed=0)
+
+    def read(folder, i):
+        return np.asarray(Image.open(os.path.join(tmp_path, folder, f"{i:05d}.png")))
+
+    for i in range(3):
+        gray, colour = read("testA", i), read("testB", i)
+        luma = np.asarray(Image.fromarray(colour).convert("L"))
+        assert np.array_equal(gray[..., 0], luma) and np.array_equal(gray[..., 2], luma)  # 3 equal channels
+        assert (colour.max(-1).astype(int) - colour.min(-1)).mean() > 20  # coloured
+    train_gray, train_colour = read("trainA", 0), read("trainB", 0)  # training scenes are drawn separately
+    assert not np.array_equal(train_gray[..., 0], np.asarray(Image.fromarray(train_colour).convert("L")))
+    # a shape's colour follows from its kind: the reddest pixels are an ellipse's red
+    b = _images("B", "gray_colour").reshape(-1, 3)
+    red = b[(b[:, 0] > 200) & (b[:, 1] < 60)]
+    assert len(red) > 50 and np.allclose(red.mean(0), domain_shapes.KIND_COLOURS["ellipse"], atol=1)

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from official.data import image_decode
+from official.data import element_seeds, image_decode
 from official.data.imagefolder import IMAGE_EXTENSIONS, DatasetError, file_examples
 
 SOURCES = ("utkface", "cacd", "morph")
@@ -168,12 +168,14 @@ def face_dataset(records: FaceRecords, training: bool, batch_size: int, image_si
     ds = file_examples(records.paths, list(range(len(records))), shuffle=training, seed=seed, num_shards=shards,
                        shard_index=index)
     ds = image_decode.filter_decodable(ds.repeat() if training else ds, counter)
+    if training:  # each element's flip comes from its own seed: a seeded run is reproducible
+        ds = element_seeds.with_element_seeds(ds, seed, index).map(lambda e, s: {**e, "seed": s})
 
     def example(e):
         image = tf.image.resize(tf.cast(image_decode.decode_rgb(e["encoded"]), tf.float32), (image_size, image_size),
                                 antialias=True)
         if training and flip:
-            image = tf.image.random_flip_left_right(image, seed=seed)
+            image = tf.image.stateless_random_flip_left_right(image, e["seed"])
         return {"image": tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0,
                 "age": tf.gather(ages, e["label"]), "identity": tf.gather(identities, e["label"])}
 

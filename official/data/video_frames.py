@@ -24,6 +24,7 @@ from collections import Counter
 import tensorflow as tf
 
 from official.core.errors import PathNotFoundError, UserError
+from official.data import element_seeds
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,20 @@ def write_split_csv(root: str, videos: list[tuple[str, str]], path: str) -> None
     os.replace(tmp, path)
 
 
+def _seed(seed) -> tf.Tensor:
+    """A `[2]` stateless seed; None draws an unseeded one (an unreproducible call outside clip_dataset)."""
+    if seed is None:
+        return tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
+    return tf.cast(tf.reshape(seed, [2]), tf.int64)
+
+
 def frame_indices(num_frames: tf.Tensor, total: int, downsample: int, random: bool, seed=None) -> tf.Tensor:
-    """0-based frame indices: random start in [0, vlen - total * ds) when training, else the centre start."""
+    """0-based frame indices: random start in [0, vlen - total * ds) when training (`seed`: a `[2]` stateless
+    seed), else the centre start."""
     span = total * downsample
     avail = tf.maximum(tf.cast(num_frames, tf.int32) - span, 1)
     if random:
-        start = tf.random.uniform((), 0, avail, tf.int32, seed=seed)
+        start = tf.random.stateless_uniform((), _seed(seed), 0, avail, tf.int32)
     else:
         start = avail // 2
     return start + tf.range(total, dtype=tf.int32) * downsample
@@ -146,15 +155,18 @@ def load_frames(video_dir: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
 
 
 def random_sized_crop(frames: tf.Tensor, size: int, seed=None) -> tf.Tensor:
-    """augmentation.RandomSizedCrop(consistent): area 0.5-1, aspect 3/4-4/3, one box for all frames, -> size^2."""
+    """augmentation.RandomSizedCrop(consistent): area 0.5-1, aspect 3/4-4/3, one box for all frames, -> size^2.
+    Four independent draws from the `[2]` seed (one stateful op seed shared by all four drew the same number:
+    aspect tied to area, y0 to x0)."""
     shape = tf.shape(frames)
     h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    area = tf.random.uniform((), 0.5, 1.0, seed=seed) * h * w
-    aspect = tf.random.uniform((), 3 / 4, 4 / 3, seed=seed)
+    area_seed, aspect_seed, y_seed, x_seed = element_seeds.split(_seed(seed), 4)
+    area = tf.random.stateless_uniform((), area_seed, 0.5, 1.0) * h * w
+    aspect = tf.random.stateless_uniform((), aspect_seed, 3 / 4, 4 / 3)
     ch = tf.minimum(tf.round(tf.sqrt(area / aspect)), h)
     cw = tf.minimum(tf.round(tf.sqrt(area * aspect)), w)
-    y0 = tf.random.uniform((), 0, 1, seed=seed) * (h - ch)
-    x0 = tf.random.uniform((), 0, 1, seed=seed) * (w - cw)
+    y0 = tf.random.stateless_uniform((), y_seed) * (h - ch)
+    x0 = tf.random.stateless_uniform((), x_seed) * (w - cw)
     box = tf.stack([y0 / h, x0 / w, (y0 + ch) / h, (x0 + cw) / w])[None]
     n = shape[0]
     return tf.image.crop_and_resize(tf.cast(frames, tf.float32), tf.tile(box, [n, 1]), tf.range(n), (size, size))
@@ -171,24 +183,26 @@ def center_resize(frames: tf.Tensor, size: int) -> tf.Tensor:
 
 def colour_augment(frames: tf.Tensor, grey_p: float, jitter: tuple[float, float, float, float], seed=None) -> tf.Tensor:
     """Per-frame RandomGray (one channel copied to all three, p) then ColorJitter (brightness, contrast, saturation,
-    hue) on [0, 1] frames; each frame draws its own factors (the official non-consistent mode), fixed order."""
+    hue) on [0, 1] frames; each frame draws its own factors (the official non-consistent mode), fixed order.
+    Every draw has its own stream from the `[2]` seed."""
     t = tf.shape(frames)[0]
     b, c, s, hue = jitter
-    channel = tf.random.uniform((t,), 0, 3, tf.int32, seed=seed)
+    seeds = element_seeds.split(_seed(seed), 7)
+    channel = tf.random.stateless_uniform((t,), seeds[0], 0, 3, tf.int32)
     grey = tf.repeat(tf.gather(frames, channel, axis=3, batch_dims=1)[..., None], 3, axis=-1)
-    use_grey = tf.random.uniform((t, 1, 1, 1), seed=seed) < grey_p
+    use_grey = tf.random.stateless_uniform((t, 1, 1, 1), seeds[1]) < grey_p
     x = tf.where(use_grey, grey, frames)
 
-    def factor(amount):
-        return tf.random.uniform((t, 1, 1, 1), max(0.0, 1 - amount), 1 + amount, seed=seed)
+    def factor(amount, factor_seed):
+        return tf.random.stateless_uniform((t, 1, 1, 1), factor_seed, max(0.0, 1 - amount), 1 + amount)
 
-    x = tf.clip_by_value(x * factor(b), 0, 1)
+    x = tf.clip_by_value(x * factor(b, seeds[2]), 0, 1)
     mean = tf.reduce_mean(tf.image.rgb_to_grayscale(x), axis=(1, 2, 3), keepdims=True)
-    x = tf.clip_by_value((x - mean) * factor(c) + mean, 0, 1)
+    x = tf.clip_by_value((x - mean) * factor(c, seeds[3]) + mean, 0, 1)
     gray = tf.image.rgb_to_grayscale(x)
-    x = tf.clip_by_value((x - gray) * factor(s) + gray, 0, 1)
+    x = tf.clip_by_value((x - gray) * factor(s, seeds[4]) + gray, 0, 1)
     hsv = tf.image.rgb_to_hsv(x)
-    shift = tf.random.uniform((t, 1, 1), -hue, hue, seed=seed)
+    shift = tf.random.stateless_uniform((t, 1, 1), seeds[5], -hue, hue)
     hsv = tf.stack([tf.math.floormod(hsv[..., 0] + shift, 1.0), hsv[..., 1], hsv[..., 2]], axis=-1)
     return tf.image.hsv_to_rgb(hsv)
 
@@ -201,16 +215,20 @@ def clip_dataset(videos: VideoList, num_seq: int = 8, seq_len: int = 5, downsamp
     total = num_seq * seq_len
     ds = tf.data.Dataset.from_tensor_slices(
         {"dir": videos.dirs, "num_frames": videos.num_frames, "label": tf.constant(videos.labels, tf.int32)})
-    if training:
+    if training:  # each clip's draws come from its own seed: a seeded run is reproducible
         ds = ds.shuffle(len(videos.dirs), seed=seed, reshuffle_each_iteration=True)
+        ds = element_seeds.with_element_seeds(ds, seed).map(lambda ex, s: {**ex, "seed": s})
 
     def make(ex):
-        frames = load_frames(ex["dir"], frame_indices(ex["num_frames"], total, downsample, training, seed))
         if training:
-            x = random_sized_crop(frames, img_dim, seed) / 255.0
-            x = tf.cond(tf.random.uniform((), seed=seed) < 0.5, lambda: x[:, :, ::-1], lambda: x)  # consistent flip
-            x = colour_augment(x, grey_p, tuple(jitter), seed)
+            start_seed, crop_seed, flip_seed, colour_seed = element_seeds.split(ex["seed"], 4)
+            frames = load_frames(ex["dir"], frame_indices(ex["num_frames"], total, downsample, True, start_seed))
+            x = random_sized_crop(frames, img_dim, crop_seed) / 255.0
+            flip = tf.random.stateless_uniform((), flip_seed) < 0.5
+            x = tf.cond(flip, lambda: x[:, :, ::-1], lambda: x)  # consistent flip
+            x = colour_augment(x, grey_p, tuple(jitter), colour_seed)
         else:
+            frames = load_frames(ex["dir"], frame_indices(ex["num_frames"], total, downsample, False))
             x = center_resize(frames, img_dim) / 255.0
         if normalize:
             x = (x - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)

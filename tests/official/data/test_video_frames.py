@@ -97,3 +97,47 @@ def test_training_clips_random_start_and_augment(fixture):
     raw = next(iter(plain))["clip"].numpy()
     assert not np.allclose(aug.std(axis=(2, 3)), 0) or not np.allclose(aug.mean(axis=(2, 3, 4)), raw.mean(axis=(2, 3, 4)))
     assert np.abs(aug).max() < 3  # ImageNet-normalised range
+
+
+def test_crop_and_colour_draws_are_independent():
+    """Each random quantity has its own stream: one stateful op seed shared by the crop's four draws gave the
+    same number to all of them (aspect tied to area, top tied to left: crops only along the diagonal; the colour
+    factors were tied the same way). A frame whose channels hold the row and the column shows each crop's box:
+    over 60 seeds the top and left fractions must not move together (x0 planted on the top's seed: correlation
+    1.0). The colour draws: a different brightness per seed, the same for the same seed."""
+    h, w = 40, 60
+    rows, cols = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    frames = tf.constant(np.stack([rows, cols, np.zeros_like(rows)], -1)[None])
+    tops, lefts = [], []
+    for i in range(60):
+        crop = vf.random_sized_crop(frames, 8, tf.constant([i, 7], tf.int64)).numpy()[0]
+        # crop_and_resize samples the box's corners at (h - 1) / h of their normalised coordinates
+        y0, ch = crop[0, 0, 0] * h / (h - 1), (crop[-1, 0, 0] - crop[0, 0, 0]) * h / (h - 1)
+        x0, cw = crop[0, 0, 1] * w / (w - 1), (crop[0, -1, 1] - crop[0, 0, 1]) * w / (w - 1)
+        if h - ch > 1.5 and w - cw > 1.5:  # room to move on both axes: the draw is readable
+            tops.append(y0 / (h - ch))
+            lefts.append(x0 / (w - cw))
+    assert len(tops) >= 10
+    assert abs(np.corrcoef(tops, lefts)[0, 1]) < 0.8, np.corrcoef(tops, lefts)[0, 1]  # shared draws: 1.0
+    gray = tf.fill((6, 4, 4, 3), 0.5)
+    seeds = [tf.constant([i, 3], tf.int64) for i in range(6)]
+    means = [float(vf.colour_augment(gray, 0.0, (0.5, 0.0, 0.0, 0.0), s).numpy().mean()) for s in seeds]
+    assert len({round(m, 6) for m in means}) == 6  # brightness alone: a different factor per seed
+    again = [float(vf.colour_augment(gray, 0.0, (0.5, 0.0, 0.0, 0.0), s).numpy().mean()) for s in seeds]
+    assert again == means  # the same seed, the same draw
+
+
+def test_seeded_training_stream_is_reproducible(fixture):
+    """8 tf.data threads give the 1-thread stream: every draw comes from the clip's own seed."""
+    videos = vf.list_videos(fixture, os.path.join(fixture, "train_split01.csv"), os.path.join(fixture, "ClassInd.txt"),
+                            vf.min_frames(NUM_SEQ, SEQ_LEN, DS))
+
+    def stream(threads):
+        tf.random.set_seed(3)  # as the trainer's keras.utils.set_random_seed
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = threads
+        ds = vf.clip_dataset(videos, NUM_SEQ, SEQ_LEN, DS, img_dim=8, training=True, seed=0).with_options(options)
+        return np.stack([ex["clip"] for ex in ds.take(12).as_numpy_iterator()])
+
+    serial = stream(1)
+    np.testing.assert_array_equal(stream(8), serial)

@@ -34,6 +34,8 @@ def corrupt(clean, noise, other, seed, p_noise: float = 0.2, p_patch: float = 0.
     height, width = int(clean.shape[1]), int(clean.shape[2])
     if patch > min(height, width):
         raise ValueError(f"noise patch {patch} is larger than the {height}x{width} sketch")
+    if isinstance(seed, int):  # one int seed would give the three draws the same numbers (rows == cols)
+        seed = random.SeedGenerator(seed)
     u = random.uniform((batch,), seed=seed)
     rows = random.randint((batch, 1), 0, height - patch + 1, seed=seed)
     cols = random.randint((batch, 1), 0, width - patch + 1, seed=seed)

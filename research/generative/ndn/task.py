@@ -17,6 +17,7 @@ import tensorflow as tf
 from official.core import registry
 from official.core.config import ConfigError
 from official.core.task import Task
+from official.data import element_seeds
 from official.data.layouts import split_indices
 from official.data.magazine_layouts import load_magazine
 from official.data.rico_layouts import load_rico
@@ -104,23 +105,26 @@ class NdnTask(Task):
         n = data.max_elements
         lo, hi, noise = data.unknown_min, data.unknown_max, data.box_noise
 
-        def hide(rel, unknown):
-            keep = tf.random.uniform(tf.shape(rel)) >= unknown
+        def hide(rel, unknown, hide_seed):
+            keep = tf.random.stateless_uniform(tf.shape(rel), hide_seed) >= unknown
             upper = tf.linalg.band_part(tf.ones((n + 1, n + 1)), 0, -1) - tf.eye(n + 1) > 0
             keep = tf.where(upper, keep, tf.transpose(keep))
             return tf.where(keep, rel, tf.zeros_like(rel))
 
-        def add(d):
-            unknown = tf.random.uniform((), lo, hi)
+        def add(d, element_seed):  # every draw from the element's own seed: a seeded run is reproducible
+            s = element_seeds.split(element_seed, 6)
+            unknown = tf.random.stateless_uniform((), s[0], lo, hi)
             x = {"categories": d["labels"], "mask": d["mask"], "boxes": d["boxes"],
                  "loc_full": d["loc_full"], "size_full": d["size_full"],
-                 "loc_partial": hide(d["loc_full"], unknown), "size_partial": hide(d["size_full"], unknown),
-                 "eps_relation": tf.random.normal((latent,)), "eps_layout": tf.random.normal((n, latent)),
-                 "box_noise": tf.random.normal((n, 4), stddev=noise)}
+                 "loc_partial": hide(d["loc_full"], unknown, s[1]), "size_partial": hide(d["size_full"], unknown, s[2]),
+                 "eps_relation": tf.random.stateless_normal((latent,), s[3]),
+                 "eps_layout": tf.random.stateless_normal((n, latent), s[4]),
+                 "box_noise": tf.random.stateless_normal((n, 4), s[5], stddev=noise)}
             return x, d["boxes"]
 
         tf.random.set_seed(seed)
         ds = tf.data.Dataset.from_tensor_slices(a).repeat().shuffle(min(len(a["boxes"]), 10_000), seed=seed)
+        ds = element_seeds.with_element_seeds(ds, seed)
         return ds.map(add, num_parallel_calls=tf.data.AUTOTUNE).batch(batch, drop_remainder=True).prefetch(2)
 
     # --- objective: NeuralDesignNetwork.compute_loss ------------------------------------------

@@ -51,37 +51,37 @@ def sketch2photo_colorizer_shoev2():
                        GANConfig(objective="sketch2photo_colorize", gan_loss="lsgan", pool_size=50))
 
 
+def small_run(model: str, path: str, stage: int, objective: str, steps: int):
+    """A CPU small run: batch 4 at 32 px (load 36), a 16-filter 2-layer PatchGAN, LSGAN with a history of 50,
+    Adam 2e-4 held for 2/3 of `steps` then decayed to 0, samples 3 times, graph mode on 2 threads."""
+    trainer = cyclegan_trainer(2, 1, steps_per_epoch=steps // 3, batch=4)
+    trainer.steps_per_loop = steps // 3
+    trainer.log_every_n_steps = 50
+    training = GANConfig(objective=objective, gan_loss="lsgan", pool_size=50, sample_every_n_steps=steps // 3,
+                         objective_args={"d_filters": 16, "d_layers": 2})
+    return _experiment(model, path, stage, trainer, 36, 32, training,
+                       RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
+
+
 # CPU small run of stage 1 on `python -m tools.make_domains --out=data/domains` (outline drawings -> filled
-# shapes, converted to gray): the tiny G_A (8 filters, 2 blocks, 32 px), a 16-filter 2-layer PatchGAN, batch 4,
-# Adam 2e-4 held for 2/3 of the run then decayed; the noise window is the official 50/128 scaled to 12 px.
+# shapes, converted to gray): the tiny G_A (8 filters, 2 blocks); the noise window is the official 50/128 scaled
+# to 12 px.
 SMALL_STEPS = 600
 
 
 @register_experiment("sketch2photo_tiny_domains")
 def sketch2photo_tiny_domains():
-    trainer = cyclegan_trainer(2, 1, steps_per_epoch=SMALL_STEPS // 3, batch=4)
-    trainer.steps_per_loop = SMALL_STEPS // 3
-    trainer.log_every_n_steps = 50
-    training = GANConfig(objective="sketch2photo", gan_loss="lsgan", pool_size=50, sample_every_n_steps=200,
-                         objective_args={"d_filters": 16, "d_layers": 2})
-    return _experiment("sketch2photo_tiny", "domains", 1, trainer, 36, 32, training,
-                       RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
+    return small_run("sketch2photo_tiny", "domains", 1, "sketch2photo", SMALL_STEPS)
 
 
 # CPU small run of stage 2 on `python -m tools.make_domains --kind=gray_colour --out=data/gray_colour` (gray
 # scenes -> scenes whose colours follow from the shapes): the tiny colouriser (frozen normalised VGG to relu3_4,
-# 1 residual block, 32 px; a random He-normal VGG unless model.vgg_weights names converted weights), a 16-filter
-# 2-layer PatchGAN, batch 4, the stage-2 losses at the official weights, Adam 2e-4 held for 2/3 of the run then
-# decayed. 1800 steps: at 600 the colours were still noise (chroma error above the gray input's, measured).
+# 1 residual block; a random He-normal VGG unless model.vgg_weights names converted weights), the stage-2 losses
+# at the official weights. 1800 steps: at 600 the colours were still noise (chroma error above the gray input's,
+# measured).
 SMALL_STEPS_STAGE2 = 1800
 
 
 @register_experiment("sketch2photo_colorizer_tiny_domains")
 def sketch2photo_colorizer_tiny_domains():
-    trainer = cyclegan_trainer(2, 1, steps_per_epoch=SMALL_STEPS_STAGE2 // 3, batch=4)
-    trainer.steps_per_loop = SMALL_STEPS_STAGE2 // 3
-    trainer.log_every_n_steps = 50
-    training = GANConfig(objective="sketch2photo_colorize", gan_loss="lsgan", pool_size=50, sample_every_n_steps=600,
-                         objective_args={"d_filters": 16, "d_layers": 2})
-    return _experiment("sketch2photo_colorizer_tiny", "gray_colour", 2, trainer, 36, 32, training,
-                       RuntimeConfig(seed=0, intra_op_threads=2, inter_op_threads=2, jit_compile=False))
+    return small_run("sketch2photo_colorizer_tiny", "gray_colour", 2, "sketch2photo_colorize", SMALL_STEPS_STAGE2)

@@ -14,6 +14,7 @@ import os
 
 import tensorflow as tf
 
+from benchmarks.common import write_json_atomically
 from research.generative.sketch2photo.colour_error import colour_errors, load_folder
 
 
@@ -31,9 +32,7 @@ def main() -> None:
     result = {"saved_model": args.saved_model, "data": args.data, "test_pairs": len(gray), **scores}
     print(json.dumps(result, indent=2))
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
+        write_json_atomically(result, args.out)
 
 
 if __name__ == "__main__":

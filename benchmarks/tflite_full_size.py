@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from benchmarks.common import write_json_atomically
+
 
 def measure(model_name: str, image_size: tuple[int, int], quantize: str, examples: int, seed: int) -> dict:
     import keras
@@ -50,9 +52,7 @@ def main() -> None:
     result = measure(args.model, size, args.quantize, args.examples, args.seed)
     print(json.dumps(result, indent=2))
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
+        write_json_atomically(result, args.out)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ def measure(model_name: str, image_size: tuple[int, int], quantize: str, example
 
     keras.utils.set_random_seed(seed)
     model = registry.create_model(model_name, image_size=image_size)
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4 or len(model.outputs) != 1:
+        raise ValueError(f"{model_name} is not a one-image-in, one-image-out generator "
+                         f"(inputs {[tuple(t.shape) for t in model.inputs]})")
     start = time.perf_counter()
     data = convert_tflite(model, quantize)
     seconds = time.perf_counter() - start
@@ -49,7 +52,12 @@ def main() -> None:
     size = tuple(int(s) for s in args.image_size.split(","))
     if len(size) != 2:
         parser.error(f"--image_size: expected H,W, got {args.image_size!r}")
-    result = measure(args.model, size, args.quantize, args.examples, args.seed)
+    from official.core.registry import RegistryError
+
+    try:
+        result = measure(args.model, size, args.quantize, args.examples, args.seed)
+    except (RegistryError, ValueError, TypeError) as err:  # unknown model, no image_size, not image-to-image
+        parser.error(f"--model={args.model}: {err}")
     print(json.dumps(result, indent=2))
     if args.out:
         write_json_atomically(result, args.out)

@@ -4,7 +4,8 @@ Stateful random ops (`tf.image.random_crop`, `tf.random.uniform`) in a map with 
 out their numbers in thread order, so two runs with the same seed crop the same image differently. Zipping
 element i with the i-th `[2]` seed of a seeded stream and using stateless ops makes every draw a function
 of the element's position: a seeded run is then reproducible. (classification_input and the box, keypoint
-and mono3d readers zip their seeds inline; the image-translation readers use this.)
+and mono3d readers zip their seeds inline; the image-translation readers use this.) Split an element's seed
+into independent ones with `augment_ops.split_seed`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,3 @@ def with_element_seeds(dataset: tf.data.Dataset, seed: int | None, pipeline_id: 
     seeds = tf.data.Dataset.random(seed=stream_seed).batch(2, drop_remainder=True)
     return tf.data.Dataset.zip(dataset, seeds)
 
-
-def split(seed: tf.Tensor, count: int) -> list[tf.Tensor]:
-    """`count` independent `[2]` seeds from one element's seed."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(tf.reshape(seed, [2]), tf.int64), count)
-    return [seeds[i] for i in range(count)]

@@ -21,6 +21,7 @@ import os
 import tensorflow as tf
 
 from official.data import element_seeds, image_decode
+from official.data.augment_ops import split_seed
 from official.data.imagefolder import IMAGE_EXTENSIONS, DatasetError, file_examples
 
 FOLDERS = ("images_content", "images_style")
@@ -67,7 +68,7 @@ def _resize_shortest(image: tf.Tensor, side: tf.Tensor) -> tf.Tensor:
 
 def _train_transform(load_size: int, crop_size: tuple[int, int], max_scale: float, flip: bool):
     def transform(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        scale_seed, flip_seed, crop_seed = element_seeds.split(seed, 3)
+        scale_seed, flip_seed, crop_seed = split_seed(seed, 3)
         side = tf.cast(load_size, tf.float32) * tf.random.stateless_uniform((), scale_seed, 1.0, max_scale)
         side = tf.maximum(side, float(max(crop_size)))
         image = _resize_shortest(image, side)

@@ -17,6 +17,7 @@ import os
 import tensorflow as tf
 
 from official.data import element_seeds, image_decode
+from official.data.augment_ops import split_seed
 from official.data.imagefolder import IMAGE_EXTENSIONS, DatasetError, file_examples
 
 DOMAINS = ("A", "B")
@@ -62,7 +63,7 @@ def scale_to_unit(image: tf.Tensor) -> tf.Tensor:
 
 def _train_transform(load_size: tuple[int, int], crop_size: tuple[int, int], flip: bool):
     def transform(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        crop_seed, flip_seed = element_seeds.split(seed, 2)
+        crop_seed, flip_seed = split_seed(seed, 2)
         image = tf.image.resize(tf.cast(image, tf.float32), load_size, method="bicubic", antialias=True)
         image = tf.image.stateless_random_crop(image, (*crop_size, 3), crop_seed)
         if flip:

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from official.core.errors import PathNotFoundError, UserError
 from official.data import element_seeds
+from official.data.augment_ops import split_seed
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +129,13 @@ def write_split_csv(root: str, videos: list[tuple[str, str]], path: str) -> None
     os.replace(tmp, path)
 
 
-def _seed(seed) -> tf.Tensor:
-    """A `[2]` stateless seed; None draws an unseeded one (an unreproducible call outside clip_dataset)."""
-    if seed is None:
-        return tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-    return tf.cast(tf.reshape(seed, [2]), tf.int64)
-
-
 def frame_indices(num_frames: tf.Tensor, total: int, downsample: int, random: bool, seed=None) -> tf.Tensor:
     """0-based frame indices: random start in [0, vlen - total * ds) when training (`seed`: a `[2]` stateless
-    seed), else the centre start."""
+    seed; None draws an unreproducible one), else the centre start."""
     span = total * downsample
     avail = tf.maximum(tf.cast(num_frames, tf.int32) - span, 1)
     if random:
-        start = tf.random.stateless_uniform((), _seed(seed), 0, avail, tf.int32)
+        start = tf.random.stateless_uniform((), split_seed(seed, 1)[0], 0, avail, tf.int32)
     else:
         start = avail // 2
     return start + tf.range(total, dtype=tf.int32) * downsample
@@ -160,7 +154,7 @@ def random_sized_crop(frames: tf.Tensor, size: int, seed=None) -> tf.Tensor:
     aspect tied to area, y0 to x0)."""
     shape = tf.shape(frames)
     h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    area_seed, aspect_seed, y_seed, x_seed = element_seeds.split(_seed(seed), 4)
+    area_seed, aspect_seed, y_seed, x_seed = split_seed(seed, 4)
     area = tf.random.stateless_uniform((), area_seed, 0.5, 1.0) * h * w
     aspect = tf.random.stateless_uniform((), aspect_seed, 3 / 4, 4 / 3)
     ch = tf.minimum(tf.round(tf.sqrt(area / aspect)), h)
@@ -187,7 +181,7 @@ def colour_augment(frames: tf.Tensor, grey_p: float, jitter: tuple[float, float,
     Every draw has its own stream from the `[2]` seed."""
     t = tf.shape(frames)[0]
     b, c, s, hue = jitter
-    seeds = element_seeds.split(_seed(seed), 7)
+    seeds = split_seed(seed, 6)
     channel = tf.random.stateless_uniform((t,), seeds[0], 0, 3, tf.int32)
     grey = tf.repeat(tf.gather(frames, channel, axis=3, batch_dims=1)[..., None], 3, axis=-1)
     use_grey = tf.random.stateless_uniform((t, 1, 1, 1), seeds[1]) < grey_p
@@ -221,7 +215,7 @@ def clip_dataset(videos: VideoList, num_seq: int = 8, seq_len: int = 5, downsamp
 
     def make(ex):
         if training:
-            start_seed, crop_seed, flip_seed, colour_seed = element_seeds.split(ex["seed"], 4)
+            start_seed, crop_seed, flip_seed, colour_seed = split_seed(ex["seed"], 4)
             frames = load_frames(ex["dir"], frame_indices(ex["num_frames"], total, downsample, True, start_seed))
             x = random_sized_crop(frames, img_dim, crop_seed) / 255.0
             flip = tf.random.stateless_uniform((), flip_seed) < 0.5

@@ -18,6 +18,7 @@ from official.core import registry
 from official.core.config import ConfigError
 from official.core.task import Task
 from official.data import element_seeds
+from official.data.augment_ops import split_seed
 from official.data.layouts import split_indices
 from official.data.magazine_layouts import load_magazine
 from official.data.rico_layouts import load_rico
@@ -112,7 +113,7 @@ class NdnTask(Task):
             return tf.where(keep, rel, tf.zeros_like(rel))
 
         def add(d, element_seed):  # every draw from the element's own seed: a seeded run is reproducible
-            s = element_seeds.split(element_seed, 6)
+            s = split_seed(element_seed, 6)
             unknown = tf.random.stateless_uniform((), s[0], lo, hi)
             x = {"categories": d["labels"], "mask": d["mask"], "boxes": d["boxes"],
                  "loc_full": d["loc_full"], "size_full": d["size_full"],
